@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Only Python 3.11+ and make needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.run-deps
+
+## Start the server on 127.0.0.1:8000 (SQLite in ./instance unless DATABASE_URL is set).
+run: $(VENV)/.run-deps
+	$(BIN)/rolecall run
+
+## Lint, then the whole test suite on SQLite and (when PostgreSQL is installed) on PostgreSQL.
+test: $(VENV)/.test-deps lint
+	scripts/test-all
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""Flask composition root: create_app builds the whole application."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Rolecall application; config overrides the environment and defaults."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        DATABASE_URL=os.environ.get("DATABASE_URL"),
+        SCIM_MAX_PAGE_SIZE=1000,
+        SCIM_DEFAULT_PAGE_SIZE=100,
+        # 1 MiB: far above a 1 000-member PATCH, far below anything that hurts the server.
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        PUBLIC_BASE_URL=os.environ.get("ROLECALL_PUBLIC_URL", "http://127.0.0.1:8000"),
+    )
+    if config:
+        app.config.from_mapping(config)
+    if not app.config["DATABASE_URL"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'rolecall.sqlite3'}"
+
+    from app import db
+
+    db.init_app(app)
+
+    from scim import views as scim_views
+
+    app.register_blueprint(scim_views.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app

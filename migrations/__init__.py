@@ -1,0 +1,1 @@
+"""Alembic migrations of Rolecall's schema (a package, so an installed Rolecall finds them)."""

@@ -1,0 +1,1 @@
+"""Rolecall's framework-free domain: tenants, directories, principals and their access."""

@@ -1,0 +1,21 @@
+"""Domain exceptions: they carry no HTTP, each edge translates them once."""
+
+
+class DomainError(Exception):
+    """Base of every error a domain operation raises on bad input."""
+
+
+class NotFound(DomainError):
+    """The named object does not exist (in the caller's scope)."""
+
+
+class Conflict(DomainError):
+    """The change would break a uniqueness rule."""
+
+
+class InvalidMembers(DomainError):
+    """A membership change names members that are not users of the group's directory."""
+
+    def __init__(self, unknown_ids):
+        self.unknown_ids = sorted(unknown_ids)
+        super().__init__("unknown member ids: " + ", ".join(self.unknown_ids))

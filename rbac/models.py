@@ -1,0 +1,181 @@
+"""Tables of tenants, IdP directories and the users and groups they provision."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from rbac.db import Base, JSONDocument, UTCDateTime, enum_values, utcnow
+
+
+def new_id() -> str:
+    """Return a fresh, unguessable resource id."""
+    return str(uuid.uuid4())
+
+
+class Provider(StrEnum):
+    """The identity provider behind a directory; it selects the tolerance profile."""
+
+    ENTRA = "entra"
+    OKTA = "okta"
+    JUMPCLOUD = "jumpcloud"
+    ONELOGIN = "onelogin"
+    GENERIC = "generic"
+
+
+class Organization(Base):
+    """A tenant: it owns directories, users, groups and everything granted on them."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    directories: Mapped[list["Directory"]] = relationship(back_populates="organization")
+
+
+class Directory(Base):
+    """One IdP connection of an organization."""
+
+    __tablename__ = "directories"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[Provider] = mapped_column(
+        Enum(Provider, native_enum=False, length=20, values_callable=enum_values)
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship(back_populates="directories")
+    tokens: Mapped[list["DirectoryToken"]] = relationship(back_populates="directory")
+
+
+class DirectoryToken(Base):
+    """A bearer token of a directory, stored only as its SHA-256 digest."""
+
+    __tablename__ = "directory_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    directory_id: Mapped[int] = mapped_column(
+        ForeignKey("directories.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so that an operator can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    directory: Mapped[Directory] = relationship(back_populates="tokens")
+
+
+class User(Base):
+    """A person, provisioned by a directory's IdP (or, later, created locally)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("directory_id", "user_name_key"),
+        Index(None, "directory_id", "external_id"),
+        Index(None, "directory_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    directory_id: Mapped[int | None] = mapped_column(
+        ForeignKey("directories.id", ondelete="CASCADE")
+    )
+    user_name: Mapped[str] = mapped_column(String(256))
+    # userName compared case-insensitively (RFC 7643 §4.1.1): the key is its casefolded form.
+    user_name_key: Mapped[str] = mapped_column(String(256))
+    external_id: Mapped[str | None] = mapped_column(String(256))
+    display_name: Mapped[str | None] = mapped_column(String(256))
+    display_name_key: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every SCIM attribute as the IdP sent it (minus id, meta and never-returned ones).
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    emails: Mapped[list["UserEmail"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class UserEmail(Base):
+    """The filterable, casefolded form of one email of a user (the document keeps it as sent)."""
+
+    __tablename__ = "user_emails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    value_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    type_key: Mapped[str | None] = mapped_column(String(64))
+    primary: Mapped[bool | None] = mapped_column(Boolean)
+
+    user: Mapped[User] = relationship(back_populates="emails")
+
+
+class Group(Base):
+    """A group of users, provisioned by a directory's IdP."""
+
+    __tablename__ = "groups"
+    __table_args__ = (
+        Index(None, "directory_id", "external_id"),
+        Index(None, "directory_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    directory_id: Mapped[int | None] = mapped_column(
+        ForeignKey("directories.id", ondelete="CASCADE")
+    )
+    display_name: Mapped[str] = mapped_column(String(256))
+    display_name_key: Mapped[str] = mapped_column(String(256))
+    external_id: Mapped[str | None] = mapped_column(String(256))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupMembership(Base):
+    """One user's membership of one group: membership changes are row inserts and deletes."""
+
+    __tablename__ = "group_memberships"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+__all__ = [
+    "Directory",
+    "DirectoryToken",
+    "Group",
+    "GroupMembership",
+    "Organization",
+    "Provider",
+    "User",
+    "UserEmail",
+]

@@ -1,0 +1,293 @@
+"""Operations on the users and groups a directory provisions.
+
+Each operation takes a session, flushes, never commits, and returns the directory
+events it caused. Membership changes are row deltas: adding or removing members
+never loads the group's other members.
+"""
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rbac import events
+from rbac.db import utcnow
+from rbac.errors import Conflict, InvalidMembers
+from rbac.models import Directory, Group, GroupMembership, User, UserEmail
+
+
+def casefold_key(value: str) -> str:
+    """Return the form a case-insensitive string is compared and indexed under."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).lower())
+
+
+@dataclass(frozen=True)
+class EmailFields:
+    """One email address as the IdP sent it."""
+
+    value: str | None
+    type: str | None = None
+    primary: bool | None = None
+
+
+@dataclass(frozen=True)
+class UserFields:
+    """What a directory says about a user, independent of the wire format."""
+
+    user_name: str
+    external_id: str | None = None
+    display_name: str | None = None
+    active: bool = True
+    emails: tuple[EmailFields, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupFields:
+    """What a directory says about a group, members aside."""
+
+    display_name: str
+    external_id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def create_user(session: Session, directory: Directory, fields: UserFields) -> tuple[User, list]:
+    """Provision a user in a directory; its userName must be new there (case-insensitively)."""
+    user = User(organization_id=directory.organization_id, directory_id=directory.id)
+    _assign_user_fields(user, fields)
+    _add_unique(session, user, fields.user_name)
+    return user, [events.UserCreated(user.id)]
+
+
+def replace_user(session: Session, user: User, fields: UserFields) -> list:
+    """Replace every attribute of a user; report activation changes apart."""
+    was_active = user.active
+    _assign_user_fields(user, fields)
+    _bump(user)
+    _add_unique(session, user, fields.user_name)
+    changes: list = [events.UserUpdated(user.id)]
+    if was_active and not user.active:
+        changes.append(events.UserDeactivated(user.id))
+    elif not was_active and user.active:
+        changes.append(events.UserReactivated(user.id))
+    return changes
+
+
+def delete_user(session: Session, user: User) -> list:
+    """Remove a user and every membership it had."""
+    group_ids = session.scalars(
+        delete(GroupMembership)
+        .where(GroupMembership.user_id == user.id)
+        .returning(GroupMembership.group_id)
+    ).all()
+    _bump_groups(session, group_ids)
+    session.delete(user)
+    session.flush()
+    removed = [events.MemberRemoved(group_id, user.id) for group_id in sorted(group_ids)]
+    return [*removed, events.UserDeleted(user.id, tuple(sorted(group_ids)))]
+
+
+def create_group(
+    session: Session, directory: Directory, fields: GroupFields, member_ids: Iterable[str] = ()
+) -> tuple[Group, list]:
+    """Provision a group in a directory, with its first members."""
+    group = Group(organization_id=directory.organization_id, directory_id=directory.id)
+    _assign_group_fields(group, fields)
+    session.add(group)
+    session.flush()
+    changes: list = [events.GroupCreated(group.id)]
+    changes += add_members(session, group, member_ids, bump=False)
+    return group, changes
+
+
+def replace_group(
+    session: Session, group: Group, fields: GroupFields, member_ids: Iterable[str] | None
+) -> list:
+    """Replace a group's attributes and, unless member_ids is None, its members."""
+    _assign_group_fields(group, fields)
+    _bump(group)
+    session.flush()
+    changes: list = [events.GroupUpdated(group.id)]
+    if member_ids is not None:
+        changes += set_members(session, group, member_ids)
+    return changes
+
+
+def update_group(session: Session, group: Group, fields: GroupFields) -> list:
+    """Change a group's own attributes, leaving its members alone."""
+    return replace_group(session, group, fields, None)
+
+
+def delete_group(session: Session, group: Group) -> list:
+    """Remove a group and every membership it held."""
+    member_ids = session.scalars(
+        delete(GroupMembership)
+        .where(GroupMembership.group_id == group.id)
+        .returning(GroupMembership.user_id)
+    ).all()
+    session.delete(group)
+    session.flush()
+    removed = [events.MemberRemoved(group.id, user_id) for user_id in sorted(member_ids)]
+    return [*removed, events.GroupDeleted(group.id, tuple(sorted(member_ids)))]
+
+
+def check_members(session: Session, group: Group, user_ids: Iterable[str]) -> set[str]:
+    """Return the ids as a set, or raise InvalidMembers if any is not a user of the directory."""
+    wanted = set(user_ids)
+    if not wanted:
+        return wanted
+    found = set(
+        session.scalars(
+            select(User.id).where(User.directory_id == group.directory_id, User.id.in_(wanted))
+        )
+    )
+    if unknown := wanted - found:
+        raise InvalidMembers(unknown)
+    return wanted
+
+
+def add_members(
+    session: Session, group: Group, user_ids: Iterable[str], *, bump: bool = True
+) -> list:
+    """Add users to a group; adding a present member is a no-op."""
+    wanted = check_members(session, group, user_ids)
+    if not wanted:
+        return []
+    now = utcnow()
+    rows = [{"group_id": group.id, "user_id": user_id, "created_at": now} for user_id in wanted]
+    # ON CONFLICT DO NOTHING makes concurrent adds of one member safe, and
+    # RETURNING reports only the rows that were really inserted.
+    statement = _insert(session)(GroupMembership).on_conflict_do_nothing()
+    added = session.scalars(statement.returning(GroupMembership.user_id), rows).all()
+    if added and bump:
+        _bump_groups(session, [group.id])
+    return [events.MemberAdded(group.id, user_id) for user_id in sorted(added)]
+
+
+def remove_members(session: Session, group: Group, user_ids: Iterable[str]) -> list:
+    """Remove users from a group; removing an absent member is a no-op."""
+    wanted = set(user_ids)
+    if not wanted:
+        return []
+    removed = session.scalars(
+        delete(GroupMembership)
+        .where(GroupMembership.group_id == group.id, GroupMembership.user_id.in_(wanted))
+        .returning(GroupMembership.user_id)
+    ).all()
+    if removed:
+        _bump_groups(session, [group.id])
+    return [events.MemberRemoved(group.id, user_id) for user_id in sorted(removed)]
+
+
+def remove_all_members(session: Session, group: Group) -> list:
+    """Empty a group."""
+    removed = session.scalars(
+        delete(GroupMembership)
+        .where(GroupMembership.group_id == group.id)
+        .returning(GroupMembership.user_id)
+    ).all()
+    if removed:
+        _bump_groups(session, [group.id])
+    return [events.MemberRemoved(group.id, user_id) for user_id in sorted(removed)]
+
+
+def set_members(session: Session, group: Group, user_ids: Iterable[str]) -> list:
+    """Make the group's members exactly these users, by set arithmetic on its rows."""
+    wanted = check_members(session, group, user_ids)
+    current = set(member_ids(session, group))
+    return remove_members(session, group, current - wanted) + add_members(
+        session, group, wanted - current
+    )
+
+
+def member_ids(session: Session, group: Group) -> list[str]:
+    """Return the ids of a group's members, in a stable order."""
+    return list(
+        session.scalars(
+            select(GroupMembership.user_id)
+            .where(GroupMembership.group_id == group.id)
+            .order_by(GroupMembership.user_id)
+        )
+    )
+
+
+def count_members(session: Session, group: Group) -> int:
+    """Return how many members a group has."""
+    return session.scalar(select(func.count()).where(GroupMembership.group_id == group.id))
+
+
+def _key(value: str | None) -> str | None:
+    return None if value is None else casefold_key(value)
+
+
+def _insert(session: Session):
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _assign_user_fields(user: User, fields: UserFields) -> None:
+    user.user_name = fields.user_name
+    user.user_name_key = casefold_key(fields.user_name)
+    user.external_id = fields.external_id
+    user.display_name = fields.display_name
+    user.display_name_key = _key(fields.display_name)
+    user.active = fields.active
+    user.attributes = fields.attributes
+    user.emails = [
+        UserEmail(value_key=_key(e.value), type_key=_key(e.type), primary=e.primary)
+        for e in fields.emails
+    ]
+
+
+def _assign_group_fields(group: Group, fields: GroupFields) -> None:
+    group.display_name = fields.display_name
+    group.display_name_key = casefold_key(fields.display_name)
+    group.external_id = fields.external_id
+    group.attributes = fields.attributes
+
+
+def _add_unique(session: Session, user: User, user_name: str) -> None:
+    """Flush a new or changed user, raising Conflict if its userName is taken."""
+    taken = select(User.id).where(
+        User.directory_id == user.directory_id,
+        User.user_name_key == casefold_key(user_name),
+    )
+    if user.id is not None:
+        taken = taken.where(User.id != user.id)
+    if session.scalar(taken) is not None:
+        raise Conflict(f"userName {user_name!r} is already taken")
+    session.add(user)
+    try:
+        # A savepoint, so that losing a race to a concurrent insert is a
+        # Conflict the caller can report, not a broken transaction.
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(f"userName {user_name!r} is already taken") from error
+
+
+def _bump(resource: User | Group) -> None:
+    """Give a changed resource a new version (its ETag) and modification time."""
+    resource.version = type(resource).version + 1
+    resource.updated_at = utcnow()
+
+
+def _bump_groups(session: Session, group_ids: Iterable[str]) -> None:
+    """Bump groups' versions in SQL, so that concurrent membership changes never lose one."""
+    group_ids = list(group_ids)
+    if not group_ids:
+        return
+    session.execute(
+        update(Group)
+        .where(Group.id.in_(group_ids))
+        .values(version=Group.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    for group_id in group_ids:
+        if (group := session.identity_map.get(session.identity_key(Group, group_id))) is not None:
+            session.expire(group, ["version", "updated_at"])

@@ -1,0 +1,109 @@
+"""Organizations, directories and their bearer tokens."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rbac.db import utcnow
+from rbac.errors import Conflict, NotFound
+from rbac.models import Directory, DirectoryToken, Organization, Provider
+
+TOKEN_PREFIX = "rcs_"
+# last_used_at is written at most this often, so that authentication is not a write per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_token(token: str) -> str:
+    """Return the stored digest of a bearer token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_organization(session: Session, slug: str) -> Organization:
+    """Return the organization with this slug, or raise NotFound."""
+    org = session.scalar(select(Organization).where(Organization.slug == slug))
+    if org is None:
+        raise NotFound(f"no organization {slug!r}")
+    return org
+
+
+def create_organization(session: Session, slug: str, name: str | None = None) -> Organization:
+    """Create an organization; its slug must be new."""
+    if session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
+        raise Conflict(f"organization {slug!r} exists")
+    org = Organization(slug=slug, name=name or slug)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def get_directory(session: Session, org: Organization, name: str) -> Directory:
+    """Return the organization's directory of this name, or raise NotFound."""
+    directory = session.scalar(
+        select(Directory).where(Directory.organization_id == org.id, Directory.name == name)
+    )
+    if directory is None:
+        raise NotFound(f"no directory {name!r} in organization {org.slug!r}")
+    return directory
+
+
+def create_directory(
+    session: Session, org: Organization, name: str, provider: Provider
+) -> Directory:
+    """Create a directory (one IdP connection) in an organization."""
+    exists = select(Directory.id).where(Directory.organization_id == org.id, Directory.name == name)
+    if session.scalar(exists) is not None:
+        raise Conflict(f"directory {name!r} exists in organization {org.slug!r}")
+    directory = Directory(organization=org, name=name, provider=provider)
+    session.add(directory)
+    session.flush()
+    return directory
+
+
+def issue_token(
+    session: Session, directory: Directory, expires_at: datetime | None = None
+) -> tuple[DirectoryToken, str]:
+    """Create a bearer token; return its row and the plaintext, which is never stored."""
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = DirectoryToken(
+        directory=directory,
+        token_hash=hash_token(plaintext),
+        prefix=plaintext[: len(TOKEN_PREFIX) + 6],
+        expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    return token, plaintext
+
+
+def revoke_token(session: Session, directory: Directory, token_id: int) -> DirectoryToken:
+    """Revoke one token of a directory; revoking twice keeps the first revocation time."""
+    token = session.scalar(
+        select(DirectoryToken).where(
+            DirectoryToken.id == token_id, DirectoryToken.directory_id == directory.id
+        )
+    )
+    if token is None:
+        raise NotFound(f"no token {token_id} in directory {directory.name!r}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token
+
+
+def authenticate_token(session: Session, plaintext: str) -> Directory | None:
+    """Return the directory a live bearer token belongs to, or None."""
+    digest = hash_token(plaintext)
+    token = session.scalar(select(DirectoryToken).where(DirectoryToken.token_hash == digest))
+    # The lookup is by digest; the comparison below is constant-time on top of it.
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    now = utcnow()
+    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return token.directory

@@ -1,0 +1,113 @@
+"""PATCH on a group: membership operations become row deltas, the rest a scim2-models patch.
+
+A group's members are never loaded to apply an add or a remove, so the cost of a
+membership PATCH does not grow with the group.
+"""
+
+from scim2_models import (
+    InvalidFilterException,
+    InvalidPathException,
+    InvalidValueException,
+    PatchOp,
+    PatchOperation,
+    ScimPolicy,
+)
+from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
+from sqlalchemy.orm import Session
+
+from rbac import provisioning
+from rbac.models import Group
+from scim.mapping import ScimGroup, group_fields, to_scim_group
+
+Op = PatchOperation.Op
+
+
+def apply_group_patch(
+    session: Session, group: Group, patch: PatchOp[ScimGroup], policy: ScimPolicy
+) -> tuple[list, bool]:
+    """Apply a validated PatchOp to a group; return its events and whether members were touched."""
+    changes: list = []
+    attribute_operations = []
+    touched_members = False
+    for operation in patch.operations:
+        if operation.path is None and isinstance(operation.value, dict):
+            members_key = next((k for k in operation.value if k.lower() == "members"), None)
+            if members_key is not None:
+                rest = {k: v for k, v in operation.value.items() if k != members_key}
+                changes += _members_by_value(
+                    session, group, operation.op, operation.value[members_key]
+                )
+                touched_members = True
+                if rest:
+                    attribute_operations.append(operation.model_copy(update={"value": rest}))
+                continue
+        elif operation.path is not None and operation.path.parts[0].lower() == "members":
+            changes += _members_by_path(session, group, operation, policy)
+            touched_members = True
+            continue
+        attribute_operations.append(operation)
+
+    if attribute_operations:
+        scim_group = to_scim_group(group)
+        partial = patch.model_copy(update={"operations": attribute_operations})
+        if partial.patch(scim_group, scim_policy=policy):
+            changes += provisioning.update_group(session, group, group_fields(scim_group))
+    return changes, touched_members
+
+
+def _members_by_value(session: Session, group: Group, op: Op, value) -> list:
+    ids = _ids(value)
+    if op == Op.add:
+        return provisioning.add_members(session, group, ids)
+    if op == Op.replace_:
+        return provisioning.set_members(session, group, ids)
+    raise InvalidPathException(detail="remove needs a path")
+
+
+def _members_by_path(session: Session, group: Group, operation, policy: ScimPolicy) -> list:
+    path = operation.path
+    if len(path.parts) > 1:
+        raise InvalidPathException(detail=f"{path}: members are changed as a whole")
+    if path.value_filter is not None:
+        if operation.op != Op.remove:
+            raise InvalidPathException(detail=f"{operation.op.value} on {path} is not supported")
+        return provisioning.remove_members(session, group, _filter_ids(path.value_filter))
+    if operation.op == Op.add:
+        return provisioning.add_members(session, group, _ids(operation.value))
+    if operation.op == Op.replace_:
+        return provisioning.set_members(session, group, _ids(operation.value or []))
+    if (
+        operation.value is not None
+        and policy.remove_value_as_filter == ScimPolicy.RemoveValue.apply
+    ):
+        return provisioning.remove_members(session, group, _ids(operation.value))
+    if operation.value is not None:
+        raise InvalidValueException(detail="remove takes its target from path, not value")
+    return provisioning.remove_all_members(session, group)
+
+
+def _ids(value) -> list[str]:
+    """Return the member ids of a PATCH value: a member, or a list of members."""
+    items = value if isinstance(value, list) else [value]
+    ids = []
+    for item in items:
+        member_id = item.get("value") if isinstance(item, dict) else getattr(item, "value", None)
+        if not isinstance(member_id, str) or not member_id:
+            raise InvalidValueException(detail="each member needs a string value (the user id)")
+        ids.append(member_id)
+    return ids
+
+
+def _filter_ids(node) -> list[str]:
+    """Return the ids a members[...] filter selects: value eq comparisons joined by or."""
+    if isinstance(node, Comparison):
+        if node.attr_path.attr.lower() != "value" or node.attr_path.sub_attr is not None:
+            raise InvalidFilterException(detail="members can only be selected by value")
+        if node.op != CompareOperator.eq or not isinstance(node.value, str):
+            raise InvalidFilterException(detail='members can only be selected by value eq "id"')
+        return [node.value]
+    if isinstance(node, LogicalExpr) and node.op == LogicalOperator.or_:
+        return [member_id for term in node.terms for member_id in _filter_ids(term)]
+    raise InvalidFilterException(
+        detail='members can only be selected by value eq "id" joined by or'
+    )

@@ -1,0 +1,128 @@
+"""The one place that knows SCIM attribute names: ORM rows to SCIM resources and back."""
+
+from collections.abc import Iterable
+
+from flask import url_for
+from scim2_models import Context, EnterpriseUser, Group, GroupMember, Meta, User
+
+from rbac import models
+from rbac.provisioning import EmailFields, GroupFields, UserFields
+from scim.filters import Column, ColumnMap, Related
+
+ScimUser = User[EnterpriseUser]
+ScimGroup = Group
+
+_USER = "urn:ietf:params:scim:schemas:core:2.0:user:"
+_GROUP = "urn:ietf:params:scim:schemas:core:2.0:group:"
+
+USER_COLUMNS: ColumnMap = {
+    _USER + "id": Column(models.User.id),
+    _USER + "username": Column(models.User.user_name_key, casefold=True),
+    _USER + "externalid": Column(models.User.external_id),
+    _USER + "displayname": Column(models.User.display_name_key, casefold=True),
+    _USER + "active": Column(models.User.active),
+    _USER + "meta.created": Column(models.User.created_at),
+    _USER + "meta.lastmodified": Column(models.User.updated_at),
+    _USER + "emails": Related(
+        models.UserEmail,
+        lambda: models.UserEmail.user_id == models.User.id,
+        {
+            "value": Column(models.UserEmail.value_key, casefold=True),
+            "type": Column(models.UserEmail.type_key, casefold=True),
+            "primary": Column(models.UserEmail.primary),
+        },
+    ),
+}
+
+GROUP_COLUMNS: ColumnMap = {
+    _GROUP + "id": Column(models.Group.id),
+    _GROUP + "displayname": Column(models.Group.display_name_key, casefold=True),
+    _GROUP + "externalid": Column(models.Group.external_id),
+    _GROUP + "meta.created": Column(models.Group.created_at),
+    _GROUP + "meta.lastmodified": Column(models.Group.updated_at),
+    _GROUP + "members": Related(
+        models.GroupMembership,
+        lambda: models.GroupMembership.group_id == models.Group.id,
+        {"value": Column(models.GroupMembership.user_id)},
+    ),
+}
+
+# Attributes that are not the IdP's to set, or that are derived from other tables.
+_NOT_STORED = ("id", "meta", "password", "groups", "members")
+
+
+def etag(row: models.User | models.Group) -> str:
+    """Return the weak ETag (meta.version) of a user or group row."""
+    return f'W/"{row.version}"'
+
+
+def user_fields(user: ScimUser) -> UserFields:
+    """Read what a validated SCIM user says into the domain's terms."""
+    return UserFields(
+        user_name=user.user_name,
+        external_id=user.external_id,
+        display_name=user.display_name,
+        active=True if user.active is None else user.active,
+        emails=tuple(
+            EmailFields(
+                value=email.value,
+                type=None if email.type is None else str(email.type),
+                primary=email.primary,
+            )
+            for email in user.emails or ()
+        ),
+        attributes=_stored_document(user),
+    )
+
+
+def group_fields(group: ScimGroup) -> GroupFields:
+    """Read what a validated SCIM group says (members aside) into the domain's terms."""
+    return GroupFields(
+        display_name=group.display_name,
+        external_id=group.external_id,
+        attributes=_stored_document(group),
+    )
+
+
+def group_member_ids(group: ScimGroup) -> list[str]:
+    """Return the member ids a SCIM group lists."""
+    return [member.value for member in group.members or () if member.value is not None]
+
+
+def to_scim_user(row: models.User) -> ScimUser:
+    """Build the SCIM user of a row."""
+    document = {**row.attributes, "id": row.id, "meta": _meta(row, "User", "scim.get_user")}
+    return ScimUser.model_validate(document)
+
+
+def to_scim_group(row: models.Group, member_ids: Iterable[str] | None = None) -> ScimGroup:
+    """Build the SCIM group of a row; members are listed only when given."""
+    document = {**row.attributes, "id": row.id, "meta": _meta(row, "Group", "scim.get_group")}
+    group = ScimGroup.model_validate(document)
+    if member_ids is not None:
+        group.members = [
+            GroupMember(
+                value=user_id,
+                type="User",
+                ref=url_for("scim.get_user", user_id=user_id, _external=True),
+            )
+            for user_id in member_ids
+        ]
+    return group
+
+
+def _meta(row: models.User | models.Group, resource_type: str, endpoint: str) -> dict:
+    return Meta(
+        resource_type=resource_type,
+        created=row.created_at,
+        last_modified=row.updated_at,
+        location=url_for(endpoint, **{f"{resource_type.lower()}_id": row.id}, _external=True),
+        version=etag(row),
+    ).model_dump(scim_ctx=Context.DEFAULT)
+
+
+def _stored_document(resource: ScimUser | ScimGroup) -> dict:
+    document = resource.model_dump(scim_ctx=Context.DEFAULT, mode="json")
+    for name in _NOT_STORED:
+        document.pop(name, None)
+    return document

@@ -1,0 +1,443 @@
+"""The /scim/v2 blueprint: thin views that parse, call one operation, commit once, serialise."""
+
+import json
+
+from flask import Blueprint, current_app, g, request, url_for
+from scim2_models import (
+    Context,
+    InvalidSyntaxException,
+    InvalidValueException,
+    ListResponse,
+    Meta,
+    NotFoundException,
+    PatchOp,
+    ResourceType,
+    ResponseParameters,
+    Schema,
+    SearchRequest,
+)
+from sqlalchemy import func, select
+
+from app.db import get_session
+from rbac import models, provisioning
+from rbac.tenancy import authenticate_token
+from scim import discovery
+from scim.errors import SCIM_MEDIA_TYPE, error_response, init_error_handlers, unauthorized
+from scim.filters import column_for, filter_to_sql
+from scim.group_patch import apply_group_patch
+from scim.mapping import (
+    GROUP_COLUMNS,
+    USER_COLUMNS,
+    ScimGroup,
+    ScimUser,
+    etag,
+    group_fields,
+    group_member_ids,
+    to_scim_group,
+    to_scim_user,
+    user_fields,
+)
+from scim.quirks import policy_for
+
+bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
+init_error_handlers(bp, bp.record_once)
+
+
+@bp.before_request
+def authenticate():
+    """Resolve the bearer token to its directory; everything below is scoped to it."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return unauthorized("a bearer token is required")
+    session = get_session()
+    directory = authenticate_token(session, token.strip())
+    if directory is None:
+        return unauthorized("the bearer token is not valid")
+    session.commit()  # last_used_at, written apart from the request's own transaction
+    g.directory = directory
+    g.policy = policy_for(directory.provider)
+
+
+@bp.after_request
+def scim_media_type(response):
+    """Answer application/scim+json, as RFC 7644 §3.1 asks."""
+    if response.mimetype == "application/json":
+        response.mimetype = SCIM_MEDIA_TYPE
+    return response
+
+
+# -- Users ---------------------------------------------------------------------------------
+
+
+@bp.get("/Users")
+def list_users():
+    """Return one page of the directory's users, filtered and sorted in SQL."""
+    search = _search_request(SearchRequest[ScimUser], request.args.to_dict())
+    return _list(models.User, USER_COLUMNS, search, ScimUser, _users)
+
+
+@bp.post("/Users/.search")
+def search_users():
+    """POST form of list_users (RFC 7644 §3.4.3)."""
+    search = _search_request(SearchRequest[ScimUser], _read_json())
+    return _list(models.User, USER_COLUMNS, search, ScimUser, _users)
+
+
+@bp.post("/Users")
+def create_user():
+    """Provision a user in the token's directory."""
+    params = _response_parameters()
+    scim_user = _validate(ScimUser, _read_json(), Context.RESOURCE_CREATION_REQUEST)
+    user, _ = provisioning.create_user(get_session(), g.directory, user_fields(scim_user))
+    get_session().commit()
+    return _resource(to_scim_user(user), Context.RESOURCE_CREATION_RESPONSE, params, 201, user)
+
+
+@bp.get("/Users/<user_id>")
+def get_user(user_id):
+    """Return one user."""
+    user = _get_user(user_id)
+    return _resource(
+        to_scim_user(user), Context.RESOURCE_QUERY_RESPONSE, _response_parameters(), 200, user
+    )
+
+
+@bp.put("/Users/<user_id>")
+def replace_user(user_id):
+    """Replace a user with the representation sent."""
+    params = _response_parameters()
+    user = _get_user(user_id)
+    replacement = _validate(ScimUser, _read_json(), Context.RESOURCE_REPLACEMENT_REQUEST)
+    replacement.replace(to_scim_user(user))
+    provisioning.replace_user(get_session(), user, user_fields(replacement))
+    get_session().commit()
+    return _resource(to_scim_user(user), Context.RESOURCE_REPLACEMENT_RESPONSE, params, 200, user)
+
+
+@bp.patch("/Users/<user_id>")
+def patch_user(user_id):
+    """Apply a PatchOp to a user."""
+    params = _response_parameters()
+    user = _get_user(user_id)
+    patch = _validate(PatchOp[ScimUser], _read_json(), Context.RESOURCE_PATCH_REQUEST)
+    scim_user = to_scim_user(user)
+    if patch.patch(scim_user, scim_policy=g.policy):
+        provisioning.replace_user(get_session(), user, user_fields(scim_user))
+        get_session().commit()
+    return _resource(to_scim_user(user), Context.RESOURCE_PATCH_RESPONSE, params, 200, user)
+
+
+@bp.delete("/Users/<user_id>")
+def delete_user(user_id):
+    """Delete a user and its memberships; its userName becomes free again."""
+    provisioning.delete_user(get_session(), _get_user(user_id))
+    get_session().commit()
+    return "", 204
+
+
+# -- Groups --------------------------------------------------------------------------------
+
+
+@bp.get("/Groups")
+def list_groups():
+    """Return one page of the directory's groups, filtered and sorted in SQL."""
+    search = _search_request(SearchRequest[ScimGroup], request.args.to_dict())
+    return _list(models.Group, GROUP_COLUMNS, search, ScimGroup, _groups(search))
+
+
+@bp.post("/Groups/.search")
+def search_groups():
+    """POST form of list_groups (RFC 7644 §3.4.3)."""
+    search = _search_request(SearchRequest[ScimGroup], _read_json())
+    return _list(models.Group, GROUP_COLUMNS, search, ScimGroup, _groups(search))
+
+
+@bp.post("/Groups")
+def create_group():
+    """Provision a group, with its first members, in the token's directory."""
+    params = _response_parameters()
+    scim_group = _validate(ScimGroup, _read_json(), Context.RESOURCE_CREATION_REQUEST)
+    session = get_session()
+    group, _ = provisioning.create_group(
+        session, g.directory, group_fields(scim_group), group_member_ids(scim_group)
+    )
+    session.commit()
+    return _group_resource(group, Context.RESOURCE_CREATION_RESPONSE, params, 201)
+
+
+@bp.get("/Groups/<group_id>")
+def get_group(group_id):
+    """Return one group; excludedAttributes=members never loads its members."""
+    return _group_resource(
+        _get_group(group_id), Context.RESOURCE_QUERY_RESPONSE, _response_parameters(), 200
+    )
+
+
+@bp.put("/Groups/<group_id>")
+def replace_group(group_id):
+    """Replace a group, its members included (by set arithmetic on membership rows)."""
+    params = _response_parameters()
+    group = _get_group(group_id)
+    replacement = _validate(ScimGroup, _read_json(), Context.RESOURCE_REPLACEMENT_REQUEST)
+    replacement.replace(to_scim_group(group))
+    provisioning.replace_group(
+        get_session(), group, group_fields(replacement), group_member_ids(replacement)
+    )
+    get_session().commit()
+    return _group_resource(group, Context.RESOURCE_REPLACEMENT_RESPONSE, params, 200)
+
+
+@bp.patch("/Groups/<group_id>")
+def patch_group(group_id):
+    """Apply a PatchOp to a group; membership changes are row deltas and may answer 204."""
+    params = _response_parameters()
+    group = _get_group(group_id)
+    patch = _validate(PatchOp[ScimGroup], _read_json(), Context.RESOURCE_PATCH_REQUEST)
+    _, touched_members = apply_group_patch(get_session(), group, patch, g.policy)
+    get_session().commit()
+    if touched_members and not (params.attributes or params.excluded_attributes):
+        # RFC 7644 §3.5.2 allows 204; a full answer would list every member of a large group.
+        return "", 204
+    return _group_resource(group, Context.RESOURCE_PATCH_RESPONSE, params, 200)
+
+
+@bp.delete("/Groups/<group_id>")
+def delete_group(group_id):
+    """Delete a group and its memberships."""
+    provisioning.delete_group(get_session(), _get_group(group_id))
+    get_session().commit()
+    return "", 204
+
+
+# -- Discovery -----------------------------------------------------------------------------
+
+
+@bp.get("/ServiceProviderConfig")
+def get_service_provider_config():
+    """Return what this server supports."""
+    config = discovery.service_provider_config(current_app.config["SCIM_MAX_PAGE_SIZE"])
+    config.meta = Meta(
+        resource_type="ServiceProviderConfig",
+        location=url_for("scim.get_service_provider_config", _external=True),
+    )
+    return config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+
+
+@bp.get("/ResourceTypes")
+def list_resource_types():
+    """Return every resource type served."""
+    return _listed(ResourceType, [_located_resource_type(r) for r in discovery.resource_types()])
+
+
+@bp.get("/ResourceTypes/<resource_type_id>")
+def get_resource_type(resource_type_id):
+    """Return one resource type by id."""
+    for resource_type in discovery.resource_types():
+        if resource_type.id == resource_type_id:
+            return _located_resource_type(resource_type).model_dump(
+                scim_ctx=Context.RESOURCE_QUERY_RESPONSE
+            )
+    raise NotFoundException(detail=f"no resource type {resource_type_id!r}")
+
+
+@bp.get("/Schemas")
+def list_schemas():
+    """Return every schema served."""
+    return _listed(Schema, [_located_schema(s) for s in discovery.schemas()])
+
+
+@bp.get("/Schemas/<schema_id>")
+def get_schema(schema_id):
+    """Return one schema by its URN."""
+    for schema in discovery.schemas():
+        if schema.id == schema_id:
+            return _located_schema(schema).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    raise NotFoundException(detail=f"no schema {schema_id!r}")
+
+
+@bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def me():
+    """A provisioning client has no self: /Me is not implemented."""
+    return _not_implemented("/Me is not implemented: a provisioning client has no self")
+
+
+@bp.post("/Bulk")
+def bulk():
+    """Bulk is advertised as unsupported."""
+    return _not_implemented("/Bulk is not supported (see ServiceProviderConfig)")
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _read_json() -> dict:
+    """Parse the body as JSON whatever its Content-Type (IdPs send scim+json or plain json)."""
+    try:
+        payload = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidSyntaxException(detail="the request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise InvalidSyntaxException(detail="the request body must be a JSON object")
+    return payload
+
+
+def _validate(model, payload: dict, context: Context):
+    return model.model_validate(payload, scim_ctx=context, scim_policy=g.policy)
+
+
+def _response_parameters() -> ResponseParameters:
+    return ResponseParameters.model_validate(request.args.to_dict())
+
+
+def _search_request(model, payload: dict):
+    search = model.model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
+    if search.count is not None and search.count < 0:
+        raise InvalidValueException(detail="count must not be negative")
+    return search
+
+
+def _get_user(user_id: str) -> models.User:
+    user = get_session().scalar(
+        select(models.User).where(
+            models.User.id == user_id, models.User.directory_id == g.directory.id
+        )
+    )
+    if user is None:
+        raise NotFoundException(detail=f"no user {user_id!r}")
+    return user
+
+
+def _get_group(group_id: str) -> models.Group:
+    group = get_session().scalar(
+        select(models.Group).where(
+            models.Group.id == group_id, models.Group.directory_id == g.directory.id
+        )
+    )
+    if group is None:
+        raise NotFoundException(detail=f"no group {group_id!r}")
+    return group
+
+
+def _wants_members(params: ResponseParameters) -> bool:
+    """Whether a response asked with these parameters shows members (which then get loaded)."""
+
+    def names_members(paths) -> bool:
+        return any(path.parts[0].lower() == "members" for path in paths or ())
+
+    if params.attributes:
+        return names_members(params.attributes)
+    return not names_members(params.excluded_attributes)
+
+
+def _resource(resource, context: Context, params: ResponseParameters, status: int, row):
+    body = resource.model_dump(scim_ctx=context, response_parameters=params)
+    headers = {"ETag": etag(row)}
+    if status == 201:
+        headers["Location"] = resource.meta.location
+    return body, status, headers
+
+
+def _group_resource(group: models.Group, context: Context, params: ResponseParameters, status):
+    members = provisioning.member_ids(get_session(), group) if _wants_members(params) else None
+    return _resource(to_scim_group(group, members), context, params, status, group)
+
+
+def _users(rows):
+    return [to_scim_user(row) for row in rows]
+
+
+def _groups(search):
+    """Return a page builder for groups that loads members, in one query, only when shown."""
+
+    def build(rows):
+        if not rows or not _wants_members(search):
+            return [to_scim_group(row) for row in rows]
+        by_group = {row.id: [] for row in rows}
+        memberships = get_session().execute(
+            select(models.GroupMembership.group_id, models.GroupMembership.user_id)
+            .where(models.GroupMembership.group_id.in_(by_group))
+            .order_by(models.GroupMembership.group_id, models.GroupMembership.user_id)
+        )
+        for group_id, user_id in memberships:
+            by_group[group_id].append(user_id)
+        return [to_scim_group(row, by_group[row.id]) for row in rows]
+
+    return build
+
+
+def _list(row_model, columns, search, scim_model, to_resources):
+    session = get_session()
+    dialect = session.get_bind().dialect.name
+    query = select(row_model).where(row_model.directory_id == g.directory.id)
+    if search.filter is not None:
+        query = query.where(filter_to_sql(search.filter, columns, dialect))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+
+    order = []
+    if search.sort_by is not None:
+        binding = search.sort_binding(scim_model)
+        column = column_for(binding.urn, columns) if binding else None
+        if column is None:
+            raise InvalidValueException(detail=f"sorting by {search.sort_by} is not supported")
+        expr = column.expr
+        if dialect == "postgresql" and column.casefold:
+            expr = expr.collate("C")
+        if search.sort_order == SearchRequest.SortOrder.descending:
+            # NULLs first when descending, last when ascending, on every backend.
+            order += [expr.is_not(None), expr.desc()]
+        else:
+            order += [expr.is_(None), expr]
+    order += [row_model.created_at, row_model.id]
+
+    max_page = current_app.config["SCIM_MAX_PAGE_SIZE"]
+    count = min(
+        search.count if search.count is not None else current_app.config["SCIM_DEFAULT_PAGE_SIZE"],
+        max_page,
+    )
+    start_index = search.start_index or 1
+    rows = (
+        session.scalars(query.order_by(*order).offset(start_index - 1).limit(count)).all()
+        if count
+        else []
+    )
+    resources = to_resources(rows)
+    response = ListResponse[scim_model](
+        total_results=total,
+        start_index=start_index,
+        items_per_page=len(resources),
+        resources=resources,
+    )
+    return response.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=search)
+
+
+def _listed(model, resources):
+    return ListResponse[model](
+        total_results=len(resources),
+        start_index=1,
+        items_per_page=len(resources),
+        resources=resources,
+    ).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+
+
+def _located_resource_type(resource_type: ResourceType) -> ResourceType:
+    resource_type.meta = Meta(
+        resource_type="ResourceType",
+        location=url_for(
+            "scim.get_resource_type", resource_type_id=resource_type.id, _external=True
+        ),
+    )
+    return resource_type
+
+
+def _located_schema(schema: Schema) -> Schema:
+    schema.meta = Meta(
+        resource_type="Schema",
+        location=url_for("scim.get_schema", schema_id=schema.id, _external=True),
+    )
+    return schema
+
+
+def _not_implemented(detail: str):
+    from scim2_models import Error
+
+    return error_response(Error(status=501, detail=detail))

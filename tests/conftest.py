@@ -1,0 +1,162 @@
+"""Fixtures: one migrated database per run: SQLite, or PostgreSQL if ROLECALL_TEST_DATABASE_URL."""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.cli import upgrade_database
+from app.db import get_engine, get_session
+from rbac import tenancy
+from rbac.db import Base, make_engine
+from rbac.models import Provider
+
+SCIM_JSON = "application/scim+json"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """The test database: PostgreSQL when ROLECALL_TEST_DATABASE_URL is set, else a SQLite file."""
+    url = os.environ.get("ROLECALL_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'rolecall.sqlite3'}"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    """The application, on a database migrated to head."""
+    app = create_app(
+        {"DATABASE_URL": database_url, "TESTING": True, "PUBLIC_BASE_URL": "http://localhost"}
+    )
+    with app.app_context():
+        upgrade_database()
+    yield app
+    with app.app_context():
+        get_engine().dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request):
+    """Leave every table empty after each test that used the database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context(), get_engine().begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client."""
+    return app.test_client()
+
+
+@dataclass
+class Directory:
+    """A directory made for a test, with a live bearer token."""
+
+    id: int
+    org_slug: str
+    name: str
+    token: str
+
+
+def make_directory(app, org_slug="acme", name="okta", provider=Provider.OKTA) -> Directory:
+    """Create an organization (if missing), a directory and a token; commit them."""
+    with app.app_context():
+        session = get_session()
+        try:
+            org = tenancy.get_organization(session, org_slug)
+        except tenancy.NotFound:
+            org = tenancy.create_organization(session, org_slug)
+        directory = tenancy.create_directory(session, org, name, provider)
+        _, token = tenancy.issue_token(session, directory)
+        session.commit()
+        return Directory(directory.id, org_slug, name, token)
+
+
+class ScimClient:
+    """The test client with a directory's bearer token and SCIM content type."""
+
+    def __init__(self, client, token: str):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def request(self, method: str, path: str, json=None, headers=None, **kwargs):
+        """Send a request under /scim/v2."""
+        all_headers = {**self.headers, **(headers or {})}
+        if json is not None:
+            kwargs["json"] = json
+            all_headers.setdefault("Content-Type", SCIM_JSON)
+        return self.client.open("/scim/v2" + path, method=method, headers=all_headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        """GET under /scim/v2."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        """POST under /scim/v2."""
+        return self.request("POST", path, json=json, **kwargs)
+
+    def put(self, path, json=None, **kwargs):
+        """PUT under /scim/v2."""
+        return self.request("PUT", path, json=json, **kwargs)
+
+    def patch(self, path, operations, **kwargs):
+        """PATCH under /scim/v2 with a PatchOp of these operations."""
+        body = {"schemas": [PATCH_SCHEMA], "Operations": operations}
+        return self.request("PATCH", path, json=body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        """DELETE under /scim/v2."""
+        return self.request("DELETE", path, **kwargs)
+
+    def create_user(self, user_name: str, **attributes) -> dict:
+        """Create a user and return its representation."""
+        response = self.post(
+            "/Users", {"schemas": [USER_SCHEMA], "userName": user_name, **attributes}
+        )
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def create_group(self, display_name: str, members=(), **attributes) -> dict:
+        """Create a group with these member ids and return its representation."""
+        body = {
+            "schemas": [GROUP_SCHEMA],
+            "displayName": display_name,
+            "members": [{"value": member_id} for member_id in members],
+            **attributes,
+        }
+        response = self.post("/Groups", body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def member_ids(self, group_id: str) -> set[str]:
+        """Return the member ids of a group, as GET shows them."""
+        group = self.get(f"/Groups/{group_id}").get_json()
+        return {member["value"] for member in group.get("members", [])}
+
+
+@pytest.fixture
+def directory(app) -> Directory:
+    """An Okta directory of organization acme."""
+    return make_directory(app)
+
+
+@pytest.fixture
+def scim(client, directory) -> ScimClient:
+    """A SCIM client authenticated as the acme Okta directory."""
+    return ScimClient(client, directory.token)

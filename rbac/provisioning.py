@@ -58,18 +58,20 @@ class GroupFields:
 
 def create_user(session: Session, directory: Directory, fields: UserFields) -> tuple[User, list]:
     """Provision a user in a directory; its userName must be new there (case-insensitively)."""
+    _ensure_user_name_free(session, directory.id, fields.user_name)
     user = User(organization_id=directory.organization_id, directory_id=directory.id)
     _assign_user_fields(user, fields)
-    _add_unique(session, user, fields.user_name)
+    _flush_unique(session, user)
     return user, [events.UserCreated(user.id)]
 
 
 def replace_user(session: Session, user: User, fields: UserFields) -> list:
     """Replace every attribute of a user; report activation changes apart."""
+    _ensure_user_name_free(session, user.directory_id, fields.user_name, user.id)
     was_active = user.active
     _assign_user_fields(user, fields)
     _bump(user)
-    _add_unique(session, user, fields.user_name)
+    _flush_unique(session, user)
     changes: list = [events.UserUpdated(user.id)]
     if was_active and not user.active:
         changes.append(events.UserDeactivated(user.id))
@@ -251,24 +253,29 @@ def _assign_group_fields(group: Group, fields: GroupFields) -> None:
     group.attributes = fields.attributes
 
 
-def _add_unique(session: Session, user: User, user_name: str) -> None:
-    """Flush a new or changed user, raising Conflict if its userName is taken."""
+def _ensure_user_name_free(
+    session: Session, directory_id: int | None, user_name: str, user_id: str | None = None
+) -> None:
+    """Raise Conflict if another user of the directory has this userName (case-insensitively)."""
     taken = select(User.id).where(
-        User.directory_id == user.directory_id,
-        User.user_name_key == casefold_key(user_name),
+        User.directory_id == directory_id, User.user_name_key == casefold_key(user_name)
     )
-    if user.id is not None:
-        taken = taken.where(User.id != user.id)
+    if user_id is not None:
+        taken = taken.where(User.id != user_id)
     if session.scalar(taken) is not None:
         raise Conflict(f"userName {user_name!r} is already taken")
+
+
+def _flush_unique(session: Session, user: User) -> None:
+    """Flush a new or changed user; losing a race on its userName is a Conflict."""
     session.add(user)
     try:
-        # A savepoint, so that losing a race to a concurrent insert is a
+        # A savepoint, so that a concurrent insert of the same userName becomes a
         # Conflict the caller can report, not a broken transaction.
         with session.begin_nested():
             session.flush()
     except IntegrityError as error:
-        raise Conflict(f"userName {user_name!r} is already taken") from error
+        raise Conflict(f"userName {user.user_name!r} is already taken") from error
 
 
 def _bump(resource: User | Group) -> None:

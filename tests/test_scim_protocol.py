@@ -1,0 +1,184 @@
+"""Authentication, media types, errors and discovery under /scim/v2."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.db import get_session
+from rbac import tenancy
+from rbac.db import utcnow
+from rbac.models import DirectoryToken, Provider
+from tests.conftest import USER_SCHEMA, ScimClient, make_directory
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer wrong", "Basic dXNlcjpwYXNz"])
+def test_missing_or_bad_token_is_401_with_bearer_challenge(client, directory, header):
+    """Every request without a live token is a SCIM 401 with WWW-Authenticate: Bearer."""
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/scim/v2/Users", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["schemas"] == [ERROR_SCHEMA]
+    assert response.get_json()["status"] == "401"
+
+
+def test_revoked_and_expired_tokens_are_refused(app, client, directory):
+    """A revoked token and an expired token both answer 401; last_used_at is recorded."""
+    scim = ScimClient(client, directory.token)
+    assert scim.get("/Users").status_code == 200
+    with app.app_context():
+        session = get_session()
+        token = session.scalar(select(DirectoryToken))
+        assert token.last_used_at is not None
+        org = tenancy.get_organization(session, directory.org_slug)
+        _, expiring = tenancy.issue_token(
+            session, tenancy.get_directory(session, org, directory.name), utcnow() - timedelta(1)
+        )
+        token.revoked_at = utcnow()
+        session.commit()
+    assert scim.get("/Users").status_code == 401
+    assert ScimClient(client, expiring).get("/Users").status_code == 401
+
+
+def test_a_token_sees_only_its_own_directory(app, client, scim):
+    """Users of one directory are invisible (404, not listed) to another directory's token."""
+    user = scim.create_user("alice")
+    other = ScimClient(client, make_directory(app, org_slug="globex", name="okta").token)
+    assert other.get(f"/Users/{user['id']}").status_code == 404
+    assert other.delete(f"/Users/{user['id']}").status_code == 404
+    assert other.get("/Users").get_json()["totalResults"] == 0
+    assert scim.get(f"/Users/{user['id']}").status_code == 200
+    # The same userName may exist in another directory.
+    assert other.create_user("alice")["id"] != user["id"]
+
+
+def test_plain_json_content_type_is_accepted_and_scim_json_answered(scim):
+    """Okta sends application/json; the answer is application/scim+json."""
+    response = scim.post(
+        "/Users",
+        json={"schemas": [USER_SCHEMA], "userName": "okta-user"},
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 201
+    assert response.headers["Content-Type"] == "application/scim+json"
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"", b"\xff\xfe"])
+def test_malformed_body_is_400_invalid_syntax(scim, body):
+    """A body that is not a JSON object is invalidSyntax, never a 500."""
+    response = scim.request(
+        "POST", "/Users", data=body, headers={"Content-Type": "application/scim+json"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidSyntax"
+
+
+def test_oversized_body_is_413_too_large(scim):
+    """A body over the limit is a SCIM 413 tooLarge."""
+    huge = {"schemas": [USER_SCHEMA], "userName": "x", "title": "x" * (2 * 1024 * 1024)}
+    response = scim.post("/Users", huge)
+    assert response.status_code == 413
+    assert response.get_json()["scimType"] == "tooLarge"
+
+
+def test_unknown_route_and_method_are_scim_errors(scim):
+    """Unknown paths are 404 and wrong methods 405, both as SCIM errors."""
+    missing = scim.get("/Nope")
+    assert missing.status_code == 404
+    assert missing.get_json()["schemas"] == [ERROR_SCHEMA]
+    wrong = scim.request("DELETE", "/Users")
+    assert wrong.status_code == 405
+    assert wrong.get_json()["status"] == "405"
+
+
+def test_negative_count_and_start_index_are_floored(scim):
+    """RFC 7644 §3.4.2.4: a negative count means 0, a startIndex below 1 means 1."""
+    scim.create_user("alice")
+    page = scim.get("/Users", query_string={"count": -5, "startIndex": -3}).get_json()
+    assert page["totalResults"] == 1
+    assert page["startIndex"] == 1
+    assert page["itemsPerPage"] == 0
+
+
+def test_me_is_501_and_bulk_is_501(scim):
+    """/Me answers 501 (a provisioning client has no self); Bulk is not supported."""
+    assert scim.get("/Me").status_code == 501
+    assert scim.post("/Bulk", {"schemas": []}).status_code == 501
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"startIndex": "abc"},
+        {"count": "x"},
+        {"sortOrder": "sideways"},
+        {"sortBy": "noSuchAttribute"},
+        {"attributes": "]["},
+    ],
+)
+def test_bad_query_parameters_are_400_not_500(scim, params):
+    """Nonsensical list parameters get a SCIM 400."""
+    response = scim.get("/Users", query_string=params)
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["schemas"] == [ERROR_SCHEMA]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]},
+        {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []},
+        {"Operations": [{"op": "explode", "path": "title"}]},
+        {"Operations": [{"op": "remove"}]},
+        {"Operations": [{"op": "add", "path": "title"}]},
+        {"Operations": "nope"},
+    ],
+)
+def test_malformed_patch_is_400(scim, body):
+    """PatchOp bodies that break RFC 7644 §3.5.2 are refused with a SCIM 400."""
+    user = scim.create_user("alice")
+    body.setdefault("schemas", ["urn:ietf:params:scim:api:messages:2.0:PatchOp"])
+    response = scim.request("PATCH", f"/Users/{user['id']}", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["status"] == "400"
+
+
+def test_service_provider_config_is_true_to_the_implementation(scim):
+    """ServiceProviderConfig advertises patch, filter (with maxResults) and sort; no bulk."""
+    config = scim.get("/ServiceProviderConfig").get_json()
+    assert config["patch"]["supported"] is True
+    assert config["filter"] == {"supported": True, "maxResults": 1000}
+    assert config["sort"]["supported"] is True
+    assert config["bulk"]["supported"] is False
+    assert config["changePassword"]["supported"] is False
+    assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+
+
+def test_resource_types_and_schemas_with_id_forms(scim):
+    """ResourceTypes and Schemas list what is served, and each can be fetched by id."""
+    types = scim.get("/ResourceTypes").get_json()
+    assert {t["id"] for t in types["Resources"]} == {"User", "Group"}
+    user_type = scim.get("/ResourceTypes/User").get_json()
+    assert user_type["endpoint"] == "/Users"
+    assert user_type["schemaExtensions"][0]["schema"].endswith("enterprise:2.0:User")
+    schemas = scim.get("/Schemas").get_json()
+    ids = {s["id"] for s in schemas["Resources"]}
+    assert USER_SCHEMA in ids and "urn:ietf:params:scim:schemas:core:2.0:Group" in ids
+    user_schema = scim.get(f"/Schemas/{USER_SCHEMA}").get_json()
+    assert any(a["name"] == "userName" for a in user_schema["attributes"])
+    assert scim.get("/Schemas/urn:nope").status_code == 404
+    assert scim.get("/ResourceTypes/Nope").status_code == 404
+
+
+def test_entra_directory_uses_its_profile(app, client):
+    """The directory's provider selects the tolerance profile (Entra's capitalised ops)."""
+    scim = ScimClient(client, make_directory(app, name="entra", provider=Provider.ENTRA).token)
+    user = scim.create_user("alice")
+    response = scim.patch(
+        f"/Users/{user['id']}", [{"op": "Replace", "path": "displayName", "value": "Alice"}]
+    )
+    assert response.status_code == 200
+    assert response.get_json()["displayName"] == "Alice"

@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+PORT   ?= 8000
 
 .PHONY: run test lint bench clean
 
@@ -17,9 +18,9 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.run-deps
 
-## Start the server on 127.0.0.1:8000 (SQLite in ./instance unless DATABASE_URL is set).
+## Start the server on 127.0.0.1:$(PORT) (SQLite in ./instance unless DATABASE_URL is set).
 run: $(VENV)/.run-deps
-	$(BIN)/rolecall run
+	$(BIN)/rolecall run --port $(PORT)
 
 ## Lint, then the whole test suite on SQLite and (when PostgreSQL is installed) on PostgreSQL.
 test: $(VENV)/.test-deps lint

@@ -8,7 +8,12 @@ from flask import Flask
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Rolecall application; config overrides the environment and defaults."""
-    app = Flask(__name__, instance_relative_config=True)
+    # ROLECALL_INSTANCE_PATH moves the instance folder (and its default SQLite file).
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("ROLECALL_INSTANCE_PATH"),
+        instance_relative_config=True,
+    )
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("DATABASE_URL"),
         SCIM_MAX_PAGE_SIZE=1000,

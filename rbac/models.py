@@ -166,6 +166,8 @@ class GroupMembership(Base):
     user_id: Mapped[str] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    # The member's display name as the IdP sent it when adding it (SCIM members.display).
+    display: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -6,7 +6,7 @@ never loads the group's other members.
 """
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,9 +138,13 @@ def delete_group(session: Session, group: Group) -> list:
     return [*removed, events.GroupDeleted(group.id, tuple(sorted(member_ids)))]
 
 
-def check_members(session: Session, group: Group, user_ids: Iterable[str]) -> set[str]:
-    """Return the ids as a set, or raise InvalidMembers if any is not a user of the directory."""
-    wanted = set(user_ids)
+Members = Iterable[str] | Mapping[str, str | None]
+"""Member user ids, or a mapping of member user ids to the display name sent with each."""
+
+
+def check_members(session: Session, group: Group, members: Members) -> dict[str, str | None]:
+    """Return members as {id: display}, or raise InvalidMembers if any is not a directory user."""
+    wanted = dict(members) if isinstance(members, Mapping) else dict.fromkeys(members)
     if not wanted:
         return wanted
     found = set(
@@ -148,20 +152,21 @@ def check_members(session: Session, group: Group, user_ids: Iterable[str]) -> se
             select(User.id).where(User.directory_id == group.directory_id, User.id.in_(wanted))
         )
     )
-    if unknown := wanted - found:
+    if unknown := wanted.keys() - found:
         raise InvalidMembers(unknown)
     return wanted
 
 
-def add_members(
-    session: Session, group: Group, user_ids: Iterable[str], *, bump: bool = True
-) -> list:
+def add_members(session: Session, group: Group, members: Members, *, bump: bool = True) -> list:
     """Add users to a group; adding a present member is a no-op."""
-    wanted = check_members(session, group, user_ids)
+    wanted = check_members(session, group, members)
     if not wanted:
         return []
     now = utcnow()
-    rows = [{"group_id": group.id, "user_id": user_id, "created_at": now} for user_id in wanted]
+    rows = [
+        {"group_id": group.id, "user_id": user_id, "display": display, "created_at": now}
+        for user_id, display in wanted.items()
+    ]
     # ON CONFLICT DO NOTHING makes concurrent adds of one member safe, and
     # RETURNING reports only the rows that were really inserted.
     statement = _insert(session)(GroupMembership).on_conflict_do_nothing()
@@ -198,24 +203,33 @@ def remove_all_members(session: Session, group: Group) -> list:
     return [events.MemberRemoved(group.id, user_id) for user_id in sorted(removed)]
 
 
-def set_members(session: Session, group: Group, user_ids: Iterable[str]) -> list:
+def set_members(session: Session, group: Group, members: Members) -> list:
     """Make the group's members exactly these users, by set arithmetic on its rows."""
-    wanted = check_members(session, group, user_ids)
-    current = set(member_ids(session, group))
-    return remove_members(session, group, current - wanted) + add_members(
-        session, group, wanted - current
+    wanted = check_members(session, group, members)
+    current = set(
+        session.scalars(select(GroupMembership.user_id).where(GroupMembership.group_id == group.id))
+    )
+    added = {user_id: display for user_id, display in wanted.items() if user_id not in current}
+    return remove_members(session, group, current - wanted.keys()) + add_members(
+        session, group, added
     )
 
 
-def member_ids(session: Session, group: Group) -> list[str]:
-    """Return the ids of a group's members, in a stable order."""
-    return list(
-        session.scalars(
-            select(GroupMembership.user_id)
-            .where(GroupMembership.group_id == group.id)
-            .order_by(GroupMembership.user_id)
-        )
+def list_members(
+    session: Session, group_ids: Iterable[str]
+) -> dict[str, list[tuple[str, str | None]]]:
+    """Return each group's (user id, display) members, in a stable order, in one query."""
+    by_group: dict[str, list[tuple[str, str | None]]] = {group_id: [] for group_id in group_ids}
+    if not by_group:
+        return by_group
+    rows = session.execute(
+        select(GroupMembership.group_id, GroupMembership.user_id, GroupMembership.display)
+        .where(GroupMembership.group_id.in_(by_group))
+        .order_by(GroupMembership.group_id, GroupMembership.user_id)
     )
+    for group_id, user_id, display in rows:
+        by_group[group_id].append((user_id, display))
+    return by_group
 
 
 def count_members(session: Session, group: Group) -> int:

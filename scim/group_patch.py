@@ -56,11 +56,11 @@ def apply_group_patch(
 
 
 def _members_by_value(session: Session, group: Group, op: Op, value) -> list:
-    ids = _ids(value)
+    members = _members(value)
     if op == Op.add:
-        return provisioning.add_members(session, group, ids)
+        return provisioning.add_members(session, group, members)
     if op == Op.replace_:
-        return provisioning.set_members(session, group, ids)
+        return provisioning.set_members(session, group, members)
     raise InvalidPathException(detail="remove needs a path")
 
 
@@ -73,29 +73,33 @@ def _members_by_path(session: Session, group: Group, operation, policy: ScimPoli
             raise InvalidPathException(detail=f"{operation.op.value} on {path} is not supported")
         return provisioning.remove_members(session, group, _filter_ids(path.value_filter))
     if operation.op == Op.add:
-        return provisioning.add_members(session, group, _ids(operation.value))
+        return provisioning.add_members(session, group, _members(operation.value))
     if operation.op == Op.replace_:
-        return provisioning.set_members(session, group, _ids(operation.value or []))
+        return provisioning.set_members(session, group, _members(operation.value or []))
     if (
         operation.value is not None
         and policy.remove_value_as_filter == ScimPolicy.RemoveValue.apply
     ):
-        return provisioning.remove_members(session, group, _ids(operation.value))
+        return provisioning.remove_members(session, group, _members(operation.value))
     if operation.value is not None:
         raise InvalidValueException(detail="remove takes its target from path, not value")
     return provisioning.remove_all_members(session, group)
 
 
-def _ids(value) -> list[str]:
-    """Return the member ids of a PATCH value: a member, or a list of members."""
+def _members(value) -> dict[str, str | None]:
+    """Return the members of a PATCH value (a member, or a list of them) as {id: display}."""
     items = value if isinstance(value, list) else [value]
-    ids = []
+    members: dict[str, str | None] = {}
     for item in items:
-        member_id = item.get("value") if isinstance(item, dict) else getattr(item, "value", None)
+        if not isinstance(item, dict):
+            item = getattr(item, "model_dump", dict)()
+        member_id, display = item.get("value"), item.get("display")
         if not isinstance(member_id, str) or not member_id:
             raise InvalidValueException(detail="each member needs a string value (the user id)")
-        ids.append(member_id)
-    return ids
+        if display is not None and not isinstance(display, str):
+            raise InvalidValueException(detail="a member's display must be a string")
+        members[member_id] = display
+    return members
 
 
 def _filter_ids(node) -> list[str]:

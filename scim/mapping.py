@@ -84,9 +84,9 @@ def group_fields(group: ScimGroup) -> GroupFields:
     )
 
 
-def group_member_ids(group: ScimGroup) -> list[str]:
-    """Return the member ids a SCIM group lists."""
-    return [member.value for member in group.members or () if member.value is not None]
+def group_members(group: ScimGroup) -> dict[str, str | None]:
+    """Return the members a SCIM group lists, as {user id: display}."""
+    return {m.value: m.display for m in group.members or () if m.value is not None}
 
 
 def to_scim_user(row: models.User) -> ScimUser:
@@ -95,18 +95,21 @@ def to_scim_user(row: models.User) -> ScimUser:
     return ScimUser.model_validate(document)
 
 
-def to_scim_group(row: models.Group, member_ids: Iterable[str] | None = None) -> ScimGroup:
-    """Build the SCIM group of a row; members are listed only when given."""
+def to_scim_group(
+    row: models.Group, members: Iterable[tuple[str, str | None]] | None = None
+) -> ScimGroup:
+    """Build the SCIM group of a row; members, (user id, display) pairs, only when given."""
     document = {**row.attributes, "id": row.id, "meta": _meta(row, "Group", "scim.get_group")}
     group = ScimGroup.model_validate(document)
-    if member_ids is not None:
+    if members is not None:
         group.members = [
             GroupMember(
                 value=user_id,
                 type="User",
+                display=display,
                 ref=url_for("scim.get_user", user_id=user_id, _external=True),
             )
-            for user_id in member_ids
+            for user_id, display in members
         ]
     return group
 

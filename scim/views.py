@@ -32,7 +32,7 @@ from scim.mapping import (
     ScimUser,
     etag,
     group_fields,
-    group_member_ids,
+    group_members,
     to_scim_group,
     to_scim_user,
     user_fields,
@@ -159,7 +159,7 @@ def create_group():
     scim_group = _validate(ScimGroup, _read_json(), Context.RESOURCE_CREATION_REQUEST)
     session = get_session()
     group, _ = provisioning.create_group(
-        session, g.directory, group_fields(scim_group), group_member_ids(scim_group)
+        session, g.directory, group_fields(scim_group), group_members(scim_group)
     )
     session.commit()
     return _group_resource(group, Context.RESOURCE_CREATION_RESPONSE, params, 201)
@@ -181,7 +181,7 @@ def replace_group(group_id):
     replacement = _validate(ScimGroup, _read_json(), Context.RESOURCE_REPLACEMENT_REQUEST)
     replacement.replace(to_scim_group(group))
     provisioning.replace_group(
-        get_session(), group, group_fields(replacement), group_member_ids(replacement)
+        get_session(), group, group_fields(replacement), group_members(replacement)
     )
     get_session().commit()
     return _group_resource(group, Context.RESOURCE_REPLACEMENT_RESPONSE, params, 200)
@@ -253,6 +253,12 @@ def get_schema(schema_id):
         if schema.id == schema_id:
             return _located_schema(schema).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
     raise NotFoundException(detail=f"no schema {schema_id!r}")
+
+
+@bp.post("/.search")
+def search_all_types():
+    """Searching Users and Groups at once is not supported yet: answer 501 (RFC 7644 §3.12)."""
+    return _not_implemented("POST /.search at the root is not supported: use /Users/.search")
 
 
 @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -335,7 +341,11 @@ def _resource(resource, context: Context, params: ResponseParameters, status: in
 
 
 def _group_resource(group: models.Group, context: Context, params: ResponseParameters, status):
-    members = provisioning.member_ids(get_session(), group) if _wants_members(params) else None
+    members = (
+        provisioning.list_members(get_session(), [group.id])[group.id]
+        if _wants_members(params)
+        else None
+    )
     return _resource(to_scim_group(group, members), context, params, status, group)
 
 
@@ -349,14 +359,7 @@ def _groups(search):
     def build(rows):
         if not rows or not _wants_members(search):
             return [to_scim_group(row) for row in rows]
-        by_group = {row.id: [] for row in rows}
-        memberships = get_session().execute(
-            select(models.GroupMembership.group_id, models.GroupMembership.user_id)
-            .where(models.GroupMembership.group_id.in_(by_group))
-            .order_by(models.GroupMembership.group_id, models.GroupMembership.user_id)
-        )
-        for group_id, user_id in memberships:
-            by_group[group_id].append(user_id)
+        by_group = provisioning.list_members(get_session(), [row.id for row in rows])
         return [to_scim_group(row, by_group[row.id]) for row in rows]
 
     return build

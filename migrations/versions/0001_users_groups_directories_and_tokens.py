@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 15:52:17.503846
+Create Date: 2026-11-24 15:59:05.897064
 """
 
 from collections.abc import Sequence
@@ -179,6 +179,7 @@ def upgrade() -> None:
         "group_memberships",
         sa.Column("group_id", sa.String(length=36), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("display", sa.String(length=256), nullable=True),
         sa.Column("created_at", rbac.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["group_id"],

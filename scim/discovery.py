@@ -26,7 +26,7 @@ def service_provider_config(max_page_size: int) -> ServiceProviderConfig:
         filter=Filter(supported=True, max_results=max_page_size),
         change_password=ChangePassword(supported=False),
         sort=Sort(supported=True),
-        etag=ETag(supported=False),
+        etag=ETag(supported=True),
         authentication_schemes=[
             AuthenticationScheme(
                 type=AuthenticationScheme.Type.oauthbearertoken,

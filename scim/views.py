@@ -11,6 +11,7 @@ from scim2_models import (
     Meta,
     NotFoundException,
     PatchOp,
+    PreconditionFailedException,
     ResourceType,
     ResponseParameters,
     Schema,
@@ -97,6 +98,8 @@ def create_user():
 def get_user(user_id):
     """Return one user."""
     user = _get_user(user_id)
+    if _not_modified(user):
+        return "", 304, {"ETag": etag(user)}
     return _resource(
         to_scim_user(user), Context.RESOURCE_QUERY_RESPONSE, _response_parameters(), 200, user
     )
@@ -168,9 +171,10 @@ def create_group():
 @bp.get("/Groups/<group_id>")
 def get_group(group_id):
     """Return one group; excludedAttributes=members never loads its members."""
-    return _group_resource(
-        _get_group(group_id), Context.RESOURCE_QUERY_RESPONSE, _response_parameters(), 200
-    )
+    group = _get_group(group_id)
+    if _not_modified(group):
+        return "", 304, {"ETag": etag(group)}
+    return _group_resource(group, Context.RESOURCE_QUERY_RESPONSE, _response_parameters(), 200)
 
 
 @bp.put("/Groups/<group_id>")
@@ -300,25 +304,42 @@ def _search_request(model, payload: dict):
 
 
 def _get_user(user_id: str) -> models.User:
-    user = get_session().scalar(
-        select(models.User).where(
-            models.User.id == user_id, models.User.directory_id == g.directory.id
-        )
-    )
-    if user is None:
-        raise NotFoundException(detail=f"no user {user_id!r}")
-    return user
+    return _get(models.User, user_id)
 
 
 def _get_group(group_id: str) -> models.Group:
-    group = get_session().scalar(
-        select(models.Group).where(
-            models.Group.id == group_id, models.Group.directory_id == g.directory.id
-        )
+    return _get(models.Group, group_id)
+
+
+def _get(row_model, resource_id: str):
+    """Load a resource of the token's directory; on writes, honour If-Match (RFC 7644 §3.14)."""
+    query = select(row_model).where(
+        row_model.id == resource_id, row_model.directory_id == g.directory.id
     )
-    if group is None:
-        raise NotFoundException(detail=f"no group {group_id!r}")
-    return group
+    if_match = request.headers.get("If-Match") if request.method != "GET" else None
+    if if_match:
+        # Lock the row, so that the version compared is the version changed.
+        query = query.with_for_update()
+    row = get_session().scalar(query)
+    if row is None:
+        raise NotFoundException(detail=f"no {row_model.__name__.lower()} {resource_id!r}")
+    if if_match and not _etag_matches(if_match, row):
+        raise PreconditionFailedException(
+            detail=f"the {row_model.__name__.lower()} has changed: its version is {etag(row)}"
+        )
+    return row
+
+
+def _etag_matches(header: str, row) -> bool:
+    """Whether an If-Match/If-None-Match header names the row's current version (or is *)."""
+    current = etag(row).removeprefix("W/")
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return "*" in tags or current in tags
+
+
+def _not_modified(row) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    return bool(if_none_match) and _etag_matches(if_none_match, row)
 
 
 def _wants_members(params: ResponseParameters) -> bool:

@@ -154,6 +154,7 @@ def test_service_provider_config_is_true_to_the_implementation(scim):
     assert config["sort"]["supported"] is True
     assert config["bulk"]["supported"] is False
     assert config["changePassword"]["supported"] is False
+    assert config["etag"]["supported"] is True
     assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
 
 
@@ -182,3 +183,38 @@ def test_entra_directory_uses_its_profile(app, client):
     )
     assert response.status_code == 200
     assert response.get_json()["displayName"] == "Alice"
+
+
+def test_etags_if_match_and_if_none_match(scim):
+    """meta.version is the ETag; If-Match mismatch is 412 and changes nothing; If-None-Match 304."""
+    user = scim.create_user("alice")
+    path = f"/Users/{user['id']}"
+    version = user["meta"]["version"]
+    assert scim.get(path, headers={"If-None-Match": version}).status_code == 304
+    assert scim.get(path, headers={"If-None-Match": 'W/"stale"'}).status_code == 200
+
+    stale = {"If-Match": 'W/"stale"'}
+    body = {"schemas": [USER_SCHEMA], "userName": "alice", "title": "x"}
+    for response in (
+        scim.put(path, body, headers=stale),
+        scim.patch(path, [{"op": "add", "path": "title", "value": "x"}], headers=stale),
+        scim.delete(path, headers=stale),
+    ):
+        assert response.status_code == 412
+        assert response.get_json()["status"] == "412"
+    assert "title" not in scim.get(path).get_json()
+
+    updated = scim.put(path, body, headers={"If-Match": version})
+    assert updated.status_code == 200
+    assert updated.headers["ETag"] == updated.get_json()["meta"]["version"] != version
+    assert scim.delete(path, headers={"If-Match": "*"}).status_code == 204
+
+
+def test_group_etag_changes_with_members_and_answers_304(scim):
+    """A group's ETag answers If-None-Match until its members change."""
+    alice = scim.create_user("alice")["id"]
+    group = scim.create_group("Team")
+    path = f"/Groups/{group['id']}"
+    assert scim.get(path, headers={"If-None-Match": group["meta"]["version"]}).status_code == 304
+    scim.patch(path, [{"op": "add", "path": "members", "value": [{"value": alice}]}])
+    assert scim.get(path, headers={"If-None-Match": group["meta"]["version"]}).status_code == 200

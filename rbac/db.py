@@ -1,5 +1,6 @@
 """The declarative base, naming convention and database helpers shared by every model."""
 
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -69,6 +70,8 @@ def make_engine(url: str, **kwargs) -> Engine:
 def _configure_sqlite_connection(dbapi_connection, connection_record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
+    # SQLite's lower() folds ASCII only; filters compare case-insensitive strings through this.
+    dbapi_connection.create_function("rc_casefold", 1, _sqlite_casefold, deterministic=True)
     # LIKE must be case-sensitive, as it is on PostgreSQL: case-insensitive
     # comparisons lower both sides explicitly.
     cursor.execute("PRAGMA case_sensitive_like = ON")
@@ -76,6 +79,15 @@ def _configure_sqlite_connection(dbapi_connection, connection_record):
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+def casefold_key(value: str) -> str:
+    """Return the form a case-insensitive string is compared and indexed under."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).lower())
+
+
+def _sqlite_casefold(value):
+    return casefold_key(value) if isinstance(value, str) else value
 
 
 def _is_memory_database(dbapi_connection) -> bool:

@@ -5,7 +5,6 @@ events it caused. Membership changes are row deltas: adding or removing members
 never loads the group's other members.
 """
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,14 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rbac import events
-from rbac.db import utcnow
+from rbac.db import casefold_key, utcnow
 from rbac.errors import Conflict, InvalidMembers
 from rbac.models import Directory, Group, GroupMembership, User, UserEmail
-
-
-def casefold_key(value: str) -> str:
-    """Return the form a case-insensitive string is compared and indexed under."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).lower())
 
 
 @dataclass(frozen=True)

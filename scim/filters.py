@@ -1,17 +1,20 @@
 """Translate scim2-models' ScimFilter AST into SQLAlchemy expressions.
 
-Filtering happens in SQL, before paging. Every attribute a filter may name is
-listed in a column map; an attribute that is valid SCIM but absent from the map
-is refused with invalidFilter rather than silently widening the result.
+Filtering happens in SQL, before paging. Attributes Rolecall indexes live in
+columns (the column map); every other attribute is read from the JSON document
+the IdP sent, with the database's JSON functions. An attribute the resource type
+does not declare is refused with invalidFilter, never silently widened.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from scim2_models import InvalidFilterException, ScimFilter
 from scim2_models.path import (
+    AttributeBinding,
     AttrPath,
     CompareOperator,
     Comparison,
@@ -23,10 +26,11 @@ from scim2_models.path import (
     ValuePath,
     coerce_value,
 )
-from sqlalchemy import and_, exists, false, not_, or_, select
+from sqlalchemy import JSON, and_, exists, false, func, not_, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from rbac.provisioning import casefold_key
+from rbac.db import casefold_key
 
 
 @dataclass(frozen=True)
@@ -53,22 +57,48 @@ class Related:
 ColumnMap = dict[str, Column | Related]
 
 
-def filter_to_sql(scim_filter: ScimFilter, columns: ColumnMap, dialect: str) -> ColumnElement:
-    """Return the SQL condition selecting the resources a bound filter matches."""
-    return _SqlFilter(scim_filter, columns, dialect).visit(scim_filter.ast)
+@dataclass(frozen=True)
+class Schema:
+    """Where a resource type's attributes live: indexed columns, and the JSON document."""
+
+    columns: ColumnMap
+    document: Any
+    core_urn: str
 
 
-def column_for(binding_urn: str, columns: ColumnMap) -> Column | None:
-    """Return the plain column a canonical attribute URN is stored in, if any."""
-    spec = columns.get(binding_urn.lower())
-    return spec if isinstance(spec, Column) else None
+def filter_to_sql(
+    scim_filter: ScimFilter, schema: Schema, dialect: str, *, unknown_is_false: bool = False
+) -> ColumnElement:
+    """Return the SQL condition selecting the resources a bound filter matches.
+
+    With unknown_is_false, an attribute the model does not declare matches nothing
+    (RFC 7644 §3.4.2.1, for a search across resource types) instead of being an error.
+    """
+    return _SqlFilter(scim_filter, schema, dialect, unknown_is_false).visit(scim_filter.ast)
+
+
+def sort_expression(binding: AttributeBinding, schema: Schema, dialect: str) -> Any:
+    """Return the expression to ORDER BY for a sortBy attribute, or None if it cannot sort."""
+    spec = schema.columns.get(binding.urn.lower())
+    if isinstance(spec, Column):
+        expr = spec.expr
+        return expr.collate("C") if dialect == "postgresql" and spec.casefold else expr
+    if isinstance(spec, Related) or binding.is_multivalued:
+        return None
+    expr = _document_value(schema, binding)
+    if _is_string(binding.target_type) and not binding.case_exact:
+        expr = _casefold(expr, dialect)
+    return (
+        expr.collate("C") if dialect == "postgresql" and _is_string(binding.target_type) else expr
+    )
 
 
 class _SqlFilter(FilterVisitor[ColumnElement]):
-    def __init__(self, scim_filter: ScimFilter, columns: ColumnMap, dialect: str):
+    def __init__(self, scim_filter: ScimFilter, schema: Schema, dialect: str, unknown_is_false):
         self.scim_filter = scim_filter
-        self.columns = columns
+        self.schema = schema
         self.dialect = dialect
+        self.unknown_is_false = unknown_is_false
 
     def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement:
         combine = and_ if node.op == LogicalOperator.and_ else or_
@@ -78,96 +108,195 @@ class _SqlFilter(FilterVisitor[ColumnElement]):
         return not_(self.visit(node.expr))
 
     def visit_present(self, node: Present) -> ColumnElement:
-        binding = self.scim_filter.resolve(node.attr_path)
+        binding = self._resolve(node.attr_path)
+        if binding is None:
+            return false()
         urn = binding.urn.lower()
-        if isinstance(spec := self.columns.get(urn), Related):
+        if isinstance(spec := self.schema.columns.get(urn), Related):
             return spec.exists()
-        parent, column = self._lookup(urn, str(node.attr_path))
+        if (target := self._target(binding)) is None:
+            return _JsonArray(self, binding.urn).exists()
+        parent, column = target
         condition = column.expr.is_not(None)
         if column.casefold or _is_string(binding.target_type):
             condition = and_(condition, column.expr != "")
         return parent.exists(condition) if parent else condition
 
     def visit_comparison(self, node: Comparison) -> ColumnElement:
-        binding = self.scim_filter.resolve_comparison(node.attr_path)
-        parent, column = self._lookup(binding.urn.lower(), str(node.attr_path))
-        condition = self._compare(column, node.op, coerce_value(binding, node.value, node.op))
+        binding = self._resolve(node.attr_path, comparison=True)
+        if binding is None:
+            return false()
+        value = coerce_value(binding, node.value, node.op)
+        if (target := self._target(binding)) is None:
+            raise InvalidFilterException(detail=f"{node.attr_path} cannot be compared")
+        parent, column = target
+        condition = _compare(column, node.op, value, self.dialect)
         return parent.exists(condition) if parent else condition
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement:
-        binding = self.scim_filter.resolve(node.attr_path)
-        spec = self.columns.get(binding.urn.lower())
+        binding = self._resolve(node.attr_path)
+        if binding is None:
+            return false()
+        spec = self.schema.columns.get(binding.urn.lower())
         if not isinstance(spec, Related):
-            raise InvalidFilterException(detail=f"filtering on {node.attr_path} is not supported")
-        inner = _SqlSubFilter(self, node.attr_path).visit(node.val_filter)
+            spec = _JsonArray(self, binding.urn)
+        inner = _SqlSubFilter(self, node.attr_path, spec).visit(node.val_filter)
         return spec.exists(inner)
 
-    def _lookup(self, urn: str, written: str) -> tuple[Related | None, Column]:
-        """Return (the related table, if any, and) the column of an attribute URN."""
-        spec = self.columns.get(urn)
+    def _resolve(self, attr_path: AttrPath, comparison: bool = False) -> AttributeBinding | None:
+        resolve = self.scim_filter.resolve_comparison if comparison else self.scim_filter.resolve
+        return resolve(attr_path, strict=not self.unknown_is_false)
+
+    def _target(self, binding: AttributeBinding):
+        """Return (the multi-valued container, if any, and) the column an attribute is read from."""
+        urn = binding.urn.lower()
+        spec = self.schema.columns.get(urn)
         if isinstance(spec, Column):
             return None, spec
-        parent_urn, _, sub = urn.rpartition(".")
-        parent = self.columns.get(parent_urn)
-        if isinstance(parent, Related) and sub in parent.sub_attributes:
-            return parent, parent.sub_attributes[sub]
-        raise InvalidFilterException(detail=f"filtering on {written} is not supported")
-
-    def _compare(self, column: Column, op: CompareOperator, value: Any) -> ColumnElement:
-        expr = column.expr
-        if isinstance(value, Enum):
-            value = value.value
-        if value is None:
-            # RFC 7644 §3.4.2.2: comparing with null tests for absence.
-            return expr.is_(None) if op == CompareOperator.eq else expr.is_not(None)
-        if isinstance(value, str) and column.casefold:
-            value = casefold_key(value)
-        if op == CompareOperator.ne:
-            return or_(expr.is_(None), expr != value)
-        if op == CompareOperator.eq:
-            condition = expr == value
-        elif op in (CompareOperator.co, CompareOperator.sw, CompareOperator.ew):
-            if not isinstance(value, str):
-                return false()
-            method = {"co": expr.contains, "sw": expr.startswith, "ew": expr.endswith}[op.value]
-            condition = method(value, autoescape=True)
-        else:
-            if isinstance(value, str) and self.dialect == "postgresql":
-                # Code-point order, as SCIM's lexicographic comparison wants,
-                # whatever the database's collation.
-                expr = expr.collate("C")
-            condition = {
-                CompareOperator.gt: expr > value,
-                CompareOperator.ge: expr >= value,
-                CompareOperator.lt: expr < value,
-                CompareOperator.le: expr <= value,
-            }[op]
-        # SQL's NULL would make NOT(...) drop rows that SCIM's not() keeps.
-        return and_(column.expr.is_not(None), condition)
+        parent_urn, _, sub = binding.urn.rpartition(".")
+        parent = self.schema.columns.get(parent_urn.lower())
+        if isinstance(parent, Related):
+            if sub.lower() not in parent.sub_attributes:
+                raise InvalidFilterException(detail=f"filtering on {binding.urn} is not supported")
+            return parent, parent.sub_attributes[sub.lower()]
+        if binding.sub_field_name is not None and binding.is_multivalued:
+            array = _JsonArray(self, parent_urn)
+            return array, array.column(sub, binding)
+        if binding.is_multivalued:
+            return None
+        return None, _document_column(self.schema, binding, self.dialect)
 
 
 class _SqlSubFilter(_SqlFilter):
     """The filter inside a value path: its attributes are sub-attributes of that path."""
 
-    def __init__(self, outer: _SqlFilter, attr_path: AttrPath):
-        super().__init__(outer.scim_filter, outer.columns, outer.dialect)
+    def __init__(self, outer: _SqlFilter, attr_path: AttrPath, container):
+        super().__init__(outer.scim_filter, outer.schema, outer.dialect, outer.unknown_is_false)
         self.attr_path = attr_path
+        self.container = container
 
     def _qualify(self, inner: AttrPath) -> AttrPath:
         return AttrPath(attr=self.attr_path.attr, sub_attr=inner.attr, uri=self.attr_path.uri)
 
+    def _column(self, binding: AttributeBinding) -> Column:
+        sub = binding.urn.rpartition(".")[2]
+        if isinstance(self.container, Related):
+            if sub.lower() not in self.container.sub_attributes:
+                raise InvalidFilterException(detail=f"filtering on {binding.urn} is not supported")
+            return self.container.sub_attributes[sub.lower()]
+        return self.container.column(sub, binding)
+
     def visit_present(self, node: Present) -> ColumnElement:
-        binding = self.scim_filter.resolve(self._qualify(node.attr_path))
-        _, column = self._lookup(binding.urn.lower(), str(node.attr_path))
-        return column.expr.is_not(None)
+        binding = self._resolve(self._qualify(node.attr_path))
+        if binding is None:
+            return false()
+        return self._column(binding).expr.is_not(None)
 
     def visit_comparison(self, node: Comparison) -> ColumnElement:
-        binding = self.scim_filter.resolve_comparison(self._qualify(node.attr_path))
-        _, column = self._lookup(binding.urn.lower(), str(node.attr_path))
-        return self._compare(column, node.op, coerce_value(binding, node.value, node.op))
+        binding = self._resolve(self._qualify(node.attr_path), comparison=True)
+        if binding is None:
+            return false()
+        value = coerce_value(binding, node.value, node.op)
+        return _compare(self._column(binding), node.op, value, self.dialect)
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement:
         raise InvalidFilterException(detail="value paths cannot be nested")
+
+
+class _JsonArray:
+    """A multi-valued attribute of the JSON document, filtered with EXISTS over its elements."""
+
+    def __init__(self, visitor: _SqlFilter, urn: str):
+        path = _document_path(visitor.schema, urn)
+        self.dialect = visitor.dialect
+        document = visitor.schema.document
+        if self.dialect == "postgresql":
+            array = func.coalesce(document[path], func.jsonb_build_array())
+            self.elements = func.jsonb_array_elements(array).table_valued("value")
+            self.element = type_coerce(self.elements.c.value, JSONB)
+        else:
+            # json_each(document, path) yields no row when the path is absent.
+            json_path = "$" + "".join(f'."{key}"' for key in path)
+            self.elements = func.json_each(document, json_path).table_valued("value")
+            self.element = type_coerce(self.elements.c.value, JSON)
+
+    def column(self, sub_attribute: str, binding: AttributeBinding) -> Column:
+        """Return the column of one sub-attribute of an element."""
+        return Column(_typed(self.element[sub_attribute], binding, self.dialect))
+
+    def exists(self, *conditions: ColumnElement) -> ColumnElement:
+        """Return EXISTS over the elements that meet every condition."""
+        return exists(select(1).select_from(self.elements).where(*conditions))
+
+
+def _document_path(schema: Schema, urn: str) -> tuple[str, ...]:
+    """Return the JSON path of an attribute URN in the stored document."""
+    schema_urn, _, dotted = urn.rpartition(":")
+    keys = tuple(dotted.split("."))
+    if schema_urn.lower() == schema.core_urn.lower():
+        return keys
+    return (schema_urn, *keys)
+
+
+def _document_value(schema: Schema, binding: AttributeBinding):
+    return _typed(schema.document[_document_path(schema, binding.urn)], binding, None)
+
+
+def _document_column(schema: Schema, binding: AttributeBinding, dialect: str) -> Column:
+    expr = _typed(schema.document[_document_path(schema, binding.urn)], binding, dialect)
+    if _is_string(binding.target_type) and not binding.case_exact:
+        return Column(_casefold(expr, dialect), casefold=True)
+    return Column(expr)
+
+
+def _typed(json_value, binding: AttributeBinding, dialect: str | None):
+    target = binding.target_type
+    if isinstance(target, type) and issubclass(target, bool):
+        return json_value.as_boolean()
+    if isinstance(target, type) and issubclass(target, int):
+        return json_value.as_integer()
+    if isinstance(target, type) and issubclass(target, float | Decimal):
+        return json_value.as_float()
+    return json_value.as_string()
+
+
+def _casefold(expr, dialect: str):
+    # SQLite's lower() folds ASCII only: the app registers Python's casefold as rc_casefold.
+    return func.lower(expr) if dialect == "postgresql" else func.rc_casefold(expr)
+
+
+def _compare(column: Column, op: CompareOperator, value: Any, dialect: str) -> ColumnElement:
+    expr = column.expr
+    if isinstance(value, Enum):
+        value = value.value
+    if value is None:
+        # RFC 7644 §3.4.2.2: comparing with null tests for absence.
+        return expr.is_(None) if op == CompareOperator.eq else expr.is_not(None)
+    if isinstance(value, str) and column.casefold:
+        value = casefold_key(value)
+    if op == CompareOperator.ne:
+        return or_(expr.is_(None), expr != value)
+    if op == CompareOperator.eq:
+        condition = expr == value
+    elif op in (CompareOperator.co, CompareOperator.sw, CompareOperator.ew):
+        if not isinstance(value, str):
+            return false()
+        method = {"co": expr.contains, "sw": expr.startswith, "ew": expr.endswith}[op.value]
+        condition = method(value, autoescape=True)
+    else:
+        ordered = expr
+        if isinstance(value, str) and dialect == "postgresql":
+            # Code-point order, as SCIM's lexicographic comparison wants,
+            # whatever the database's collation.
+            ordered = expr.collate("C")
+        condition = {
+            CompareOperator.gt: ordered > value,
+            CompareOperator.ge: ordered >= value,
+            CompareOperator.lt: ordered < value,
+            CompareOperator.le: ordered <= value,
+        }[op]
+    # SQL's NULL would make NOT(...) drop rows that SCIM's not() keeps.
+    return and_(expr.is_not(None), condition)
 
 
 def _is_string(target_type: Any) -> bool:

@@ -7,7 +7,7 @@ from scim2_models import Context, EnterpriseUser, Group, GroupMember, Meta, User
 
 from rbac import models
 from rbac.provisioning import EmailFields, GroupFields, UserFields
-from scim.filters import Column, ColumnMap, Related
+from scim.filters import Column, Related, Schema
 
 ScimUser = User[EnterpriseUser]
 ScimGroup = Group
@@ -15,7 +15,7 @@ ScimGroup = Group
 _USER = "urn:ietf:params:scim:schemas:core:2.0:user:"
 _GROUP = "urn:ietf:params:scim:schemas:core:2.0:group:"
 
-USER_COLUMNS: ColumnMap = {
+_USER_COLUMNS = {
     _USER + "id": Column(models.User.id),
     _USER + "username": Column(models.User.user_name_key, casefold=True),
     _USER + "externalid": Column(models.User.external_id),
@@ -34,7 +34,7 @@ USER_COLUMNS: ColumnMap = {
     ),
 }
 
-GROUP_COLUMNS: ColumnMap = {
+_GROUP_COLUMNS = {
     _GROUP + "id": Column(models.Group.id),
     _GROUP + "displayname": Column(models.Group.display_name_key, casefold=True),
     _GROUP + "externalid": Column(models.Group.external_id),
@@ -46,6 +46,9 @@ GROUP_COLUMNS: ColumnMap = {
         {"value": Column(models.GroupMembership.user_id)},
     ),
 }
+
+USER_SCHEMA = Schema(_USER_COLUMNS, models.User.attributes, _USER.rstrip(":"))
+GROUP_SCHEMA = Schema(_GROUP_COLUMNS, models.Group.attributes, _GROUP.rstrip(":"))
 
 # Attributes that are not the IdP's to set, or that are derived from other tables.
 _NOT_STORED = ("id", "meta", "password", "groups", "members")

@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, g, request, url_for
 from scim2_models import (
     Context,
     InvalidSyntaxException,
-    InvalidValueException,
     ListResponse,
     Meta,
     NotFoundException,
@@ -17,18 +16,18 @@ from scim2_models import (
     Schema,
     SearchRequest,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.db import get_session
 from rbac import models, provisioning
 from rbac.tenancy import authenticate_token
 from scim import discovery
 from scim.errors import SCIM_MEDIA_TYPE, error_response, init_error_handlers, unauthorized
-from scim.filters import column_for, filter_to_sql
 from scim.group_patch import apply_group_patch
+from scim.listing import Listing, search_page
 from scim.mapping import (
-    GROUP_COLUMNS,
-    USER_COLUMNS,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
     ScimGroup,
     ScimUser,
     etag,
@@ -74,14 +73,14 @@ def scim_media_type(response):
 def list_users():
     """Return one page of the directory's users, filtered and sorted in SQL."""
     search = _search_request(SearchRequest[ScimUser], request.args.to_dict())
-    return _list(models.User, USER_COLUMNS, search, ScimUser, _users)
+    return _search([USERS], search)
 
 
 @bp.post("/Users/.search")
 def search_users():
     """POST form of list_users (RFC 7644 §3.4.3)."""
     search = _search_request(SearchRequest[ScimUser], _read_json())
-    return _list(models.User, USER_COLUMNS, search, ScimUser, _users)
+    return _search([USERS], search)
 
 
 @bp.post("/Users")
@@ -145,14 +144,14 @@ def delete_user(user_id):
 def list_groups():
     """Return one page of the directory's groups, filtered and sorted in SQL."""
     search = _search_request(SearchRequest[ScimGroup], request.args.to_dict())
-    return _list(models.Group, GROUP_COLUMNS, search, ScimGroup, _groups(search))
+    return _search([GROUPS], search)
 
 
 @bp.post("/Groups/.search")
 def search_groups():
     """POST form of list_groups (RFC 7644 §3.4.3)."""
     search = _search_request(SearchRequest[ScimGroup], _read_json())
-    return _list(models.Group, GROUP_COLUMNS, search, ScimGroup, _groups(search))
+    return _search([GROUPS], search)
 
 
 @bp.post("/Groups")
@@ -261,8 +260,10 @@ def get_schema(schema_id):
 
 @bp.post("/.search")
 def search_all_types():
-    """Searching Users and Groups at once is not supported yet: answer 501 (RFC 7644 §3.12)."""
-    return _not_implemented("POST /.search at the root is not supported: use /Users/.search")
+    """Search Users and Groups at once (RFC 7644 §3.4.3): users first, then groups."""
+    return _search(
+        [USERS, GROUPS], _search_request(SearchRequest[ScimUser | ScimGroup], _read_json())
+    )
 
 
 @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -370,65 +371,31 @@ def _group_resource(group: models.Group, context: Context, params: ResponseParam
     return _resource(to_scim_group(group, members), context, params, status, group)
 
 
-def _users(rows):
+def _users(rows, params):
     return [to_scim_user(row) for row in rows]
 
 
-def _groups(search):
-    """Return a page builder for groups that loads members, in one query, only when shown."""
-
-    def build(rows):
-        if not rows or not _wants_members(search):
-            return [to_scim_group(row) for row in rows]
-        by_group = provisioning.list_members(get_session(), [row.id for row in rows])
-        return [to_scim_group(row, by_group[row.id]) for row in rows]
-
-    return build
+def _groups(rows, params):
+    """Build SCIM groups, loading members (in one query) only when the response shows them."""
+    if not rows or not _wants_members(params):
+        return [to_scim_group(row) for row in rows]
+    by_group = provisioning.list_members(get_session(), [row.id for row in rows])
+    return [to_scim_group(row, by_group[row.id]) for row in rows]
 
 
-def _list(row_model, columns, search, scim_model, to_resources):
-    session = get_session()
-    dialect = session.get_bind().dialect.name
-    query = select(row_model).where(row_model.directory_id == g.directory.id)
-    if search.filter is not None:
-        query = query.where(filter_to_sql(search.filter, columns, dialect))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+USERS = Listing(models.User, USER_SCHEMA, ScimUser, _users)
+GROUPS = Listing(models.Group, GROUP_SCHEMA, ScimGroup, _groups)
 
-    order = []
-    if search.sort_by is not None:
-        binding = search.sort_binding(scim_model)
-        column = column_for(binding.urn, columns) if binding else None
-        if column is None:
-            raise InvalidValueException(detail=f"sorting by {search.sort_by} is not supported")
-        expr = column.expr
-        if dialect == "postgresql" and column.casefold:
-            expr = expr.collate("C")
-        if search.sort_order == SearchRequest.SortOrder.descending:
-            # NULLs first when descending, last when ascending, on every backend.
-            order += [expr.is_not(None), expr.desc()]
-        else:
-            order += [expr.is_(None), expr]
-    order += [row_model.created_at, row_model.id]
 
-    max_page = current_app.config["SCIM_MAX_PAGE_SIZE"]
-    count = min(
-        search.count if search.count is not None else current_app.config["SCIM_DEFAULT_PAGE_SIZE"],
-        max_page,
+def _search(listings, search):
+    return search_page(
+        get_session(),
+        g.directory.id,
+        listings,
+        search,
+        default_count=current_app.config["SCIM_DEFAULT_PAGE_SIZE"],
+        max_count=current_app.config["SCIM_MAX_PAGE_SIZE"],
     )
-    start_index = search.start_index or 1
-    rows = (
-        session.scalars(query.order_by(*order).offset(start_index - 1).limit(count)).all()
-        if count
-        else []
-    )
-    resources = to_resources(rows)
-    response = ListResponse[scim_model](
-        total_results=total,
-        start_index=start_index,
-        items_per_page=len(resources),
-        resources=resources,
-    )
-    return response.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=search)
 
 
 def _listed(model, resources):

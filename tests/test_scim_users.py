@@ -204,7 +204,8 @@ def test_filters_are_translated_to_sql(scim, scim_filter, expected):
         'userName eq "unterminated',
         "userName zz 1",
         'noSuchAttribute eq "x"',
-        'title eq "x"',
+        'emails[noSuchSub eq "x"]',
+        'emails[type eq "work"] and emails[value eq "x"',
         'emails[type eq "work"',
     ],
 )
@@ -214,6 +215,82 @@ def test_bad_or_unsupported_filters_are_400_invalid_filter(scim, scim_filter):
     response = scim.get("/Users", query_string={"filter": scim_filter})
     assert response.status_code == 400
     assert response.get_json()["scimType"] == "invalidFilter"
+
+
+@pytest.mark.parametrize(
+    ("scim_filter", "expected"),
+    [
+        ('title eq "cto"', {"alice"}),
+        ('title co "eng"', {"bob"}),
+        ('name.familyName eq "JENSEN"', {"alice"}),
+        ("name.givenName pr", {"alice"}),
+        ("name pr", {"alice"}),
+        (
+            'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "42"',
+            {"bob"},
+        ),
+        (
+            'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department sw "eng"',
+            {"bob"},
+        ),
+        ('phoneNumbers[type eq "work"].value eq "555-0100"', {"alice"}),
+        ('phoneNumbers[type eq "work" and value co "0200"]', set()),
+        ('phoneNumbers.value co "0200"', {"bob"}),
+        ("phoneNumbers pr", {"alice", "bob"}),
+        ('addresses[locality eq "Paris"]', {"bob"}),
+        ("not (title pr) and not (phoneNumbers pr)", {"carol"}),
+        ('userType eq "Employee" or title eq "CTO"', {"alice", "carol"}),
+        ('nickName eq "Ünïcode"', {"carol"}),
+    ],
+)
+def test_filters_on_attributes_of_the_json_document(scim, scim_filter, expected):
+    """Attributes without their own column (core and enterprise) are filtered in SQL too."""
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    scim.create_user(
+        "alice",
+        title="CTO",
+        name={"givenName": "Barbara", "familyName": "Jensen"},
+        phoneNumbers=[{"value": "555-0100", "type": "work"}, {"value": "555-0101", "type": "home"}],
+    )
+    scim.create_user(
+        "bob",
+        title="Engineer",
+        phoneNumbers=[{"value": "555-0200", "type": "home"}],
+        addresses=[{"locality": "Paris", "type": "work"}],
+        schemas=[USER_SCHEMA, enterprise],
+        **{enterprise: {"employeeNumber": "42", "department": "Engineering"}},
+    )
+    scim.create_user("carol", userType="employee", nickName="üNÏCODE")
+    listed = scim.get("/Users", query_string={"filter": scim_filter}).get_json()
+    assert {user["userName"] for user in listed["Resources"]} == expected
+    assert listed["totalResults"] == len(expected)
+
+
+def test_sort_by_an_attribute_of_the_json_document(scim):
+    """Sorting works on attributes read from the document (name.familyName), nulls last."""
+    scim.create_user("a", name={"familyName": "zeta"})
+    scim.create_user("b")
+    scim.create_user("c", name={"familyName": "Alpha"})
+    listed = scim.get("/Users", query_string={"sortBy": "name.familyName"}).get_json()
+    assert [u["userName"] for u in listed["Resources"]] == ["c", "a", "b"]
+
+
+def test_root_search_spans_users_and_groups(scim):
+    """POST /.search at the root pages over users then groups; unknown attributes are false."""
+    alice = scim.create_user("alice", displayName="Team A")
+    scim.create_user("bob")
+    scim.create_group("Team A", [alice["id"]])
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": 'displayName eq "team a" or userName eq "bob"',
+        "count": 2,
+    }
+    first = scim.post("/.search", body).get_json()
+    assert first["totalResults"] == 3
+    assert [r["meta"]["resourceType"] for r in first["Resources"]] == ["User", "User"]
+    second = scim.post("/.search", {**body, "startIndex": 3}).get_json()
+    assert [r["displayName"] for r in second["Resources"]] == ["Team A"]
+    assert second["Resources"][0]["meta"]["resourceType"] == "Group"
 
 
 def test_pagination_is_stable_with_integer_totals(scim):

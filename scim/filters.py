@@ -7,12 +7,12 @@ does not declare is refused with invalidFilter, never silently widened.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from scim2_models import InvalidFilterException, ScimFilter
+from scim2_models import BaseModel, CaseExact, InvalidFilterException, ScimFilter
 from scim2_models.path import (
     AttributeBinding,
     AttrPath,
@@ -39,6 +39,11 @@ class Column:
 
     expr: Any
     casefold: bool = False
+    string: bool = False
+
+    def __post_init__(self):
+        if self.casefold:
+            object.__setattr__(self, "string", True)
 
 
 @dataclass(frozen=True)
@@ -113,14 +118,24 @@ class _SqlFilter(FilterVisitor[ColumnElement]):
             return false()
         urn = binding.urn.lower()
         if isinstance(spec := self.schema.columns.get(urn), Related):
-            return spec.exists()
+            return spec.exists(or_(*(_present(c) for c in spec.sub_attributes.values())))
+        complex_model = _complex_model(binding)
         if (target := self._target(binding)) is None:
-            return _JsonArray(self, binding.urn).exists()
+            # A multi-valued complex attribute is present when one of its values is, and a
+            # complex value is present when one of its sub-attributes is (RFC 7644 §3.4.2.2).
+            array = _JsonArray(self, binding.urn)
+            return array.exists(
+                or_(*(_present(array.column(name, sub)) for name, sub in _subs(binding)))
+            )
+        if complex_model is not None and not binding.is_multivalued:
+            return or_(
+                *(
+                    _present(_document_column(self.schema, sub, self.dialect))
+                    for _, sub in _subs(binding)
+                )
+            )
         parent, column = target
-        condition = column.expr.is_not(None)
-        if column.casefold or _is_string(binding.target_type):
-            condition = and_(condition, column.expr != "")
-        return parent.exists(condition) if parent else condition
+        return parent.exists(_present(column)) if parent else _present(column)
 
     def visit_comparison(self, node: Comparison) -> ColumnElement:
         binding = self._resolve(node.attr_path, comparison=True)
@@ -130,8 +145,13 @@ class _SqlFilter(FilterVisitor[ColumnElement]):
         if (target := self._target(binding)) is None:
             raise InvalidFilterException(detail=f"{node.attr_path} cannot be compared")
         parent, column = target
-        condition = _compare(column, node.op, value, self.dialect)
-        return parent.exists(condition) if parent else condition
+        if parent is None:
+            return _compare(column, node.op, value, self.dialect)
+        if node.op == CompareOperator.ne and value is not None:
+            # On a multi-valued attribute "ne" holds when no value equals the operand
+            # (scim2-models' reading; the RFC leaves it open), so also when there is none.
+            return not_(parent.exists(_compare(column, CompareOperator.eq, value, self.dialect)))
+        return parent.exists(_compare(column, node.op, value, self.dialect))
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement:
         binding = self._resolve(node.attr_path)
@@ -222,7 +242,7 @@ class _JsonArray:
 
     def column(self, sub_attribute: str, binding: AttributeBinding) -> Column:
         """Return the column of one sub-attribute of an element."""
-        return Column(_typed(self.element[sub_attribute], binding, self.dialect))
+        return _comparable(_typed(self.element[sub_attribute], binding), binding, self.dialect)
 
     def exists(self, *conditions: ColumnElement) -> ColumnElement:
         """Return EXISTS over the elements that meet every condition."""
@@ -239,17 +259,21 @@ def _document_path(schema: Schema, urn: str) -> tuple[str, ...]:
 
 
 def _document_value(schema: Schema, binding: AttributeBinding):
-    return _typed(schema.document[_document_path(schema, binding.urn)], binding, None)
+    return _typed(schema.document[_document_path(schema, binding.urn)], binding)
 
 
 def _document_column(schema: Schema, binding: AttributeBinding, dialect: str) -> Column:
-    expr = _typed(schema.document[_document_path(schema, binding.urn)], binding, dialect)
+    return _comparable(_document_value(schema, binding), binding, dialect)
+
+
+def _comparable(expr, binding: AttributeBinding, dialect: str) -> Column:
+    """Wrap a JSON value so that it compares as its attribute says (caseExact or not)."""
     if _is_string(binding.target_type) and not binding.case_exact:
         return Column(_casefold(expr, dialect), casefold=True)
-    return Column(expr)
+    return Column(expr, string=_is_string(binding.target_type))
 
 
-def _typed(json_value, binding: AttributeBinding, dialect: str | None):
+def _typed(json_value, binding: AttributeBinding):
     target = binding.target_type
     if isinstance(target, type) and issubclass(target, bool):
         return json_value.as_boolean()
@@ -258,6 +282,34 @@ def _typed(json_value, binding: AttributeBinding, dialect: str | None):
     if isinstance(target, type) and issubclass(target, float | Decimal):
         return json_value.as_float()
     return json_value.as_string()
+
+
+def _present(column: Column) -> ColumnElement:
+    """Return the SQL of `pr` on one value: not null, and not empty if it is a string."""
+    condition = column.expr.is_not(None)
+    return and_(condition, column.expr != "") if column.string else condition
+
+
+def _complex_model(binding: AttributeBinding):
+    target = binding.target_type
+    return target if isinstance(target, type) and issubclass(target, BaseModel) else None
+
+
+def _subs(binding: AttributeBinding):
+    """Yield (name, binding) for each sub-attribute of a complex attribute."""
+    model = _complex_model(binding)
+    for field_name, model_field in model.model_fields.items():
+        name = model_field.serialization_alias or field_name
+        yield (
+            name,
+            replace(
+                binding,
+                sub_field_name=field_name,
+                sub_field_type=model.get_field_root_type(field_name),
+                case_exact=model.get_field_annotation(field_name, CaseExact) == CaseExact.true,
+                urn=f"{binding.urn}.{name}",
+            ),
+        )
 
 
 def _casefold(expr, dialect: str):

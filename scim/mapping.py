@@ -16,9 +16,9 @@ _USER = "urn:ietf:params:scim:schemas:core:2.0:user:"
 _GROUP = "urn:ietf:params:scim:schemas:core:2.0:group:"
 
 _USER_COLUMNS = {
-    _USER + "id": Column(models.User.id),
+    _USER + "id": Column(models.User.id, string=True),
     _USER + "username": Column(models.User.user_name_key, casefold=True),
-    _USER + "externalid": Column(models.User.external_id),
+    _USER + "externalid": Column(models.User.external_id, string=True),
     _USER + "displayname": Column(models.User.display_name_key, casefold=True),
     _USER + "active": Column(models.User.active),
     _USER + "meta.created": Column(models.User.created_at),
@@ -35,15 +35,15 @@ _USER_COLUMNS = {
 }
 
 _GROUP_COLUMNS = {
-    _GROUP + "id": Column(models.Group.id),
+    _GROUP + "id": Column(models.Group.id, string=True),
     _GROUP + "displayname": Column(models.Group.display_name_key, casefold=True),
-    _GROUP + "externalid": Column(models.Group.external_id),
+    _GROUP + "externalid": Column(models.Group.external_id, string=True),
     _GROUP + "meta.created": Column(models.Group.created_at),
     _GROUP + "meta.lastmodified": Column(models.Group.updated_at),
     _GROUP + "members": Related(
         models.GroupMembership,
         lambda: models.GroupMembership.group_id == models.Group.id,
-        {"value": Column(models.GroupMembership.user_id)},
+        {"value": Column(models.GroupMembership.user_id, string=True)},
     ),
 }
 

@@ -20,6 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
         SCIM_DEFAULT_PAGE_SIZE=100,
         # 1 MiB: far above a 1 000-member PATCH, far below anything that hurts the server.
         MAX_CONTENT_LENGTH=1024 * 1024,
+        # The request journal keeps, per directory, at most this many lines and days.
+        JOURNAL_MAX_ROWS=10_000,
+        JOURNAL_MAX_AGE_DAYS=30,
         PUBLIC_BASE_URL=os.environ.get("ROLECALL_PUBLIC_URL", "http://127.0.0.1:8000"),
     )
     if config:

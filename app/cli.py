@@ -17,6 +17,7 @@ from app.db import get_engine, get_session
 from rbac import tenancy
 from rbac.db import utcnow
 from rbac.errors import DomainError
+from rbac.journal import recent_requests
 from rbac.models import Directory, DirectoryToken, Organization, Provider
 
 
@@ -186,6 +187,31 @@ def token_revoke(org_slug, directory_name, token_id):
     _domain(tenancy.revoke_token, get_session(), directory, token_id)
     get_session().commit()
     click.echo(f"token {token_id} revoked")
+
+
+@cli.command("journal")
+@click.option("--org", "org_slug", required=True)
+@click.option("--directory", "directory_name", required=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--errors", is_flag=True, help="only requests that failed (status 400 and up)")
+@with_appcontext
+def journal(org_slug, directory_name, limit, errors):
+    """Show a directory's newest SCIM requests, newest first."""
+    directory = _directory(org_slug, directory_name)
+    entries = recent_requests(get_session(), directory.id, limit, errors_only=errors)
+    click.echo("time\tstatus\tms\tmethod\tpath\ttolerances\tcorrelation_id\tdetail")
+    for entry in entries:
+        fields = [
+            _when(entry.created_at),
+            str(entry.status),
+            f"{entry.duration_ms:.1f}",
+            entry.method,
+            entry.path,
+            ",".join(entry.tolerances) or "-",
+            entry.correlation_id,
+            entry.error_detail or "-",
+        ]
+        click.echo("\t".join(fields))
 
 
 @cli.command("run")

@@ -171,11 +171,30 @@ class GroupMembership(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class JournalEntry(Base):
+    """One SCIM request of a directory, for support when an IdP misbehaves (never a secret)."""
+
+    __tablename__ = "request_journal"
+    __table_args__ = (Index(None, "directory_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    directory_id: Mapped[int] = mapped_column(ForeignKey("directories.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    correlation_id: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column()
+    tolerances: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    error_detail: Mapped[str | None] = mapped_column(String(2048))
+
+
 __all__ = [
     "Directory",
     "DirectoryToken",
     "Group",
     "GroupMembership",
+    "JournalEntry",
     "Organization",
     "Provider",
     "User",

@@ -1,6 +1,6 @@
 """Every failure under /scim/v2 becomes a SCIM Error document, translated here once."""
 
-from flask import Flask, request
+from flask import Flask, g, request
 from pydantic import ValidationError
 from scim2_models import (
     Context,
@@ -18,7 +18,8 @@ SCIM_MEDIA_TYPE = "application/scim+json"
 
 
 def error_response(error: Error, headers: dict | None = None):
-    """Return a SCIM Error document as a Flask response tuple."""
+    """Return a SCIM Error document as a Flask response tuple (its detail goes to the journal)."""
+    g.error_detail = error.detail
     body = error.model_dump(scim_ctx=Context.DEFAULT)
     return body, int(error.status), {"Content-Type": SCIM_MEDIA_TYPE, **(headers or {})}
 

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from rbac import provisioning
 from rbac.models import Group
 from scim.mapping import ScimGroup, group_fields, to_scim_group
+from scim.quirks import Note
 
 Op = PatchOperation.Op
 
 
 def apply_group_patch(
-    session: Session, group: Group, patch: PatchOp[ScimGroup], policy: ScimPolicy
+    session: Session, group: Group, patch: PatchOp[ScimGroup], policy: ScimPolicy, note: Note
 ) -> tuple[list, bool]:
     """Apply a validated PatchOp to a group; return its events and whether members were touched."""
     changes: list = []
@@ -42,7 +43,7 @@ def apply_group_patch(
                     attribute_operations.append(operation.model_copy(update={"value": rest}))
                 continue
         elif operation.path is not None and operation.path.parts[0].lower() == "members":
-            changes += _members_by_path(session, group, operation, policy)
+            changes += _members_by_path(session, group, operation, policy, note)
             touched_members = True
             continue
         attribute_operations.append(operation)
@@ -64,7 +65,7 @@ def _members_by_value(session: Session, group: Group, op: Op, value) -> list:
     raise InvalidPathException(detail="remove needs a path")
 
 
-def _members_by_path(session: Session, group: Group, operation, policy: ScimPolicy) -> list:
+def _members_by_path(session: Session, group: Group, operation, policy: ScimPolicy, note: Note):
     path = operation.path
     if len(path.parts) > 1:
         raise InvalidPathException(detail=f"{path}: members are changed as a whole")

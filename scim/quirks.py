@@ -1,11 +1,22 @@
 """IdP tolerance profiles: every deviation from RFC 7644 that Rolecall absorbs, by provider.
 
-One comment per quirk, naming the IdP behaviour it absorbs.
+One comment per quirk, naming the IdP behaviour it absorbs. Each absorbed quirk is
+reported by name through `note`, so the request journal shows which fired.
 """
+
+from collections.abc import Callable
+from typing import Any
 
 from scim2_models import ScimPolicy
 
 from rbac.models import Provider
+
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
+_BOOLEAN_ATTRIBUTES = {"active", "primary"}
+
+Note = Callable[[str], None]
+Locate = Callable[[str], str]
 
 _STRICT = ScimPolicy()
 
@@ -24,3 +35,89 @@ _PROFILES = {Provider.ENTRA: _ENTRA}
 def policy_for(provider: Provider) -> ScimPolicy:
     """Return the scim2-models tolerance policy of a directory's provider."""
     return _PROFILES.get(provider, _STRICT)
+
+
+def absorb_resource(provider: Provider, payload: dict, note: Note, locate_user: Locate) -> dict:
+    """Rewrite a User or Group body (POST, PUT) into what RFC 7643 says, per provider."""
+    if provider == Provider.ENTRA:
+        schemas = payload.get("schemas")
+        if isinstance(schemas, list) and ENTRA_GROUP_SCHEMA in schemas:
+            # Entra lists its own Group schema URI beside the core one on every group it sends.
+            payload["schemas"] = [s for s in schemas if s != ENTRA_GROUP_SCHEMA]
+            note("entra:group-schema-uri")
+        _booleans_from_strings(payload, note)
+        extension = payload.get(ENTERPRISE_USER)
+        if isinstance(extension, dict) and "manager" in extension:
+            extension["manager"] = _manager(extension["manager"], note, locate_user)
+    if provider == Provider.OKTA and any(key in payload for key in ("id", "meta", "groups")):
+        # Okta's PUT /Users/{id} echoes the whole user: id, meta and groups, all read-only.
+        note("okta:put-read-only-attributes")
+        payload.pop("groups", None)
+    return payload
+
+
+def absorb_patch(provider: Provider, payload: dict, note: Note, locate_user: Locate) -> dict:
+    """Rewrite a PatchOp body into what RFC 7644 §3.5.2 says, per provider."""
+    if provider != Provider.ENTRA:
+        return payload
+    operations = payload.get("Operations")
+    if not isinstance(operations, list):
+        return payload
+    for operation in operations:
+        if not isinstance(operation, dict):
+            continue
+        op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
+        if isinstance(op, str) and op != op.lower():
+            # Entra sends "Add", "Replace" and "Remove", capitalised.
+            operation["op"] = op.lower()
+            note("entra:capitalised-op")
+        if isinstance(path, str):
+            if path.lower() in _BOOLEAN_ATTRIBUTES and isinstance(value, str):
+                operation["value"] = _boolean(value, note)
+            elif path.lower().endswith(":manager") or path.lower() == "manager":
+                operation["value"] = _manager(value, note, locate_user)
+            elif "[" in path and operation["op"] == "add":
+                note("entra:add-on-filtered-path")
+        elif isinstance(value, dict):
+            if any("." in key or ":" in key for key in value):
+                # Entra's path-less replace names attributes by dotted paths and URN prefixes
+                # ("name.givenName", "urn:...:enterprise:2.0:User:employeeNumber").
+                note("entra:path-keys-in-value")
+            _booleans_from_strings(value, note)
+            for key in list(value):
+                if key.lower().endswith(":manager"):
+                    value[key] = _manager(value[key], note, locate_user)
+    return payload
+
+
+def _booleans_from_strings(document: Any, note: Note) -> None:
+    """Turn "True"/"False" strings of boolean attributes into booleans, in place."""
+    if isinstance(document, list):
+        for item in document:
+            _booleans_from_strings(item, note)
+    elif isinstance(document, dict):
+        for key, value in document.items():
+            if key.rpartition(".")[2].lower() in _BOOLEAN_ATTRIBUTES and isinstance(value, str):
+                document[key] = _boolean(value, note)
+            else:
+                _booleans_from_strings(value, note)
+
+
+def _boolean(value: str, note: Note) -> Any:
+    # Entra sends booleans as the strings "True" and "False" (e.g. "active": "False").
+    if value.lower() in ("true", "false"):
+        note("entra:boolean-strings")
+        return value.lower() == "true"
+    return value
+
+
+def _manager(value: Any, note: Note, locate_user: Locate) -> Any:
+    # Entra sends the manager as a bare id ("value": "26118915-6090-4610-87a4-49d0767e3d5b")
+    # or as {"value": id} without the "$ref" RFC 7643 §4.3 requires.
+    if isinstance(value, str) and value:
+        note("entra:bare-manager")
+        return {"value": value, "$ref": locate_user(value)}
+    if isinstance(value, dict) and isinstance(value.get("value"), str) and "$ref" not in value:
+        note("entra:bare-manager")
+        return {**value, "$ref": locate_user(value["value"])}
+    return value

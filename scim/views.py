@@ -21,9 +21,10 @@ from sqlalchemy import select
 from app.db import get_session
 from rbac import models, provisioning
 from rbac.tenancy import authenticate_token
-from scim import discovery
+from scim import discovery, quirks
 from scim.errors import SCIM_MEDIA_TYPE, error_response, init_error_handlers, unauthorized
 from scim.group_patch import apply_group_patch
+from scim.journal import init_journal, note_tolerance
 from scim.listing import Listing, search_page
 from scim.mapping import (
     GROUP_SCHEMA,
@@ -37,10 +38,10 @@ from scim.mapping import (
     to_scim_user,
     user_fields,
 )
-from scim.quirks import policy_for
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 init_error_handlers(bp, bp.record_once)
+init_journal(bp)
 
 
 @bp.before_request
@@ -55,7 +56,7 @@ def authenticate():
         return unauthorized("the bearer token is not valid")
     session.commit()  # last_used_at, written apart from the request's own transaction
     g.directory = directory
-    g.policy = policy_for(directory.provider)
+    g.policy = quirks.policy_for(directory.provider)
 
 
 @bp.after_request
@@ -87,7 +88,7 @@ def search_users():
 def create_user():
     """Provision a user in the token's directory."""
     params = _response_parameters()
-    scim_user = _validate(ScimUser, _read_json(), Context.RESOURCE_CREATION_REQUEST)
+    scim_user = _validate(ScimUser, _read_resource(), Context.RESOURCE_CREATION_REQUEST)
     user, _ = provisioning.create_user(get_session(), g.directory, user_fields(scim_user))
     get_session().commit()
     return _resource(to_scim_user(user), Context.RESOURCE_CREATION_RESPONSE, params, 201, user)
@@ -109,7 +110,7 @@ def replace_user(user_id):
     """Replace a user with the representation sent."""
     params = _response_parameters()
     user = _get_user(user_id)
-    replacement = _validate(ScimUser, _read_json(), Context.RESOURCE_REPLACEMENT_REQUEST)
+    replacement = _validate(ScimUser, _read_resource(), Context.RESOURCE_REPLACEMENT_REQUEST)
     replacement.replace(to_scim_user(user))
     provisioning.replace_user(get_session(), user, user_fields(replacement))
     get_session().commit()
@@ -121,7 +122,7 @@ def patch_user(user_id):
     """Apply a PatchOp to a user."""
     params = _response_parameters()
     user = _get_user(user_id)
-    patch = _validate(PatchOp[ScimUser], _read_json(), Context.RESOURCE_PATCH_REQUEST)
+    patch = _validate(PatchOp[ScimUser], _read_patch(), Context.RESOURCE_PATCH_REQUEST)
     scim_user = to_scim_user(user)
     if patch.patch(scim_user, scim_policy=g.policy):
         provisioning.replace_user(get_session(), user, user_fields(scim_user))
@@ -158,7 +159,7 @@ def search_groups():
 def create_group():
     """Provision a group, with its first members, in the token's directory."""
     params = _response_parameters()
-    scim_group = _validate(ScimGroup, _read_json(), Context.RESOURCE_CREATION_REQUEST)
+    scim_group = _validate(ScimGroup, _read_resource(), Context.RESOURCE_CREATION_REQUEST)
     session = get_session()
     group, _ = provisioning.create_group(
         session, g.directory, group_fields(scim_group), group_members(scim_group)
@@ -181,7 +182,7 @@ def replace_group(group_id):
     """Replace a group, its members included (by set arithmetic on membership rows)."""
     params = _response_parameters()
     group = _get_group(group_id)
-    replacement = _validate(ScimGroup, _read_json(), Context.RESOURCE_REPLACEMENT_REQUEST)
+    replacement = _validate(ScimGroup, _read_resource(), Context.RESOURCE_REPLACEMENT_REQUEST)
     replacement.replace(to_scim_group(group))
     provisioning.replace_group(
         get_session(), group, group_fields(replacement), group_members(replacement)
@@ -195,8 +196,8 @@ def patch_group(group_id):
     """Apply a PatchOp to a group; membership changes are row deltas and may answer 204."""
     params = _response_parameters()
     group = _get_group(group_id)
-    patch = _validate(PatchOp[ScimGroup], _read_json(), Context.RESOURCE_PATCH_REQUEST)
-    _, touched_members = apply_group_patch(get_session(), group, patch, g.policy)
+    patch = _validate(PatchOp[ScimGroup], _read_patch(), Context.RESOURCE_PATCH_REQUEST)
+    _, touched_members = apply_group_patch(get_session(), group, patch, g.policy, note_tolerance)
     get_session().commit()
     if touched_members and not (params.attributes or params.excluded_attributes):
         # RFC 7644 §3.5.2 allows 204; a full answer would list every member of a large group.
@@ -279,6 +280,20 @@ def bulk():
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _read_resource() -> dict:
+    """Read a User or Group body, absorbing the directory's IdP quirks."""
+    return quirks.absorb_resource(g.directory.provider, _read_json(), note_tolerance, _user_url)
+
+
+def _read_patch() -> dict:
+    """Read a PatchOp body, absorbing the directory's IdP quirks."""
+    return quirks.absorb_patch(g.directory.provider, _read_json(), note_tolerance, _user_url)
+
+
+def _user_url(user_id: str) -> str:
+    return url_for("scim.get_user", user_id=user_id, _external=True)
 
 
 def _read_json() -> dict:

@@ -1,0 +1,69 @@
+"""Journal every authenticated SCIM request: timing, status, tolerances fired, error detail."""
+
+import time
+import uuid
+from datetime import timedelta
+
+from flask import current_app, g, request
+
+from app.db import get_engine, get_session
+from rbac.journal import prune_journal, record_request
+
+# IdPs send their own request ids; Entra's is client-request-id.
+_CORRELATION_HEADERS = ("X-Request-Id", "client-request-id", "X-Correlation-Id")
+# One request in this many prunes its directory's journal, after the response is sent.
+PRUNE_EVERY = 200
+
+
+def init_journal(bp) -> None:
+    """Hook the journal into a blueprint (before its authentication hook runs)."""
+    bp.before_request(start_request)
+    bp.after_request(journal_request)
+
+
+def start_request():
+    """Note when the request started and its correlation id."""
+    g.started_at = time.perf_counter()
+    incoming = next((request.headers[h] for h in _CORRELATION_HEADERS if h in request.headers), "")
+    g.correlation_id = incoming[:64] or uuid.uuid4().hex
+    g.tolerances = []
+
+
+def note_tolerance(name: str) -> None:
+    """Record that an IdP tolerance fired on this request."""
+    if name not in g.tolerances:
+        g.tolerances.append(name)
+
+
+def journal_request(response):
+    """Write the journal line of a request whose token named a directory."""
+    response.headers["X-Request-Id"] = g.correlation_id
+    directory = g.get("directory")
+    if directory is None:
+        return response
+    if response.status_code >= 400:
+        # A failed request leaves nothing but its journal line.
+        get_session().rollback()
+    engine = get_engine()
+    entry_id = record_request(
+        engine,
+        directory_id=directory.id,
+        correlation_id=g.correlation_id,
+        method=request.method,
+        path=request.full_path.rstrip("?"),
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - g.started_at) * 1000, 3),
+        tolerances=list(g.tolerances),
+        error_detail=g.get("error_detail"),
+    )
+    if entry_id % PRUNE_EVERY == 0:
+        config = current_app.config
+        response.call_on_close(
+            lambda: prune_journal(
+                engine,
+                directory.id,
+                max_rows=config["JOURNAL_MAX_ROWS"],
+                max_age=timedelta(days=config["JOURNAL_MAX_AGE_DAYS"]),
+            )
+        )
+    return response

@@ -31,5 +31,10 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+## Benchmarks (not part of `make test`): figures in docs/performance.md.
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/membership.py
+	scripts/with-postgres $(BIN)/python bench/membership.py
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,151 @@
+"""Benchmark: the cost of one-member PATCHes and a members-less GET must not grow with the group.
+
+Builds groups of 100, 1 000 and 10 000 members, then times (in process, through the Flask
+test client, on a real database) the median of a one-member add PATCH, a one-member remove
+PATCH and GET /Groups/{id}?excludedAttributes=members. Prints a table and the 10 000 / 100 ratio.
+
+    .venv/bin/python bench/membership.py                      # SQLite file in a temp folder
+    scripts/with-postgres .venv/bin/python bench/membership.py  # throwaway PostgreSQL
+"""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+
+from sqlalchemy import insert
+
+from app import create_app
+from app.cli import upgrade_database
+from app.db import get_engine, get_session
+from rbac import tenancy
+from rbac.db import utcnow
+from rbac.models import Group, GroupMembership, Provider, User
+
+SIZES = (100, 1_000, 10_000)
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def build_group(app, directory, size: int) -> tuple[str, list[str]]:
+    """Insert a group of `size` members plus spare users to add and remove; return their ids."""
+    now = utcnow()
+    users = [
+        {
+            "id": str(uuid.uuid4()),
+            "organization_id": directory.organization_id,
+            "directory_id": directory.id,
+            "user_name": f"g{size}-u{n}",
+            "user_name_key": f"g{size}-u{n}",
+            "active": True,
+            "attributes": {"userName": f"g{size}-u{n}"},
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in range(size + 50)
+    ]
+    group_id = str(uuid.uuid4())
+    with app.app_context(), get_engine().begin() as connection:
+        connection.execute(insert(User), users)
+        connection.execute(
+            insert(Group),
+            [
+                {
+                    "id": group_id,
+                    "organization_id": directory.organization_id,
+                    "directory_id": directory.id,
+                    "display_name": f"group-{size}",
+                    "display_name_key": f"group-{size}",
+                    "attributes": {"displayName": f"group-{size}"},
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+        connection.execute(
+            insert(GroupMembership),
+            [{"group_id": group_id, "user_id": u["id"], "created_at": now} for u in users[:size]],
+        )
+    return group_id, [u["id"] for u in users[size:]]
+
+
+def median_ms(call, rounds: int) -> float:
+    """Return the median wall time of call() over rounds runs, in milliseconds."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    """Run the benchmark and print its table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=50)
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context():
+        upgrade_database()
+        session = get_session()
+        org = tenancy.create_organization(session, f"bench-{uuid.uuid4().hex[:8]}")
+        directory = tenancy.create_directory(session, org, "bench", Provider.OKTA)
+        _, token = tenancy.issue_token(session, directory)
+        session.commit()
+        session.expunge_all()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    results = {}
+    for size in SIZES:
+        group_id, spare = build_group(app, directory, size)
+        path = f"/scim/v2/Groups/{group_id}"
+
+        def patch(op, user_id, path=path):
+            operation = (
+                {"op": "add", "path": "members", "value": [{"value": user_id}]}
+                if op == "add"
+                else {"op": "remove", "path": f'members[value eq "{user_id}"]'}
+            )
+            body = {"schemas": [PATCH], "Operations": [operation]}
+            response = client.patch(path, json=body, headers=headers)
+            assert response.status_code == 204, response.get_json()
+
+        def get(path=path):
+            response = client.get(
+                path, query_string={"excludedAttributes": "members"}, headers=headers
+            )
+            assert response.status_code == 200 and "members" not in response.get_json()
+
+        # Each add is undone by a remove, so that every round sees the same group size.
+        add_times, remove_times = [], []
+        for round_number in range(args.rounds):
+            user_id = spare[round_number % len(spare)]
+            add_times.append(median_ms(lambda user_id=user_id: patch("add", user_id), 1))
+            remove_times.append(median_ms(lambda user_id=user_id: patch("remove", user_id), 1))
+        results[size] = (
+            statistics.median(add_times),
+            statistics.median(remove_times),
+            median_ms(get, args.rounds),
+        )
+
+    dialect = url.split(":", 1)[0]
+    print(f"database: {dialect}; median of {args.rounds} rounds, milliseconds, in process")
+    print(f"{'members':>8} | {'add PATCH':>10} | {'remove PATCH':>12} | {'GET -members':>12}")
+    for size, (add, remove, get_ms) in results.items():
+        print(f"{size:>8} | {add:>10.2f} | {remove:>12.2f} | {get_ms:>12.2f}")
+    small, large = results[SIZES[0]], results[SIZES[-1]]
+    ratios = [large[i] / small[i] for i in range(3)]
+    print(
+        f"{'ratio':>8} | {ratios[0]:>10.2f} | {ratios[1]:>12.2f} | {ratios[2]:>12.2f}"
+        f"   ({SIZES[-1]} / {SIZES[0]}; target <= 1.3)"
+    )
+
+
+if __name__ == "__main__":
+    main()

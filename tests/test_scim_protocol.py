@@ -218,3 +218,21 @@ def test_group_etag_changes_with_members_and_answers_304(scim):
     assert scim.get(path, headers={"If-None-Match": group["meta"]["version"]}).status_code == 304
     scim.patch(path, [{"op": "add", "path": "members", "value": [{"value": alice}]}])
     assert scim.get(path, headers={"If-None-Match": group["meta"]["version"]}).status_code == 200
+
+
+def test_patch_error_types(scim):
+    """noTarget for a strict replace on an unmatched filter, invalidPath for an unknown path."""
+    user = scim.create_user("alice", emails=[{"value": "a@home.example", "type": "home"}])
+    path = f"/Users/{user['id']}"
+    no_target = scim.patch(
+        path, [{"op": "replace", "path": 'emails[type eq "work"].value', "value": "a@w.example"}]
+    )
+    assert no_target.status_code == 400
+    assert no_target.get_json()["scimType"] == "noTarget"
+    unknown = scim.patch(path, [{"op": "replace", "path": "noSuchAttribute", "value": "x"}])
+    assert unknown.status_code == 400
+    assert unknown.get_json()["scimType"] == "invalidPath"
+    bad_value = scim.patch(path, [{"op": "replace", "path": "active", "value": "maybe"}])
+    assert bad_value.status_code == 400
+    assert bad_value.get_json()["scimType"] == "invalidValue"
+    assert scim.get(path).get_json()["emails"] == user["emails"]

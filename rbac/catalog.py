@@ -1,0 +1,111 @@
+"""The role catalog: a ladder of primary roles per scope, and additive roles, loaded from data."""
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+DEFAULT_CATALOG = Path(__file__).with_name("catalog.json")
+
+
+class Scope(StrEnum):
+    """The level a role applies at."""
+
+    ORGANIZATION = "organization"
+    PROJECT = "project"
+    ASSET = "asset"
+
+
+class UnknownRole(ValueError):
+    """A role name that the catalog does not define for a scope."""
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role of the catalog: its scope, name, rank in its ladder, and permissions."""
+
+    scope: Scope
+    name: str
+    rank: int  # higher is stronger; additive roles have rank 0
+    permissions: frozenset[str]
+    additive: bool = False
+
+
+@dataclass(frozen=True)
+class Cascades:
+    """Which roles imply roles on other resources (seed 002's cascades)."""
+
+    org_roles_admin_everywhere: frozenset[str]
+    project_roles_admin_of_assets: frozenset[str]
+    asset_role_implies_project_role: str
+    creator_asset_role: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every role of a deployment, by scope, and the cascades between scopes."""
+
+    ladders: dict[Scope, tuple[Role, ...]]  # highest first
+    additive: dict[Scope, tuple[Role, ...]]
+    cascades: Cascades
+
+    def role(self, scope: Scope, name: str) -> Role:
+        """Return the role of this name (case-insensitive) in a scope, or raise UnknownRole."""
+        wanted = name.lower()
+        for role in (*self.ladders[scope], *self.additive[scope]):
+            if role.name == wanted:
+                return role
+        names = ", ".join(r.name for r in (*self.ladders[scope], *self.additive[scope]))
+        raise UnknownRole(f"{name!r} is not a {scope.value} role (one of: {names})")
+
+    def highest(self, scope: Scope) -> Role:
+        """Return the top of a scope's ladder."""
+        return self.ladders[scope][0]
+
+    def permissions(self) -> dict[str, list[Role]]:
+        """Return every permission id with the roles that hold it."""
+        holders: dict[str, list[Role]] = {}
+        for scope in Scope:
+            for role in (*self.ladders[scope], *self.additive[scope]):
+                for permission in sorted(role.permissions):
+                    holders.setdefault(permission, []).append(role)
+        return dict(sorted(holders.items()))
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load a catalog file (JSON); the default one ships with Rolecall."""
+    data = json.loads(Path(path or DEFAULT_CATALOG).read_text())
+    ladders = {}
+    for scope in Scope:
+        entries = data["ladders"][scope.value]
+        ladders[scope] = tuple(
+            Role(
+                scope, entry["name"].lower(), len(entries) - index, frozenset(entry["permissions"])
+            )
+            for index, entry in enumerate(entries)
+        )
+    additive = {scope: [] for scope in Scope}
+    for entry in data.get("additive", []):
+        scope = Scope(entry["scope"])
+        additive[scope].append(
+            Role(scope, entry["name"].lower(), 0, frozenset(entry["permissions"]), additive=True)
+        )
+    cascades = data["cascades"]
+    catalog = Catalog(
+        ladders,
+        {scope: tuple(roles) for scope, roles in additive.items()},
+        Cascades(
+            frozenset(cascades["org_roles_admin_everywhere"]),
+            frozenset(cascades["project_roles_admin_of_assets"]),
+            cascades["asset_role_implies_project_role"],
+            cascades["creator_asset_role"],
+        ),
+    )
+    # Every role a cascade names must exist: fail at load, not at the first check.
+    for name in catalog.cascades.org_roles_admin_everywhere:
+        catalog.role(Scope.ORGANIZATION, name)
+    for name in catalog.cascades.project_roles_admin_of_assets:
+        catalog.role(Scope.PROJECT, name)
+    catalog.role(Scope.PROJECT, catalog.cascades.asset_role_implies_project_role)
+    catalog.role(Scope.ASSET, catalog.cascades.creator_asset_role)
+    return catalog

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Enum,
     ForeignKey,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,6 +45,12 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The org role every active user holds (seed 002: new members are viewers); None for none.
+    default_role: Mapped[str | None] = mapped_column(
+        String(32), default="viewer", server_default="viewer"
+    )
+    # When off, group-derived roles are kept but ignored (Glean's feature flag, seed 003).
+    group_roles_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     directories: Mapped[list["Directory"]] = relationship(back_populates="organization")
 
@@ -149,10 +157,26 @@ class Group(Base):
     display_name: Mapped[str] = mapped_column(String(256))
     display_name_key: Mapped[str] = mapped_column(String(256))
     external_id: Mapped[str | None] = mapped_column(String(256))
+    # Local groups (no directory) have a slug and a description (seed 001).
+    slug: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(1000))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupChild(Base):
+    """A group inside a group (department → team): the child's members are the parent's too."""
+
+    __tablename__ = "group_children"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    child_group_id: Mapped[str] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class GroupMembership(Base):
@@ -169,6 +193,106 @@ class GroupMembership(Base):
     # The member's display name as the IdP sent it when adding it (SCIM members.display).
     display: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Resource(Base):
+    """The organization itself, a project, or an asset (agent, tool, knowledge, workforce)."""
+
+    __tablename__ = "resources"
+    __table_args__ = (UniqueConstraint("organization_id", "parent_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    # A project's parent is the organization's resource; an asset's is its project.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(100))
+    created_by_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkforceAgent(Base):
+    """An agent a workforce uses: running the workforce needs Member on it too."""
+
+    __tablename__ = "workforce_agents"
+
+    workforce_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Grant(Base):
+    """A role given directly to a user on a resource; IdP events never remove it."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("user_id", "resource_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(64))
+    granted_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupAssignment(Base):
+    """A role a group holds on a resource; every transitive member inherits it."""
+
+    __tablename__ = "group_assignments"
+    __table_args__ = (UniqueConstraint("group_id", "resource_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(64))
+    assigned_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EffectiveAccess(Base):
+    """Materialised effective access of a user on a resource, maintained incrementally.
+
+    No foreign keys: a deleted user's or resource's rows are removed by the recomputation
+    that reports their revocation, and `rolecall verify` finds any drift.
+    """
+
+    __tablename__ = "effective_access"
+
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resource_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    organization_id: Mapped[int] = mapped_column(Integer, index=True)
+    role: Mapped[str | None] = mapped_column(String(64))
+    additive: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    source: Mapped[str | None] = mapped_column(String(300))
+
+
+class Event(Base):
+    """One access-change or directory event; its id is the consumers' cursor."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index(None, "organization_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # On PostgreSQL, the writing transaction's id: readers stop short of transactions still
+    # in flight, so the cursor never skips an event that commits late.
+    txid: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class JournalEntry(Base):
@@ -192,11 +316,18 @@ class JournalEntry(Base):
 __all__ = [
     "Directory",
     "DirectoryToken",
+    "EffectiveAccess",
+    "Event",
+    "Grant",
     "Group",
+    "GroupAssignment",
+    "GroupChild",
     "GroupMembership",
     "JournalEntry",
     "Organization",
     "Provider",
+    "Resource",
     "User",
     "UserEmail",
+    "WorkforceAgent",
 ]

@@ -221,7 +221,7 @@ def test_group_etag_changes_with_members_and_answers_304(scim):
 
 
 def test_patch_error_types(scim):
-    """noTarget for a strict replace on an unmatched filter, invalidPath for an unknown path."""
+    """A strict replace on an unmatched filter is noTarget; an unknown path is invalidPath."""
     user = scim.create_user("alice", emails=[{"value": "a@home.example", "type": "home"}])
     path = f"/Users/{user['id']}"
     no_target = scim.patch(

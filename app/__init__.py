@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("DATABASE_URL"),
+        ROLECALL_CATALOG=os.environ.get("ROLECALL_CATALOG"),
         SCIM_MAX_PAGE_SIZE=1000,
         SCIM_DEFAULT_PAGE_SIZE=100,
         # 1 MiB: far above a 1 000-member PATCH, far below anything that hurts the server.
@@ -32,8 +33,11 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'rolecall.sqlite3'}"
 
     from app import db
+    from rbac.catalog import load_catalog
 
     db.init_app(app)
+    # The role catalog is data (rbac/catalog.json); ROLECALL_CATALOG points at another file.
+    app.extensions["rolecall.catalog"] = load_catalog(app.config.get("ROLECALL_CATALOG"))
 
     from scim import views as scim_views
 

@@ -256,3 +256,7 @@ def _serve(app, host: str, port: int, workers: int) -> None:
 
 def _when(moment) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+
+
+# The RBAC commands register themselves on `cli`.
+from app import rbac_cli  # noqa: E402,F401

@@ -19,6 +19,11 @@ def get_engine():
     return current_app.extensions["rolecall.engine"]
 
 
+def get_catalog():
+    """Return the current app's role catalog."""
+    return current_app.extensions["rolecall.catalog"]
+
+
 def get_session() -> Session:
     """Return the session of the current request (or CLI command), opening it on first use."""
     if "db_session" not in g:

@@ -19,3 +19,7 @@ class InvalidMembers(DomainError):
     def __init__(self, unknown_ids):
         self.unknown_ids = sorted(unknown_ids)
         super().__init__("unknown member ids: " + ", ".join(self.unknown_ids))
+
+
+class Refused(DomainError):
+    """A safety rail refuses an admin action (last owner, owner to a group, a cycle)."""

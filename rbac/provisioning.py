@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rbac import events
+from rbac.access import transitive_members
 from rbac.db import casefold_key, utcnow
 from rbac.errors import Conflict, InvalidMembers
 from rbac.models import Directory, Group, GroupMembership, User, UserEmail
@@ -66,12 +67,11 @@ def replace_user(session: Session, user: User, fields: UserFields) -> list:
     _assign_user_fields(user, fields)
     _bump(user)
     _flush_unique(session, user)
-    changes: list = [events.UserUpdated(user.id)]
     if was_active and not user.active:
-        changes.append(events.UserDeactivated(user.id))
-    elif not was_active and user.active:
-        changes.append(events.UserReactivated(user.id))
-    return changes
+        return [events.UserDeactivated(user.id)]
+    if not was_active and user.active:
+        return [events.UserReactivated(user.id)]
+    return [events.UserUpdated(user.id)]
 
 
 def delete_user(session: Session, user: User) -> list:
@@ -120,7 +120,8 @@ def update_group(session: Session, group: Group, fields: GroupFields) -> list:
 
 
 def delete_group(session: Session, group: Group) -> list:
-    """Remove a group and every membership it held."""
+    """Remove a group and every membership it held; its event names every transitive member."""
+    everyone = transitive_members(session, group.id)
     member_ids = session.scalars(
         delete(GroupMembership)
         .where(GroupMembership.group_id == group.id)
@@ -129,7 +130,7 @@ def delete_group(session: Session, group: Group) -> list:
     session.delete(group)
     session.flush()
     removed = [events.MemberRemoved(group.id, user_id) for user_id in sorted(member_ids)]
-    return [*removed, events.GroupDeleted(group.id, tuple(sorted(member_ids)))]
+    return [*removed, events.GroupDeleted(group.id, tuple(sorted(everyone)))]
 
 
 Members = Iterable[str] | Mapping[str, str | None]

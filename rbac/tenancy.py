@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rbac.access import org_resource
 from rbac.db import utcnow
 from rbac.errors import Conflict, NotFound
 from rbac.models import Directory, DirectoryToken, Organization, Provider
@@ -37,6 +38,7 @@ def create_organization(session: Session, slug: str, name: str | None = None) ->
     org = Organization(slug=slug, name=name or slug)
     session.add(org)
     session.flush()
+    org_resource(session, org)
     return org
 
 

@@ -18,8 +18,8 @@ from scim2_models import (
 )
 from sqlalchemy import select
 
-from app.db import get_session
-from rbac import models, provisioning
+from app.db import get_catalog, get_session
+from rbac import access, assignments, models, provisioning
 from rbac.tenancy import authenticate_token
 from scim import discovery, quirks
 from scim.errors import SCIM_MEDIA_TYPE, error_response, init_error_handlers, unauthorized
@@ -89,8 +89,8 @@ def create_user():
     """Provision a user in the token's directory."""
     params = _response_parameters()
     scim_user = _validate(ScimUser, _read_resource(), Context.RESOURCE_CREATION_REQUEST)
-    user, _ = provisioning.create_user(get_session(), g.directory, user_fields(scim_user))
-    get_session().commit()
+    user, changes = provisioning.create_user(get_session(), g.directory, user_fields(scim_user))
+    _commit(changes)
     return _resource(to_scim_user(user), Context.RESOURCE_CREATION_RESPONSE, params, 201, user)
 
 
@@ -112,8 +112,7 @@ def replace_user(user_id):
     user = _get_user(user_id)
     replacement = _validate(ScimUser, _read_resource(), Context.RESOURCE_REPLACEMENT_REQUEST)
     replacement.replace(to_scim_user(user))
-    provisioning.replace_user(get_session(), user, user_fields(replacement))
-    get_session().commit()
+    _commit(provisioning.replace_user(get_session(), user, user_fields(replacement)))
     return _resource(to_scim_user(user), Context.RESOURCE_REPLACEMENT_RESPONSE, params, 200, user)
 
 
@@ -125,16 +124,14 @@ def patch_user(user_id):
     patch = _validate(PatchOp[ScimUser], _read_patch(), Context.RESOURCE_PATCH_REQUEST)
     scim_user = to_scim_user(user)
     if patch.patch(scim_user, scim_policy=g.policy):
-        provisioning.replace_user(get_session(), user, user_fields(scim_user))
-        get_session().commit()
+        _commit(provisioning.replace_user(get_session(), user, user_fields(scim_user)))
     return _resource(to_scim_user(user), Context.RESOURCE_PATCH_RESPONSE, params, 200, user)
 
 
 @bp.delete("/Users/<user_id>")
 def delete_user(user_id):
     """Delete a user and its memberships; its userName becomes free again."""
-    provisioning.delete_user(get_session(), _get_user(user_id))
-    get_session().commit()
+    _commit(provisioning.delete_user(get_session(), _get_user(user_id)))
     return "", 204
 
 
@@ -161,10 +158,10 @@ def create_group():
     params = _response_parameters()
     scim_group = _validate(ScimGroup, _read_resource(), Context.RESOURCE_CREATION_REQUEST)
     session = get_session()
-    group, _ = provisioning.create_group(
+    group, changes = provisioning.create_group(
         session, g.directory, group_fields(scim_group), group_members(scim_group)
     )
-    session.commit()
+    _commit(changes)
     return _group_resource(group, Context.RESOURCE_CREATION_RESPONSE, params, 201)
 
 
@@ -184,10 +181,11 @@ def replace_group(group_id):
     group = _get_group(group_id)
     replacement = _validate(ScimGroup, _read_resource(), Context.RESOURCE_REPLACEMENT_REQUEST)
     replacement.replace(to_scim_group(group))
-    provisioning.replace_group(
-        get_session(), group, group_fields(replacement), group_members(replacement)
+    _commit(
+        provisioning.replace_group(
+            get_session(), group, group_fields(replacement), group_members(replacement)
+        )
     )
-    get_session().commit()
     return _group_resource(group, Context.RESOURCE_REPLACEMENT_RESPONSE, params, 200)
 
 
@@ -197,8 +195,10 @@ def patch_group(group_id):
     params = _response_parameters()
     group = _get_group(group_id)
     patch = _validate(PatchOp[ScimGroup], _read_patch(), Context.RESOURCE_PATCH_REQUEST)
-    _, touched_members = apply_group_patch(get_session(), group, patch, g.policy, note_tolerance)
-    get_session().commit()
+    changes, touched_members = apply_group_patch(
+        get_session(), group, patch, g.policy, note_tolerance
+    )
+    _commit(changes)
     if touched_members and not (params.attributes or params.excluded_attributes):
         # RFC 7644 §3.5.2 allows 204; a full answer would list every member of a large group.
         return "", 204
@@ -208,8 +208,7 @@ def patch_group(group_id):
 @bp.delete("/Groups/<group_id>")
 def delete_group(group_id):
     """Delete a group and its memberships."""
-    provisioning.delete_group(get_session(), _get_group(group_id))
-    get_session().commit()
+    _commit(provisioning.delete_group(get_session(), _get_group(group_id)))
     return "", 204
 
 
@@ -280,6 +279,18 @@ def bulk():
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _commit(changes: list) -> None:
+    """Let RBAC react to the directory events in the same transaction, then commit once."""
+    session = get_session()
+    org = g.directory.organization
+    catalog = get_catalog()
+    actor = f"scim:{g.correlation_id}"
+    owners_before = assignments.active_owners(session, catalog, org)
+    access.apply_directory_events(session, catalog, org, changes, actor)
+    assignments.alert_if_ownerless(session, catalog, org, owners_before, actor)
+    session.commit()
 
 
 def _read_resource() -> dict:

@@ -43,6 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(scim_views.bp)
 
+    from app import api
+
+    app.register_blueprint(api.bp)
+
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}

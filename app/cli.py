@@ -167,9 +167,9 @@ def token_list(org_slug, directory_name):
                 [
                     str(token.id),
                     token.prefix + "…",
-                    _when(token.created_at),
-                    _when(token.last_used_at),
-                    _when(token.expires_at),
+                    format_time(token.created_at),
+                    format_time(token.last_used_at),
+                    format_time(token.expires_at),
                     status,
                 ]
             )
@@ -202,7 +202,7 @@ def journal(org_slug, directory_name, limit, errors):
     click.echo("time\tstatus\tms\tmethod\tpath\ttolerances\tcorrelation_id\tdetail")
     for entry in entries:
         fields = [
-            _when(entry.created_at),
+            format_time(entry.created_at),
             str(entry.status),
             f"{entry.duration_ms:.1f}",
             entry.method,
@@ -254,7 +254,8 @@ def _serve(app, host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-def _when(moment) -> str:
+def format_time(moment) -> str:
+    """Return a timestamp as ISO 8601 UTC, or - for none."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
 
 

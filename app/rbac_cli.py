@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.cli import BadInput, cli
+from app.cli import BadInput, cli, format_time
 from app.db import get_catalog, get_session
 from rbac import assignments, queries, tenancy
 from rbac.access import find_resource
@@ -14,7 +14,7 @@ from rbac.catalog import UnknownRole
 from rbac.db import casefold_key
 from rbac.errors import DomainError
 from rbac.evaluation import ResourceKind
-from rbac.models import Group, Organization, User
+from rbac.models import ApiKey, Group, Organization, User
 
 ACTOR = "cli"
 ASSET_KINDS = ["agent", "tool", "knowledge", "workforce"]
@@ -71,6 +71,51 @@ def _run(call, *args, **kwargs):
         raise BadInput(str(error)) from error
     get_session().commit()
     return result
+
+
+@cli.group("apikey")
+def apikey_group():
+    """Organization API keys for /api/v1."""
+
+
+@apikey_group.command("create")
+@click.option("--org", "org_slug", required=True)
+@click.option("--name", default="api", show_default=True)
+@with_appcontext
+def apikey_create(org_slug, name):
+    """Create an API key; it is printed once, on the last line."""
+    org = _org(org_slug)
+    key, plaintext = tenancy.issue_api_key(get_session(), org, name)
+    get_session().commit()
+    click.echo(f"API key {key.id} ({name!r}) created for {org.slug!r}; it is shown only once:")
+    click.echo(plaintext)
+
+
+@apikey_group.command("list")
+@click.option("--org", "org_slug", required=True)
+@with_appcontext
+def apikey_list(org_slug):
+    """List an organization's API keys (never their secrets)."""
+    org = _org(org_slug)
+    keys = get_session().scalars(
+        select(ApiKey).where(ApiKey.organization_id == org.id).order_by(ApiKey.id)
+    )
+    click.echo("id\tname\tprefix\tcreated\tlast_used\tstatus")
+    for key in keys:
+        status = "revoked" if key.revoked_at else "active"
+        when = [format_time(key.created_at), format_time(key.last_used_at)]
+        click.echo("\t".join([str(key.id), key.name, key.prefix + "…", *when, status]))
+
+
+@apikey_group.command("revoke")
+@click.option("--org", "org_slug", required=True)
+@click.argument("key_id", type=int)
+@with_appcontext
+def apikey_revoke(org_slug, key_id):
+    """Revoke an API key by its id (see `apikey list`)."""
+    org = _org(org_slug)
+    _run(tenancy.revoke_api_key, get_session(), org, key_id)
+    click.echo(f"API key {key_id} revoked")
 
 
 @cli.group("project")

@@ -93,6 +93,23 @@ class DirectoryToken(Base):
     directory: Mapped[Directory] = relationship(back_populates="tokens")
 
 
+class ApiKey(Base):
+    """An organization's key for /api/v1, stored only as its SHA-256 digest."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class User(Base):
     """A person, provisioned by a directory's IdP (or, later, created locally)."""
 
@@ -314,6 +331,7 @@ class JournalEntry(Base):
 
 
 __all__ = [
+    "ApiKey",
     "Directory",
     "DirectoryToken",
     "EffectiveAccess",

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from rbac.access import org_resource
 from rbac.db import utcnow
 from rbac.errors import Conflict, NotFound
-from rbac.models import Directory, DirectoryToken, Organization, Provider
+from rbac.models import ApiKey, Directory, DirectoryToken, Organization, Provider
 
 TOKEN_PREFIX = "rcs_"
+API_KEY_PREFIX = "rck_"
 # last_used_at is written at most this often, so that authentication is not a write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -109,3 +110,42 @@ def authenticate_token(session: Session, plaintext: str) -> Directory | None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
     return token.directory
+
+
+def issue_api_key(session: Session, org: Organization, name: str) -> tuple[ApiKey, str]:
+    """Create an /api/v1 key for an organization; return its row and the plaintext."""
+    plaintext = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        organization_id=org.id,
+        name=name,
+        key_hash=hash_token(plaintext),
+        prefix=plaintext[: len(API_KEY_PREFIX) + 6],
+    )
+    session.add(key)
+    session.flush()
+    return key, plaintext
+
+
+def revoke_api_key(session: Session, org: Organization, key_id: int) -> ApiKey:
+    """Revoke one API key of an organization."""
+    key = session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == org.id)
+    )
+    if key is None:
+        raise NotFound(f"no API key {key_id} in organization {org.slug!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    return key
+
+
+def authenticate_api_key(session: Session, plaintext: str) -> Organization | None:
+    """Return the organization a live API key belongs to, or None."""
+    digest = hash_token(plaintext)
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at is not None:
+        return None
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        key.last_used_at = now
+    return session.get(Organization, key.organization_id)

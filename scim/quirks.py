@@ -7,6 +7,7 @@ reported by name through `note`, so the request journal shows which fired.
 from collections.abc import Callable
 from typing import Any
 
+import email_validator
 from scim2_models import ScimPolicy
 
 from rbac.models import Provider
@@ -14,6 +15,11 @@ from rbac.models import Provider
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 _BOOLEAN_ATTRIBUTES = {"active", "primary"}
+
+# Okta's SCIM reference provisions test.user@okta.local, and test tenants use .local and .test
+# domains. RFC 7643 makes emails.value a plain string; scim2-models types it as pydantic's
+# EmailStr, whose validator refuses special-use domain names. Accept them, for every provider.
+email_validator.SPECIAL_USE_DOMAIN_NAMES = []
 
 Note = Callable[[str], None]
 Locate = Callable[[str], str]
@@ -74,7 +80,13 @@ def absorb_patch(provider: Provider, payload: dict, note: Note, locate_user: Loc
         if isinstance(path, str):
             if path.lower() in _BOOLEAN_ATTRIBUTES and isinstance(value, str):
                 operation["value"] = _boolean(value, note)
-            elif path.lower().endswith(":manager") or path.lower() == "manager":
+            elif path.lower() == "manager":
+                # Entra's tutorial (Example 5) patches the manager by its bare name, without
+                # the enterprise extension's URN.
+                operation["path"] = f"{ENTERPRISE_USER}:manager"
+                operation["value"] = _manager(value, note, locate_user)
+                note("entra:bare-manager-path")
+            elif path.lower().endswith(":manager"):
                 operation["value"] = _manager(value, note, locate_user)
             elif "[" in path and operation["op"] == "add":
                 note("entra:add-on-filtered-path")
@@ -112,8 +124,11 @@ def _boolean(value: str, note: Note) -> Any:
 
 
 def _manager(value: Any, note: Note, locate_user: Locate) -> Any:
-    # Entra sends the manager as a bare id ("value": "26118915-6090-4610-87a4-49d0767e3d5b")
-    # or as {"value": id} without the "$ref" RFC 7643 §4.3 requires.
+    # Entra sends the manager as a bare id ("value": "26118915-6090-4610-87a4-49d0767e3d5b"),
+    # as {"value": id} without the "$ref" RFC 7643 §4.3 requires, or as a one-item list.
+    if isinstance(value, list) and len(value) == 1:
+        note("entra:manager-list")
+        value = value[0]
     if isinstance(value, str) and value:
         note("entra:bare-manager")
         return {"value": value, "$ref": locate_user(value)}

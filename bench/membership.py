@@ -19,10 +19,12 @@ from sqlalchemy import insert
 
 from app import create_app
 from app.cli import upgrade_database
-from app.db import get_engine, get_session
-from rbac import tenancy
+from app.db import get_catalog, get_engine, get_session
+from rbac import assignments, queries, tenancy
+from rbac.access import find_resource
 from rbac.db import utcnow
-from rbac.models import Group, GroupMembership, Provider, User
+from rbac.evaluation import ResourceKind
+from rbac.models import Group, GroupAssignment, GroupMembership, Organization, Provider, User
 
 SIZES = (100, 1_000, 10_000)
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -69,6 +71,15 @@ def build_group(app, directory, size: int) -> tuple[str, list[str]]:
             insert(GroupMembership),
             [{"group_id": group_id, "user_id": u["id"], "created_at": now} for u in users[:size]],
         )
+    with app.app_context():
+        # The group holds a project role, so that each membership change is a real RBAC
+        # recomputation (and access events), as in production.
+        session = get_session()
+        org = session.get(Organization, directory.organization_id)
+        project = assignments.create_project(session, get_catalog(), org, f"p{size}", "bench")
+        group = session.get(Group, group_id)
+        session.add(GroupAssignment(group_id=group.id, resource_id=project.id, role="editor"))
+        session.commit()
     return group_id, [u["id"] for u in users[size:]]
 
 
@@ -134,6 +145,10 @@ def main() -> None:
             median_ms(get, args.rounds),
         )
 
+    # check(): may a member run an asset of the group's project? (in process, from the
+    # materialised table, after one membership add made the user an editor).
+    check_ms = measure_check(app, directory, args.rounds * 20)
+
     dialect = url.split(":", 1)[0]
     print(f"database: {dialect}; median of {args.rounds} rounds, milliseconds, in process")
     print(f"{'members':>8} | {'add PATCH':>10} | {'remove PATCH':>12} | {'GET -members':>12}")
@@ -145,6 +160,27 @@ def main() -> None:
         f"{'ratio':>8} | {ratios[0]:>10.2f} | {ratios[1]:>12.2f} | {ratios[2]:>12.2f}"
         f"   ({SIZES[-1]} / {SIZES[0]}; target <= 1.3)"
     )
+    print(f"check() p50: {check_ms:.3f} ms (in process, one call, materialised access)")
+
+
+def measure_check(app, directory, rounds: int) -> float:
+    """Return the median time of one check() of asset.run for an editor, in milliseconds."""
+    with app.app_context():
+        session = get_session()
+        catalog = get_catalog()
+        org = session.get(Organization, directory.organization_id)
+        user = session.query(User).filter(User.directory_id == directory.id).first()
+        project = find_resource(session, org, f"project:p{SIZES[0]}")
+        asset = assignments.create_asset(
+            session, catalog, org, project, ResourceKind.AGENT, "bench-agent", "bench", creator=user
+        )
+        session.commit()
+
+        def check():
+            decision = queries.check(session, catalog, user, "asset.run", asset)
+            assert decision.allowed
+
+        return median_ms(check, rounds)
 
 
 if __name__ == "__main__":

@@ -343,7 +343,14 @@ def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
 def _transaction_id(session: Session) -> int | None:
     if session.get_bind().dialect.name != "postgresql":
         return None  # SQLite has one writer at a time: ids commit in order.
-    return session.scalar(select(cast(cast(func.pg_current_xact_id(), Text), BigInteger)))
+    # One round trip per transaction, not per event.
+    transaction = session.get_transaction()
+    cached = session.info.get("rolecall.txid")
+    if cached is not None and cached[0] is transaction:
+        return cached[1]
+    txid = session.scalar(select(cast(cast(func.pg_current_xact_id(), Text), BigInteger)))
+    session.info["rolecall.txid"] = (transaction, txid)
+    return txid
 
 
 def read_events(session: Session, org_id: int, after: int = 0, limit: int = 100) -> list[Event]:

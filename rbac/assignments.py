@@ -8,15 +8,18 @@ without an active Owner; IdP-driven changes are never refused, they raise an ale
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from rbac import provisioning
 from rbac.access import (
     Cause,
+    apply_directory_events,
     org_resource,
     recompute,
     record_event,
     transitive_members,
 )
 from rbac.catalog import Catalog, Scope
-from rbac.errors import Conflict, Refused
+from rbac.db import casefold_key
+from rbac.errors import Conflict, NeedsConfirmation, Refused
 from rbac.evaluation import ResourceKind
 from rbac.models import (
     EffectiveAccess,
@@ -156,11 +159,25 @@ def assign_group(
 
 
 def unassign_group(
-    session, catalog, org, group: Group, role: str, resource: Resource, actor: str
+    session,
+    catalog,
+    org,
+    group: Group,
+    role: str,
+    resource: Resource,
+    actor: str,
+    acting_user: User | None = None,
+    confirm: bool = False,
 ) -> bool:
-    """Take a group's role on a resource back; refused if it removes the last active Owner."""
+    """Take a group's role on a resource back.
+
+    Refused if it removes the last active Owner, and, unless confirmed, if the acting admin
+    would lose their own top role on the resource by it (seed 003's safety rails).
+    """
     role = catalog.role(ResourceKind(resource.kind).scope, role).name
     owners_before = active_owners(session, catalog, org)
+    top = catalog.highest(ResourceKind(resource.kind).scope).name
+    acting_was_top = acting_user is not None and _holds(session, acting_user, resource, top)
     removed = session.execute(
         delete(GroupAssignment).where(
             GroupAssignment.group_id == group.id,
@@ -178,7 +195,39 @@ def unassign_group(
         _cause("group_unassigned", actor, resource, role, group),
     )
     _guard_last_owner(session, catalog, org, owners_before)
+    if acting_was_top and not confirm and not _holds(session, acting_user, resource, top):
+        raise NeedsConfirmation(f"you would lose your own {top} role on this resource: confirm")
     return True
+
+
+def create_local_group(
+    session, org: Organization, name: str, slug: str, description: str | None = None
+) -> Group:
+    """Create a local group (managed by admins, not by any IdP): name, slug, description."""
+    taken = select(Group.id).where(Group.organization_id == org.id, Group.slug == slug)
+    if session.scalar(taken) is not None:
+        raise Conflict(f"a group with slug {slug!r} exists")
+    group = Group(
+        organization_id=org.id,
+        directory_id=None,
+        display_name=name,
+        display_name_key=casefold_key(name),
+        slug=slug,
+        description=description,
+        attributes={},
+    )
+    session.add(group)
+    session.flush()
+    record_event(session, org.id, "group.created", {"group_id": group.id, "local": True})
+    return group
+
+
+def set_local_members(session, catalog, org: Organization, group: Group, user_ids, actor: str):
+    """Make a local group's members exactly these users; IdP-managed groups are read-only."""
+    if group.directory_id is not None:
+        raise Refused(f"{group.display_name!r} is managed by its IdP: change it there")
+    changes = provisioning.set_members(session, group, user_ids)
+    apply_directory_events(session, catalog, org, changes, actor)
 
 
 def add_child_group(session, catalog, org, parent: Group, child: Group, actor: str) -> bool:

@@ -23,3 +23,7 @@ class InvalidMembers(DomainError):
 
 class Refused(DomainError):
     """A safety rail refuses an admin action (last owner, owner to a group, a cycle)."""
+
+
+class NeedsConfirmation(Refused):
+    """An admin action that would remove the acting admin's own access needs confirming."""

@@ -142,11 +142,13 @@ def check_members(session: Session, group: Group, members: Members) -> dict[str,
     wanted = dict(members) if isinstance(members, Mapping) else dict.fromkeys(members)
     if not wanted:
         return wanted
-    found = set(
-        session.scalars(
-            select(User.id).where(User.directory_id == group.directory_id, User.id.in_(wanted))
-        )
+    # A directory's groups hold that directory's users; a local group, any user of the org.
+    same_scope = (
+        User.directory_id == group.directory_id
+        if group.directory_id is not None
+        else User.organization_id == group.organization_id
     )
+    found = set(session.scalars(select(User.id).where(same_scope, User.id.in_(wanted))))
     if unknown := wanted.keys() - found:
         raise InvalidMembers(unknown)
     return wanted

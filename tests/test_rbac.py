@@ -9,7 +9,7 @@ from app.cli import cli
 from app.db import get_catalog, get_session
 from rbac import assignments, queries, tenancy
 from rbac.access import find_resource, read_events
-from rbac.errors import Refused
+from rbac.errors import NeedsConfirmation, Refused
 from rbac.models import EffectiveAccess, Grant, Group, User
 from tests.conftest import ScimClient, make_directory
 
@@ -418,3 +418,63 @@ def test_catalog_lists_permissions_with_roles(world):
     ]:
         assert f"{permission}\t" in output
     assert "asset.run\tasset:admin, asset:member" in output
+
+
+def test_local_groups_hold_any_org_user_and_scim_groups_stay_read_only(world, app):
+    """Local groups (name, slug, description) hold any org user; IdP groups stay read-only."""
+    alice = world.user("alice")
+    other = make_directory(app, org_slug="acme", name="entra")
+    bob = ScimClient(app.test_client(), other.token).create_user("bob")["id"]
+    scim_group = world.group("FromIdP")
+    with app.app_context():
+        session = get_session()
+        org = tenancy.get_organization(session, "acme")
+        catalog = get_catalog()
+        local = assignments.create_local_group(
+            session, org, "Reviewers", "reviewers", "Code review"
+        )
+        assignments.set_local_members(session, catalog, org, local, [alice, bob], "admin:root")
+        assignments.assign_group(
+            session,
+            catalog,
+            org,
+            local,
+            "viewer",
+            find_resource(session, org, "asset:web/bot"),
+            "t",
+        )
+        session.commit()
+        assert (local.slug, local.description, local.directory_id) == (
+            "reviewers",
+            "Code review",
+            None,
+        )
+        with pytest.raises(Refused):
+            assignments.set_local_members(
+                session, catalog, org, session.get(Group, scim_group), [alice], "admin:root"
+            )
+    assert world.check("alice", "asset.view", "asset:web/bot")
+    assert world.check("bob", "asset.view", "asset:web/bot")
+    world.verify_clean()
+
+
+def test_admin_lowering_an_assignment_that_removes_their_own_admin_must_confirm(world, app):
+    """Unassigning the group that makes the acting admin an Admin needs confirm=True."""
+    adam = world.user("adam")
+    world.group("Leads", adam)
+    world.ok("assign", "--org", "acme", "--group", "Leads", "--role", "admin", "project:web")
+    with app.app_context():
+        session = get_session()
+        org = tenancy.get_organization(session, "acme")
+        catalog = get_catalog()
+        leads = session.scalar(select(Group).where(Group.display_name == "Leads"))
+        web = find_resource(session, org, "project:web")
+        acting = session.get(User, adam)
+        with pytest.raises(NeedsConfirmation):
+            assignments.unassign_group(session, catalog, org, leads, "admin", web, "t", acting)
+        session.rollback()
+        assert assignments.unassign_group(
+            session, catalog, org, leads, "admin", web, "t", acting, confirm=True
+        )
+        session.commit()
+    assert not world.check("adam", "project.assign_roles", "project:web")

@@ -262,7 +262,12 @@ def explain(org_slug, as_json, user_name, resource):
     result = queries.explain(get_session(), get_catalog(), org, user, target)
     access = result.access
     sources = [
-        {"kind": s.kind.value, "role": s.role, "detail": s.describe(), "wins": s == access.source}
+        {
+            "kind": s.kind.value,
+            "role": s.role,
+            "detail": result.reasons[s],
+            "wins": s == access.source,
+        }
         for s in (access.sources if access else ())
     ]
     document = {
@@ -271,7 +276,8 @@ def explain(org_slug, as_json, user_name, resource):
         "active": result.active,
         "role": access.role if access else None,
         "additive": sorted(access.additive) if access else [],
-        "winner": access.source.describe() if access and access.source else None,
+        "winner": access.source.kind.value if access and access.source else None,
+        "winner_detail": result.reasons[access.source] if access and access.source else None,
         "sources": sources,
         "materialised_role": result.materialised_role,
     }

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from rbac.access import evaluate_users, resource_path, transitive_groups, transitive_members
 from rbac.catalog import Catalog, Scope
-from rbac.evaluation import Access, ResourceKind, permissions_of
+from rbac.evaluation import Access, ResourceKind, Source, SourceKind, permissions_of
 from rbac.models import (
     EffectiveAccess,
     Group,
@@ -76,6 +76,7 @@ class Explanation:
 
     resource: str
     access: Access | None
+    reasons: dict[Source, str]  # each source in words: where it comes from, and why
     materialised_role: str | None
     active: bool
 
@@ -87,10 +88,34 @@ def explain(
     evaluated = evaluate_users(session, catalog, org, [user.id])
     access = evaluated.access.get(user.id, {}).get(resource.id)
     row = session.get(EffectiveAccess, (user.id, resource.id))
-    parents = {**evaluated.resources, **_ancestors(session, resource)}
+    resources = {**evaluated.resources, **_ancestors(session, resource)}
+    reasons = {s: _reason(session, s, resources) for s in (access.sources if access else ())}
     return Explanation(
-        resource_path(resource, parents), access, row.role if row else None, user.active
+        resource_path(resource, resources),
+        access,
+        reasons,
+        row.role if row else None,
+        user.active,
     )
+
+
+def _reason(session: Session, source: Source, resources: dict[int, Resource]) -> str:
+    if source.kind == SourceKind.GROUP:
+        group = session.get(Group, source.group_id)
+        return f"group {group.display_name!r}" if group else f"group {source.group_id}"
+    if source.kind == SourceKind.DEFAULT:
+        return "the organization's default role of every active user"
+    if source.kind == SourceKind.CREATOR:
+        return "created the asset"
+    if source.kind == SourceKind.DIRECT:
+        return "granted directly"
+    origin = resources[source.from_resource_id]
+    path = resource_path(origin, resources)
+    if origin.kind == ResourceKind.ORGANIZATION.value:
+        return f"cascade: {source.from_role} of the organization is {source.role} everywhere"
+    if origin.kind == ResourceKind.PROJECT.value:
+        return f"cascade: {source.from_role} of {path} is {source.role} of its assets"
+    return f"cascade: holding {source.from_role} on {path} makes a {source.role} of its project"
 
 
 def explain_group(session: Session, org: Organization, group: Group) -> dict:

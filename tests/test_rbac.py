@@ -113,7 +113,14 @@ def test_group_role_is_inherited_and_revoked_with_membership(world):
     assert world.check("alice", "asset.edit", "asset:web/bot")
     explained = world.explain("alice", "asset:web/bot")
     assert explained["role"] == "admin"
-    assert explained["winner"].startswith("cascade from editor")
+    assert explained["winner"] == "cascade"
+    assert explained["winner_detail"] == "cascade: editor of project:web is admin of its assets"
+    sources = {(s["kind"], s["detail"]) for s in explained["sources"]}
+    assert ("group", "group 'Engineering'") not in sources  # the group holds the project role
+    project = world.explain("alice", "project:web")
+    assert {(s["kind"], s["detail"]) for s in project["sources"]} == {
+        ("group", "group 'Engineering'")
+    }
 
     world.remove_member(eng, alice)  # one SCIM PATCH: check answers differently at once
     assert not world.check("alice", "asset.edit", "asset:web/bot")
@@ -215,7 +222,11 @@ def test_org_admin_cascades_everywhere_and_creator_is_admin(world):
     assert world.check("alice", "asset.edit", "asset:web/docs")
     assert world.explain("carol", "asset:web/docs")["winner"] == "creator"
     assert world.check("carol", "asset.assign_roles", "asset:web/docs")
-    assert world.explain("carol", "project:web")["role"] == "viewer"
+    carol_project = world.explain("carol", "project:web")
+    assert carol_project["role"] == "viewer"
+    assert carol_project["winner_detail"] == (
+        "cascade: holding admin on asset:web/docs makes a viewer of its project"
+    )
     world.ok("project", "create", "--org", "acme", "mobile")
     assert world.explain("alice", "project:mobile")["role"] == "admin"
     world.verify_clean()

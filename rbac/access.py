@@ -21,6 +21,7 @@ from rbac.models import (
     EffectiveAccess,
     Event,
     Grant,
+    Group,
     GroupAssignment,
     GroupChild,
     GroupMembership,
@@ -272,6 +273,7 @@ def recompute(
             {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(missing)))}
         )
 
+    describe = _describer(session, wanted.values(), resources)
     changes = 0
     for key in sorted(current.keys() | wanted.keys()):
         user_id, resource_id = key
@@ -280,7 +282,7 @@ def recompute(
         new = (access.role, sorted(access.additive)) if access else (None, [])
         if old == new:
             if row is not None and access is not None:
-                row.source = _describe(access)
+                row.source = describe(access.source)
             continue
         if access is None:
             session.delete(row)
@@ -293,7 +295,7 @@ def recompute(
                     organization_id=org.id,
                     role=access.role,
                     additive=sorted(access.additive),
-                    source=_describe(access),
+                    source=describe(access.source),
                 )
             )
             kind = "access.granted"
@@ -301,7 +303,7 @@ def recompute(
             row.role, row.additive, row.source = (
                 access.role,
                 sorted(access.additive),
-                _describe(access),
+                describe(access.source),
             )
             kind = "access.changed"
         resource = resources.get(resource_id)
@@ -317,7 +319,7 @@ def recompute(
                 "new_role": new[0],
                 "old_additive": old[1],
                 "new_additive": new[1],
-                "source": _describe(access) if access else None,
+                "source": describe(access.source) if access else None,
                 "cause": cause.as_dict(),
             },
         )
@@ -326,8 +328,23 @@ def recompute(
     return changes
 
 
-def _describe(access: Access) -> str | None:
-    return access.source.describe() if access.source else None
+def _describer(session: Session, accesses, resources: dict[int, Resource]):
+    """Return a function naming a winning source in words, with group names and paths."""
+    group_ids = {a.source.group_id for a in accesses if a.source and a.source.group_id}
+    rows = session.execute(select(Group.id, Group.display_name).where(Group.id.in_(group_ids)))
+    names = {group_id: name for group_id, name in rows}
+
+    def describe(source: Source | None) -> str | None:
+        if source is None:
+            return None
+        if source.kind == SourceKind.GROUP:
+            return f"group {names.get(source.group_id, source.group_id)}"
+        if source.kind == SourceKind.CASCADE and source.from_resource_id in resources:
+            origin = resource_path(resources[source.from_resource_id], resources)
+            return f"cascade from {source.from_role} on {origin}"
+        return source.describe()
+
+    return describe
 
 
 # -- events -------------------------------------------------------------------------------

@@ -111,6 +111,10 @@ def test_group_role_is_inherited_and_revoked_with_membership(world):
     world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "editor", "project:web")
     assert world.check("alice", "project.edit_assets", "project:web")
     assert world.check("alice", "asset.edit", "asset:web/bot")
+    checked = world.run("check", "--org", "acme", "--json", "alice", "asset.edit", "asset:web/bot")
+    assert json.loads(checked.output)["source"] == "cascade from editor on project:web"
+    checked = world.run("check", "--org", "acme", "--json", "alice", "project.view", "project:web")
+    assert json.loads(checked.output)["source"] == "group Engineering"
     explained = world.explain("alice", "asset:web/bot")
     assert explained["role"] == "admin"
     assert explained["winner"] == "cascade"

@@ -254,6 +254,17 @@ def recompute(
     user_ids = set(user_ids)
     if not user_ids:
         return 0
+    # Concurrent requests may change one user's access through different groups (Entra sends
+    # several PATCHes at once). Lock the users, in a fixed order, so that each recomputation
+    # reads what the previous one committed (PostgreSQL; SQLite has one writer at a time).
+    # NO KEY UPDATE: the membership insert already holds KEY SHARE on the user through its
+    # foreign key, and FOR UPDATE would deadlock against another request's KEY SHARE.
+    session.execute(
+        select(User.id)
+        .where(User.id.in_(sorted(user_ids)))
+        .order_by(User.id)
+        .with_for_update(key_share=True)
+    )
     evaluated = evaluate_users(session, catalog, org, user_ids)
     current: dict[tuple[str, int], EffectiveAccess] = {
         (row.user_id, row.resource_id): row

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from app.cli import cli
 from tests.conftest import USER_SCHEMA, make_directory
 from tests.servers import Process, free_port, wait_until_serving
 
@@ -77,4 +78,46 @@ def test_concurrent_member_adds_and_removes_lose_nothing(app, gunicorn):
     assert {m["value"] for m in final["members"]} == set(users[20:])
     # Created at version 1, then one bump per change: 40 adds, 20 removes, 20 adds.
     assert final["meta"]["version"] == 'W/"81"'
+    http.close()
+
+
+@pytest.mark.slow
+def test_concurrent_changes_to_one_user_through_many_groups(app, gunicorn):
+    """One user added to 12 role-holding groups at once: no error, access exact, no drift."""
+    directory = make_directory(app)
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {directory.token}"
+    base = f"{gunicorn}/scim/v2"
+    user = http.post(f"{base}/Users", json={"schemas": [USER_SCHEMA], "userName": "alice"}).json()
+    runner = app.test_cli_runner()
+    assert runner.invoke(cli, ["project", "create", "--org", "acme", "web"]).exit_code == 0
+    groups = []
+    for n in range(12):
+        group = http.post(
+            f"{base}/Groups",
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": f"g{n}",
+            },
+        ).json()
+        groups.append(group["id"])
+        role = ["viewer", "member", "editor"][n % 3]
+        args = ["assign", "--org", "acme", "--group", f"g{n}", "--role", role, "project:web"]
+        assert runner.invoke(cli, args).exit_code == 0
+
+    def add(group_id):
+        with requests.Session() as session:
+            session.headers.update(http.headers)
+            operation = {"op": "add", "path": "members", "value": [{"value": user["id"]}]}
+            body = {"schemas": [PATCH], "Operations": [operation]}
+            return session.patch(f"{base}/Groups/{group_id}", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(add, groups)) == {204}
+    verify = runner.invoke(cli, ["verify", "--org", "acme"])
+    assert verify.exit_code == 0, verify.output
+    check = runner.invoke(
+        cli, ["check", "--org", "acme", "alice", "project.edit_assets", "project:web"]
+    )
+    assert check.exit_code == 0, check.output
     http.close()

@@ -115,6 +115,33 @@ def bootstrap(org_slug, directory_name, provider):
     click.echo(f"SCIM_TOKEN={token}")
 
 
+@cli.group("directory")
+def directory_group():
+    """IdP directories of an organization."""
+
+
+@directory_group.command("disable")
+@click.option("--org", "org_slug", required=True)
+@click.option("--directory", "directory_name", required=True)
+@with_appcontext
+def directory_disable(org_slug, directory_name):
+    """Pause provisioning: the directory's tokens get 403 until it is enabled again."""
+    tenancy.set_directory_enabled(get_session(), _directory(org_slug, directory_name), False)
+    get_session().commit()
+    click.echo(f"directory {directory_name!r} disabled")
+
+
+@directory_group.command("enable")
+@click.option("--org", "org_slug", required=True)
+@click.option("--directory", "directory_name", required=True)
+@with_appcontext
+def directory_enable(org_slug, directory_name):
+    """Resume provisioning of a disabled directory."""
+    tenancy.set_directory_enabled(get_session(), _directory(org_slug, directory_name), True)
+    get_session().commit()
+    click.echo(f"directory {directory_name!r} enabled")
+
+
 @cli.group("token")
 def token_group():
     """Bearer tokens of a directory."""

@@ -68,6 +68,8 @@ class Directory(Base):
         Enum(Provider, native_enum=False, length=20, values_callable=enum_values)
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A disabled directory keeps its tokens, but SCIM answers 403: provisioning is paused.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organization: Mapped[Organization] = relationship(back_populates="directories")
     tokens: Mapped[list["DirectoryToken"]] = relationship(back_populates="directory")

@@ -149,3 +149,12 @@ def authenticate_api_key(session: Session, plaintext: str) -> Organization | Non
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         key.last_used_at = now
     return session.get(Organization, key.organization_id)
+
+
+def set_directory_enabled(session: Session, directory: Directory, enabled: bool) -> None:
+    """Pause or resume a directory's provisioning (its tokens answer 403 while paused)."""
+    if enabled:
+        directory.disabled_at = None
+    elif directory.disabled_at is None:
+        directory.disabled_at = utcnow()
+    session.flush()

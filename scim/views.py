@@ -5,6 +5,7 @@ import json
 from flask import Blueprint, current_app, g, request, url_for
 from scim2_models import (
     Context,
+    ForbiddenException,
     InvalidSyntaxException,
     ListResponse,
     Meta,
@@ -57,6 +58,8 @@ def authenticate():
     session.commit()  # last_used_at, written apart from the request's own transaction
     g.directory = directory
     g.policy = quirks.policy_for(directory.provider)
+    if directory.disabled_at is not None:
+        raise ForbiddenException(detail=f"directory {directory.name!r} is disabled by an admin")
 
 
 @bp.after_request

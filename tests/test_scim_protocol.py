@@ -5,10 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.cli import cli
 from app.db import get_session
 from rbac import tenancy
 from rbac.db import utcnow
-from rbac.models import DirectoryToken, Provider
+from rbac.models import DirectoryToken, JournalEntry, Provider
 from tests.conftest import USER_SCHEMA, ScimClient, make_directory
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -236,3 +237,38 @@ def test_patch_error_types(scim):
     assert bad_value.status_code == 400
     assert bad_value.get_json()["scimType"] == "invalidValue"
     assert scim.get(path).get_json()["emails"] == user["emails"]
+
+
+def test_disabled_directory_answers_403_and_journals_it(app, directory, scim):
+    """`rolecall directory disable` pauses provisioning: 403 until enabled again."""
+    user = scim.create_user("alice")
+    runner = app.test_cli_runner()
+    args = ["--org", directory.org_slug, "--directory", directory.name]
+    assert runner.invoke(cli, ["directory", "disable", *args]).exit_code == 0
+    for response in (scim.get("/Users"), scim.delete(f"/Users/{user['id']}")):
+        assert response.status_code == 403
+        assert response.get_json()["status"] == "403"
+    with app.app_context():
+        last = get_session().scalar(select(JournalEntry).order_by(JournalEntry.id.desc()))
+        assert (last.status, last.error_detail) == (403, "directory 'okta' is disabled by an admin")
+    assert runner.invoke(cli, ["directory", "enable", *args]).exit_code == 0
+    assert scim.get(f"/Users/{user['id']}").status_code == 200
+
+
+def test_entra_null_attributes_on_create_are_accepted(app, client):
+    """Entra may send attributes with null values on create: they are simply absent."""
+    scim = ScimClient(client, make_directory(app, name="entra", provider=Provider.ENTRA).token)
+    response = scim.post(
+        "/Users",
+        {
+            "schemas": [USER_SCHEMA],
+            "userName": "alice",
+            "nickName": None,
+            "title": None,
+            "name": None,
+            "emails": None,
+        },
+    )
+    assert response.status_code == 201
+    created = response.get_json()
+    assert not {"nickName", "title", "name", "emails"} & created.keys()

@@ -20,7 +20,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "organizations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -216,7 +215,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("user_emails", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_emails_value_key"))
         batch_op.drop_index(batch_op.f("ix_user_emails_user_id"))

@@ -20,7 +20,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "effective_access",
         sa.Column("user_id", sa.String(length=36), nullable=False),

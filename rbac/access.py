@@ -105,32 +105,30 @@ def _child(session, org, parent_id, slug, what) -> Resource:
 # -- evaluation from the base tables ------------------------------------------------------
 
 
-def transitive_groups(session: Session, group_ids: Iterable[str]) -> set[str]:
-    """Return these groups and every group that contains one of them, at any depth."""
-    seen = set(group_ids)
+def _closure(session: Session, start: Iterable[str], edge_from, edge_to) -> set[str]:
+    """Return start and everything reachable from it along group_children edges."""
+    seen = set(start)
     frontier = set(seen)
     while frontier:
-        parents = set(
-            session.scalars(
-                select(GroupChild.group_id).where(GroupChild.child_group_id.in_(frontier))
-            )
-        )
-        frontier = parents - seen
+        found = set(session.scalars(select(edge_to).where(edge_from.in_(frontier))))
+        frontier = found - seen
         seen |= frontier
     return seen
 
 
+def transitive_groups(session: Session, group_ids: Iterable[str]) -> set[str]:
+    """Return these groups and every group that contains one of them, at any depth."""
+    return _closure(session, group_ids, GroupChild.child_group_id, GroupChild.group_id)
+
+
+def descendant_groups(session: Session, group_id: str) -> set[str]:
+    """Return a group and every group inside it, at any depth."""
+    return _closure(session, [group_id], GroupChild.group_id, GroupChild.child_group_id)
+
+
 def transitive_members(session: Session, group_id: str) -> set[str]:
     """Return the users of a group and of every group inside it, at any depth."""
-    groups, frontier = {group_id}, {group_id}
-    while frontier:
-        children = set(
-            session.scalars(
-                select(GroupChild.child_group_id).where(GroupChild.group_id.in_(frontier))
-            )
-        )
-        frontier = children - groups
-        groups |= frontier
+    groups = descendant_groups(session, group_id)
     return set(
         session.scalars(select(GroupMembership.user_id).where(GroupMembership.group_id.in_(groups)))
     )

@@ -12,6 +12,7 @@ from rbac import provisioning
 from rbac.access import (
     Cause,
     apply_directory_events,
+    descendant_groups,
     org_resource,
     recompute,
     record_event,
@@ -232,7 +233,7 @@ def set_local_members(session, catalog, org: Organization, group: Group, user_id
 
 def add_child_group(session, catalog, org, parent: Group, child: Group, actor: str) -> bool:
     """Put a group inside another (department → team); a cycle is refused."""
-    if parent.id == child.id or parent.id in _descendants(session, child.id):
+    if parent.id in descendant_groups(session, child.id):
         raise Refused(
             f"{child.display_name!r} contains {parent.display_name!r}: that would be a cycle"
         )
@@ -293,19 +294,6 @@ def _guard_last_owner(session, catalog, org, owners_before: int) -> None:
 def _holds(session, user: User, resource: Resource, role: str) -> bool:
     row = session.get(EffectiveAccess, (user.id, resource.id))
     return row is not None and row.role == role
-
-
-def _descendants(session: Session, group_id: str) -> set[str]:
-    found, frontier = set(), {group_id}
-    while frontier:
-        children = set(
-            session.scalars(
-                select(GroupChild.child_group_id).where(GroupChild.group_id.in_(frontier))
-            )
-        )
-        frontier = children - found
-        found |= frontier
-    return found
 
 
 def _holders(session: Session, resource_id: int, roles) -> set[str]:

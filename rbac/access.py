@@ -403,6 +403,9 @@ _DSYNC = {
     directory_events.GroupDeleted: "dsync.group.deleted",
     directory_events.MemberAdded: "dsync.group.user_added",
     directory_events.MemberRemoved: "dsync.group.user_removed",
+    # WorkOS has no event for a group inside a group: these two are Rolecall's own.
+    directory_events.GroupNested: "group.nested",
+    directory_events.GroupUnnested: "group.unnested",
 }
 _CAUSES = {
     directory_events.UserCreated: "user_created",
@@ -412,6 +415,8 @@ _CAUSES = {
     directory_events.GroupDeleted: "group_deleted",
     directory_events.MemberAdded: "membership_added",
     directory_events.MemberRemoved: "membership_removed",
+    directory_events.GroupNested: "group_nested",
+    directory_events.GroupUnnested: "group_unnested",
 }
 
 
@@ -430,7 +435,10 @@ def apply_directory_events(
         record_event(session, org.id, _DSYNC[type(change)], {**data, "actor": actor})
         if type(change) not in _CAUSES:
             continue
-        users = set(getattr(change, "member_ids", ())) or {getattr(change, "user_id", None)}
+        if isinstance(change, directory_events.GroupNested | directory_events.GroupUnnested):
+            users = transitive_members(session, change.child_group_id)
+        else:
+            users = set(getattr(change, "member_ids", ())) or {getattr(change, "user_id", None)}
         users = {u for u in users if u and u not in seen}
         seen |= users
         detail = (("group_id", change.group_id),) if hasattr(change, "group_id") else ()

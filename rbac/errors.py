@@ -16,9 +16,9 @@ class Conflict(DomainError):
 class InvalidMembers(DomainError):
     """A membership change names members that are not users of the group's directory."""
 
-    def __init__(self, unknown_ids):
+    def __init__(self, unknown_ids, reason: str = "unknown member ids"):
         self.unknown_ids = sorted(unknown_ids)
-        super().__init__("unknown member ids: " + ", ".join(self.unknown_ids))
+        super().__init__(f"{reason}: " + ", ".join(self.unknown_ids))
 
 
 class Refused(DomainError):

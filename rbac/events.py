@@ -77,6 +77,22 @@ class MemberRemoved:
     user_id: str
 
 
+@dataclass(frozen=True)
+class GroupNested:
+    """A group became a member of another group (its members are now the parent's too)."""
+
+    group_id: str
+    child_group_id: str
+
+
+@dataclass(frozen=True)
+class GroupUnnested:
+    """A group stopped being a member of another group."""
+
+    group_id: str
+    child_group_id: str
+
+
 DirectoryEvent = (
     UserCreated
     | UserUpdated
@@ -88,4 +104,6 @@ DirectoryEvent = (
     | GroupDeleted
     | MemberAdded
     | MemberRemoved
+    | GroupNested
+    | GroupUnnested
 )

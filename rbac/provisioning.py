@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rbac import events
-from rbac.access import transitive_members
+from rbac.access import descendant_groups, transitive_members
 from rbac.db import casefold_key, utcnow
 from rbac.errors import Conflict, InvalidMembers
-from rbac.models import Directory, Group, GroupMembership, User, UserEmail
+from rbac.models import Directory, Group, GroupChild, GroupMembership, User, UserEmail
 
 
 @dataclass(frozen=True)
@@ -134,48 +134,72 @@ def delete_group(session: Session, group: Group) -> list:
 
 
 Members = Iterable[str] | Mapping[str, str | None]
-"""Member user ids, or a mapping of member user ids to the display name sent with each."""
+"""Member ids (users or groups), or a mapping of member ids to the display name sent with each."""
 
 
-def check_members(session: Session, group: Group, members: Members) -> dict[str, str | None]:
-    """Return members as {id: display}, or raise InvalidMembers if any is not a directory user."""
+@dataclass(frozen=True)
+class CheckedMembers:
+    """Members split by kind: users (with the display sent) and groups nested in the group."""
+
+    users: dict[str, str | None]
+    groups: set[str]
+
+
+def check_members(session: Session, group: Group, members: Members) -> CheckedMembers:
+    """Split members into users and groups of the group's scope; raise InvalidMembers otherwise.
+
+    A directory's group holds that directory's users and groups; a local group, any of the org.
+    """
     wanted = dict(members) if isinstance(members, Mapping) else dict.fromkeys(members)
     if not wanted:
-        return wanted
-    # A directory's groups hold that directory's users; a local group, any user of the org.
-    same_scope = (
-        User.directory_id == group.directory_id
-        if group.directory_id is not None
-        else User.organization_id == group.organization_id
+        return CheckedMembers({}, set())
+    users = set(
+        session.scalars(select(User.id).where(_same_scope(User, group), User.id.in_(wanted)))
     )
-    found = set(session.scalars(select(User.id).where(same_scope, User.id.in_(wanted))))
-    if unknown := wanted.keys() - found:
+    groups = set(
+        session.scalars(select(Group.id).where(_same_scope(Group, group), Group.id.in_(wanted)))
+    )
+    if unknown := wanted.keys() - users - groups:
         raise InvalidMembers(unknown)
-    return wanted
+    if cyclic := {child for child in groups if group.id in descendant_groups(session, child)}:
+        raise InvalidMembers(cyclic, "a group cannot contain itself, even through others")
+    return CheckedMembers({u: wanted[u] for u in users}, groups)
+
+
+def _same_scope(model, group: Group):
+    if group.directory_id is not None:
+        return model.directory_id == group.directory_id
+    return model.organization_id == group.organization_id
 
 
 def add_members(session: Session, group: Group, members: Members, *, bump: bool = True) -> list:
-    """Add users to a group; adding a present member is a no-op."""
-    wanted = check_members(session, group, members)
-    if not wanted:
-        return []
+    """Add users (and nested groups) to a group; adding a present member is a no-op."""
+    checked = check_members(session, group, members)
+    changes: list = []
     now = utcnow()
-    rows = [
-        {"group_id": group.id, "user_id": user_id, "display": display, "created_at": now}
-        for user_id, display in wanted.items()
-    ]
-    # ON CONFLICT DO NOTHING makes concurrent adds of one member safe, and
-    # RETURNING reports only the rows that were really inserted.
-    statement = _insert(session)(GroupMembership).on_conflict_do_nothing()
-    added = session.scalars(statement.returning(GroupMembership.user_id), rows).all()
-    if added and bump:
+    if checked.users:
+        rows = [
+            {"group_id": group.id, "user_id": user_id, "display": display, "created_at": now}
+            for user_id, display in checked.users.items()
+        ]
+        # ON CONFLICT DO NOTHING makes concurrent adds of one member safe, and
+        # RETURNING reports only the rows that were really inserted.
+        statement = _insert(session)(GroupMembership).on_conflict_do_nothing()
+        added = session.scalars(statement.returning(GroupMembership.user_id), rows).all()
+        changes += [events.MemberAdded(group.id, user_id) for user_id in sorted(added)]
+    if checked.groups:
+        rows = [{"group_id": group.id, "child_group_id": child} for child in checked.groups]
+        statement = _insert(session)(GroupChild).on_conflict_do_nothing()
+        nested = session.scalars(statement.returning(GroupChild.child_group_id), rows).all()
+        changes += [events.GroupNested(group.id, child) for child in sorted(nested)]
+    if changes and bump:
         _bump_groups(session, [group.id])
-    return [events.MemberAdded(group.id, user_id) for user_id in sorted(added)]
+    return changes
 
 
-def remove_members(session: Session, group: Group, user_ids: Iterable[str]) -> list:
-    """Remove users from a group; removing an absent member is a no-op."""
-    wanted = set(user_ids)
+def remove_members(session: Session, group: Group, member_ids: Iterable[str]) -> list:
+    """Remove users (and nested groups) from a group; removing an absent member is a no-op."""
+    wanted = set(member_ids)
     if not wanted:
         return []
     removed = session.scalars(
@@ -183,49 +207,64 @@ def remove_members(session: Session, group: Group, user_ids: Iterable[str]) -> l
         .where(GroupMembership.group_id == group.id, GroupMembership.user_id.in_(wanted))
         .returning(GroupMembership.user_id)
     ).all()
-    if removed:
+    unnested = session.scalars(
+        delete(GroupChild)
+        .where(GroupChild.group_id == group.id, GroupChild.child_group_id.in_(wanted))
+        .returning(GroupChild.child_group_id)
+    ).all()
+    if removed or unnested:
         _bump_groups(session, [group.id])
-    return [events.MemberRemoved(group.id, user_id) for user_id in sorted(removed)]
+    return [events.MemberRemoved(group.id, user_id) for user_id in sorted(removed)] + [
+        events.GroupUnnested(group.id, child) for child in sorted(unnested)
+    ]
 
 
 def remove_all_members(session: Session, group: Group) -> list:
     """Empty a group."""
-    removed = session.scalars(
-        delete(GroupMembership)
-        .where(GroupMembership.group_id == group.id)
-        .returning(GroupMembership.user_id)
-    ).all()
-    if removed:
-        _bump_groups(session, [group.id])
-    return [events.MemberRemoved(group.id, user_id) for user_id in sorted(removed)]
+    return remove_members(session, group, _current_members(session, group))
 
 
 def set_members(session: Session, group: Group, members: Members) -> list:
-    """Make the group's members exactly these users, by set arithmetic on its rows."""
-    wanted = check_members(session, group, members)
-    current = set(
-        session.scalars(select(GroupMembership.user_id).where(GroupMembership.group_id == group.id))
+    """Make the group's members exactly these, by set arithmetic on its rows."""
+    checked = check_members(session, group, members)
+    current = _current_members(session, group)
+    wanted = checked.users.keys() | checked.groups
+    added = {m: checked.users.get(m) for m in wanted - current}
+    return remove_members(session, group, current - wanted) + add_members(session, group, added)
+
+
+def _current_members(session: Session, group: Group) -> set[str]:
+    users = session.scalars(
+        select(GroupMembership.user_id).where(GroupMembership.group_id == group.id)
     )
-    added = {user_id: display for user_id, display in wanted.items() if user_id not in current}
-    return remove_members(session, group, current - wanted.keys()) + add_members(
-        session, group, added
+    children = session.scalars(
+        select(GroupChild.child_group_id).where(GroupChild.group_id == group.id)
     )
+    return set(users) | set(children)
 
 
 def list_members(
     session: Session, group_ids: Iterable[str]
-) -> dict[str, list[tuple[str, str | None]]]:
-    """Return each group's (user id, display) members, in a stable order, in one query."""
-    by_group: dict[str, list[tuple[str, str | None]]] = {group_id: [] for group_id in group_ids}
+) -> dict[str, list[tuple[str, str | None, str]]]:
+    """Return each group's (id, display, "User" or "Group") members, stable order, two queries."""
+    by_group: dict[str, list[tuple[str, str | None, str]]] = {g: [] for g in group_ids}
     if not by_group:
         return by_group
-    rows = session.execute(
+    users = session.execute(
         select(GroupMembership.group_id, GroupMembership.user_id, GroupMembership.display)
         .where(GroupMembership.group_id.in_(by_group))
         .order_by(GroupMembership.group_id, GroupMembership.user_id)
     )
-    for group_id, user_id, display in rows:
-        by_group[group_id].append((user_id, display))
+    for group_id, user_id, display in users:
+        by_group[group_id].append((user_id, display, "User"))
+    children = session.execute(
+        select(GroupChild.group_id, Group.id, Group.display_name)
+        .join(Group, Group.id == GroupChild.child_group_id)
+        .where(GroupChild.group_id.in_(by_group))
+        .order_by(GroupChild.group_id, Group.id)
+    )
+    for group_id, child_id, display in children:
+        by_group[group_id].append((child_id, display, "Group"))
     return by_group
 
 

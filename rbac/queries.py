@@ -48,24 +48,28 @@ def check(
     if permission not in permissions_of(catalog, scope, access):
         held = f"holds {role}" if role else "holds no role"
         return Decision(False, role, source, f"{held} on it, which does not grant {permission}")
-    if resource.kind == ResourceKind.WORKFORCE.value and permission == "asset.run":
-        # Seed 002: running a workforce needs at least Member on every agent it uses.
-        needed = catalog.role(Scope.ASSET, "member").rank
+    if resource.kind == ResourceKind.WORKFORCE.value:
+        # Seed 002: a workforce is run, edited or viewed with the same right on every agent it
+        # uses (run: Member on the workforce and on each agent; edit: Admin on all; ...).
         agents = session.scalars(
             select(Resource)
             .join(WorkforceAgent, WorkforceAgent.agent_id == Resource.id)
             .where(WorkforceAgent.workforce_id == resource.id)
+            .order_by(Resource.slug)
         )
         for agent in agents:
             agent_row = session.get(EffectiveAccess, (user.id, agent.id))
-            agent_role = agent_row.role if agent_row else None
-            if agent_role is None or catalog.role(Scope.ASSET, agent_role).rank < needed:
+            agent_access = (
+                Access(agent_row.role, None, frozenset(agent_row.additive)) if agent_row else None
+            )
+            if permission not in permissions_of(catalog, Scope.ASSET, agent_access):
+                held = agent_row.role if agent_row and agent_row.role else "no role"
                 return Decision(
                     False,
                     role,
                     source,
-                    f"the workforce uses agent {agent.slug!r}, on which it holds "
-                    f"{agent_role or 'no role'} (member needed)",
+                    f"the workforce uses agent {agent.slug!r}, on which it holds {held}, "
+                    f"which does not grant {permission}",
                 )
     return Decision(True, role, source, f"{role or 'an additive role'} grants {permission}")
 

@@ -99,20 +99,24 @@ def to_scim_user(row: models.User) -> ScimUser:
 
 
 def to_scim_group(
-    row: models.Group, members: Iterable[tuple[str, str | None]] | None = None
+    row: models.Group, members: Iterable[tuple[str, str | None, str]] | None = None
 ) -> ScimGroup:
-    """Build the SCIM group of a row; members, (user id, display) pairs, only when given."""
+    """Build the SCIM group of a row; members, (id, display, type) triples, only when given."""
     document = {**row.attributes, "id": row.id, "meta": _meta(row, "Group", "scim.get_group")}
     group = ScimGroup.model_validate(document)
     if members is not None:
         group.members = [
             GroupMember(
-                value=user_id,
-                type="User",
+                value=member_id,
+                type=kind,
                 display=display,
-                ref=url_for("scim.get_user", user_id=user_id, _external=True),
+                ref=url_for(
+                    "scim.get_user" if kind == "User" else "scim.get_group",
+                    **{f"{kind.lower()}_id": member_id},
+                    _external=True,
+                ),
             )
-            for user_id, display in members
+            for member_id, display, kind in members
         ]
     return group
 

@@ -237,7 +237,7 @@ def test_org_admin_cascades_everywhere_and_creator_is_admin(world):
 
 
 def test_workforce_needs_member_on_every_agent(world):
-    """Running a workforce needs ≥ Member on it and on each agent it uses (seed 002)."""
+    """Seed 002's workforce table: run, edit and view need that right on every agent too."""
     world.user("alice")
     world.ok("asset", "create", "--org", "acme", "--project", "web", "--kind", "agent", "writer")
     world.ok(
@@ -260,6 +260,19 @@ def test_workforce_needs_member_on_every_agent(world):
     assert not world.check("alice", "asset.run", "asset:web/crew")
     world.ok("grant", "--org", "acme", "--user", "alice", "--role", "member", "asset:web/writer")
     assert world.check("alice", "asset.run", "asset:web/crew")
+    # Editing a workforce needs Admin on it and on all its agents; viewing, Viewer on all.
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "admin", "asset:web/crew")
+    assert not world.check("alice", "asset.edit", "asset:web/crew")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "admin", "asset:web/bot")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "admin", "asset:web/writer")
+    assert world.check("alice", "asset.edit", "asset:web/crew")
+    world.user("vera")
+    world.ok("grant", "--org", "acme", "--user", "vera", "--role", "viewer", "asset:web/crew")
+    assert not world.check("vera", "asset.view", "asset:web/crew")
+    world.ok("grant", "--org", "acme", "--user", "vera", "--role", "viewer", "asset:web/bot")
+    world.ok("grant", "--org", "acme", "--user", "vera", "--role", "viewer", "asset:web/writer")
+    assert world.check("vera", "asset.view", "asset:web/crew")
+    assert not world.check("vera", "asset.run", "asset:web/crew")
 
 
 def test_group_roles_switch_ignores_but_keeps_group_roles(world, app):
@@ -493,3 +506,24 @@ def test_admin_lowering_an_assignment_that_removes_their_own_admin_must_confirm(
         )
         session.commit()
     assert not world.check("adam", "project.assign_roles", "project:web")
+
+
+def test_scim_groups_whose_members_are_groups_are_followed(world):
+    """A SCIM group listing a group as member passes its roles down; cycles are refused."""
+    alice = world.user("alice")
+    team = world.group("Platform", alice)
+    department = world.scim.create_group("Engineering", [team])["id"]
+    listed = world.scim.get(f"/Groups/{department}").get_json()["members"]
+    assert [(m["value"], m["type"], m["display"]) for m in listed] == [(team, "Group", "Platform")]
+    assert listed[0]["$ref"].endswith(f"/Groups/{team}")
+    world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "editor", "project:web")
+    assert world.check("alice", "project.edit_assets", "project:web")
+    cycle = world.scim.patch(
+        f"/Groups/{team}", [{"op": "add", "path": "members", "value": [{"value": department}]}]
+    )
+    assert cycle.status_code == 400 and cycle.get_json()["scimType"] == "invalidValue"
+    world.remove_member(department, team)
+    assert not world.check("alice", "project.edit_assets", "project:web")
+    assert [t for t, _ in world.events("group.")] == ["group.nested", "group.unnested"]
+    assert "group_unnested" in [d["cause"]["type"] for _, d in world.events("access.revoked")]
+    world.verify_clean()

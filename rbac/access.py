@@ -427,7 +427,7 @@ def apply_directory_events(
     affected: dict[Cause, set[str]] = {}
     seen: set[str] = set()
     for change in changes:
-        data = {k: v for k, v in vars(change).items()}
+        data = dict(vars(change))
         if isinstance(change, directory_events.UserDeactivated | directory_events.UserReactivated):
             data["state"] = (
                 "inactive" if isinstance(change, directory_events.UserDeactivated) else "active"

@@ -5,6 +5,7 @@ import json
 from flask import Blueprint, current_app, g, request, url_for
 from scim2_models import (
     Context,
+    Error,
     ForbiddenException,
     InvalidSyntaxException,
     ListResponse,
@@ -455,6 +456,4 @@ def _located_schema(schema: Schema) -> Schema:
 
 
 def _not_implemented(detail: str):
-    from scim2_models import Error
-
     return error_response(Error(status=501, detail=detail))

@@ -201,6 +201,26 @@ def unassign_group(
     return True
 
 
+def create_local_user(
+    session, catalog, org: Organization, user_name: str, actor: str, display_name=None
+) -> User:
+    """Create a local user (no IdP manages it); it gets the org's default role at once."""
+    user, changes = provisioning.create_local_user(session, org, user_name, display_name)
+    apply_directory_events(session, catalog, org, changes, actor)
+    return user
+
+
+def recompute_organization(session, catalog, org: Organization, cause_kind: str, actor: str) -> int:
+    """Recompute every user of the org (after a catalog change); return how many rows changed."""
+    users = set(session.scalars(select(User.id).where(User.organization_id == org.id)))
+    users |= set(
+        session.scalars(
+            select(EffectiveAccess.user_id).where(EffectiveAccess.organization_id == org.id)
+        )
+    )
+    return recompute(session, catalog, org, users, Cause(cause_kind, actor))
+
+
 def create_local_group(
     session, org: Organization, name: str, slug: str, description: str | None = None
 ) -> Group:

@@ -60,6 +60,27 @@ def create_user(session: Session, directory: Directory, fields: UserFields) -> t
     return user, [events.UserCreated(user.id)]
 
 
+def create_local_user(
+    session: Session, org, user_name: str, display_name: str | None = None
+) -> tuple[User, list]:
+    """Create a user that no directory manages; its userName must be new among local users."""
+    taken = select(User.id).where(
+        User.organization_id == org.id,
+        User.directory_id.is_(None),
+        User.user_name_key == casefold_key(user_name),
+    )
+    if session.scalar(taken) is not None:
+        raise Conflict(f"a local user {user_name!r} exists")
+    fields = UserFields(
+        user_name=user_name, display_name=display_name, attributes={"userName": user_name}
+    )
+    user = User(organization_id=org.id, directory_id=None)
+    _assign_user_fields(user, fields)
+    session.add(user)
+    session.flush()
+    return user, [events.UserCreated(user.id)]
+
+
 def replace_user(session: Session, user: User, fields: UserFields) -> list:
     """Replace every attribute of a user; report activation changes apart."""
     _ensure_user_name_free(session, user.directory_id, fields.user_name, user.id)

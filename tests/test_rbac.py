@@ -9,6 +9,7 @@ from app.cli import cli
 from app.db import get_catalog, get_session
 from rbac import assignments, queries, tenancy
 from rbac.access import find_resource, read_events
+from rbac.catalog import DEFAULT_CATALOG, load_catalog
 from rbac.errors import NeedsConfirmation, Refused
 from rbac.models import EffectiveAccess, Grant, Group, User
 from tests.conftest import ScimClient, make_directory
@@ -527,3 +528,52 @@ def test_scim_groups_whose_members_are_groups_are_followed(world):
     assert [t for t, _ in world.events("group.")] == ["group.nested", "group.unnested"]
     assert "group_unnested" in [d["cause"]["type"] for _, d in world.events("access.revoked")]
     world.verify_clean()
+
+
+def test_local_users_hold_the_default_role_and_can_be_granted(world, app):
+    """A local user (no IdP) is a principal like any other."""
+    with app.app_context():
+        session = get_session()
+        org = tenancy.get_organization(session, "acme")
+        user = assignments.create_local_user(
+            session, get_catalog(), org, "contractor", "admin:root"
+        )
+        session.commit()
+        assert user.directory_id is None
+    assert world.explain("contractor", "org")["role"] == "viewer"
+    world.ok("grant", "--org", "acme", "--user", "contractor", "--role", "member", "asset:web/bot")
+    assert world.check("contractor", "asset.run", "asset:web/bot")
+    world.verify_clean()
+
+
+def test_catalog_change_is_applied_by_recompute_with_its_cause(world, app, tmp_path):
+    """After the catalog changes, `rolecall recompute` applies it and says why in the events."""
+    world.user("alice")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "editor", "project:web")
+    assert world.explain("alice", "asset:web/bot")["role"] == "admin"
+    # The deployment decides that project editors no longer administer the assets.
+    data = json.loads(DEFAULT_CATALOG.read_text())
+    data["cascades"]["project_roles_admin_of_assets"] = ["admin"]
+    changed = tmp_path / "catalog.json"
+    changed.write_text(json.dumps(data))
+    original = app.extensions["rolecall.catalog"]
+    app.extensions["rolecall.catalog"] = load_catalog(changed)
+    try:
+        assert world.run("verify", "--org", "acme").exit_code == 1  # drift until recomputed
+        assert "access change(s)" in world.ok("recompute", "--org", "acme")
+        world.verify_clean()
+        assert not world.check("alice", "asset.edit", "asset:web/bot")
+    finally:
+        app.extensions["rolecall.catalog"] = original
+    revoked = [d for _, d in world.events("access.revoked") if d["resource"] == "asset:web/bot"]
+    assert [d["cause"]["type"] for d in revoked] == ["catalog_changed"]
+
+
+def test_verify_warns_about_an_org_without_active_owner(world):
+    """The ownerless alert is visible to operators: verify prints it (it is not drift)."""
+    world.user("alice")
+    result = world.run("verify", "--org", "acme")
+    assert result.exit_code == 0
+    assert "has no active Owner" in result.stderr
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "owner", "org")
+    assert "has no active Owner" not in world.run("verify", "--org", "acme").stderr

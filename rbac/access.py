@@ -126,6 +126,33 @@ def descendant_groups(session: Session, group_id: str) -> set[str]:
     return _closure(session, [group_id], GroupChild.group_id, GroupChild.child_group_id)
 
 
+def _ancestor_closures(session: Session, group_ids: set[str]) -> dict[str, set[str]]:
+    """Return, for each group, itself and every group containing it: one query per depth."""
+    parents: dict[str, set[str]] = {}
+    seen, frontier = set(group_ids), set(group_ids)
+    while frontier:
+        edges = session.execute(
+            select(GroupChild.child_group_id, GroupChild.group_id).where(
+                GroupChild.child_group_id.in_(frontier)
+            )
+        ).all()
+        for child, parent in edges:
+            parents.setdefault(child, set()).add(parent)
+        frontier = {parent for _, parent in edges} - seen
+        seen |= frontier
+
+    closures: dict[str, set[str]] = {}
+
+    def ancestors(group_id: str) -> set[str]:
+        if group_id not in closures:
+            closures[group_id] = {group_id}  # a cycle (refused on write) cannot recurse forever
+            for parent in parents.get(group_id, ()):
+                closures[group_id] |= ancestors(parent)
+        return closures[group_id]
+
+    return {group_id: ancestors(group_id) for group_id in group_ids}
+
+
 def transitive_members(session: Session, group_id: str) -> set[str]:
     """Return the users of a group and of every group inside it, at any depth."""
     groups = descendant_groups(session, group_id)
@@ -178,7 +205,7 @@ def evaluate_users(
             )
         ):
             direct_groups.setdefault(user_id, set()).add(group_id)
-        closure = {g: transitive_groups(session, [g]) for gs in direct_groups.values() for g in gs}
+        closure = _ancestor_closures(session, set().union(*direct_groups.values()))
         all_groups = set().union(*closure.values()) if closure else set()
         assignments: dict[str, list[tuple[int, str]]] = {}
         for group_id, resource_id, role in session.execute(

@@ -148,6 +148,7 @@ def main() -> None:
     # check(): may a member run an asset of the group's project? (in process, from the
     # materialised table, after one membership add made the user an editor).
     check_ms = measure_check(app, directory, args.rounds * 20)
+    assign_s = measure_assign(app, directory, group_id)
 
     dialect = url.split(":", 1)[0]
     print(f"database: {dialect}; median of {args.rounds} rounds, milliseconds, in process")
@@ -161,6 +162,23 @@ def main() -> None:
         f"   ({SIZES[-1]} / {SIZES[0]}; target <= 1.3)"
     )
     print(f"check() p50: {check_ms:.3f} ms (in process, one call, materialised access)")
+    print(f"assigning a role to the {SIZES[-1]}-member group: {assign_s:.2f} s (one transaction)")
+
+
+def measure_assign(app, directory, group_id: str) -> float:
+    """Return the seconds taken to give a role to every member of a group, once."""
+    with app.app_context():
+        session = get_session()
+        catalog = get_catalog()
+        org = session.get(Organization, directory.organization_id)
+        project = assignments.create_project(session, catalog, org, "assigned", "bench")
+        session.commit()
+        start = time.perf_counter()
+        assignments.assign_group(
+            session, catalog, org, session.get(Group, group_id), "member", project, "bench"
+        )
+        session.commit()
+        return time.perf_counter() - start
 
 
 def measure_check(app, directory, rounds: int) -> float:

@@ -9,6 +9,10 @@ class NotFound(DomainError):
     """The named object does not exist (in the caller's scope)."""
 
 
+class InvalidValue(DomainError):
+    """A value the model cannot hold (say, longer than its column)."""
+
+
 class Conflict(DomainError):
     """The change would break a uniqueness rule."""
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from rbac import events
 from rbac.access import descendant_groups, transitive_members
 from rbac.db import casefold_key, utcnow
-from rbac.errors import Conflict, InvalidMembers
+from rbac.errors import Conflict, InvalidMembers, InvalidValue
 from rbac.models import Directory, Group, GroupChild, GroupMembership, User, UserEmail
 
 
@@ -196,6 +196,8 @@ def _same_scope(model, group: Group):
 def add_members(session: Session, group: Group, members: Members, *, bump: bool = True) -> list:
     """Add users (and nested groups) to a group; adding a present member is a no-op."""
     checked = check_members(session, group, members)
+    for display in checked.users.values():
+        _check_length("members.display", display, GroupMembership.__table__.c.display)
     changes: list = []
     now = utcnow()
     if checked.users:
@@ -303,7 +305,19 @@ def _insert(session: Session):
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
+def _check_length(name: str, value: str | None, column) -> None:
+    limit = column.type.length
+    if value is not None and len(value) > limit:
+        raise InvalidValue(f"{name} is longer than {limit} characters")
+
+
 def _assign_user_fields(user: User, fields: UserFields) -> None:
+    _check_length("userName", fields.user_name, User.__table__.c.user_name)
+    _check_length("externalId", fields.external_id, User.__table__.c.external_id)
+    _check_length("displayName", fields.display_name, User.__table__.c.display_name)
+    for email in fields.emails:
+        _check_length("emails.value", email.value, UserEmail.__table__.c.value_key)
+        _check_length("emails.type", email.type, UserEmail.__table__.c.type_key)
     user.user_name = fields.user_name
     user.user_name_key = casefold_key(fields.user_name)
     user.external_id = fields.external_id
@@ -318,6 +332,8 @@ def _assign_user_fields(user: User, fields: UserFields) -> None:
 
 
 def _assign_group_fields(group: Group, fields: GroupFields) -> None:
+    _check_length("displayName", fields.display_name, Group.__table__.c.display_name)
+    _check_length("externalId", fields.external_id, Group.__table__.c.external_id)
     group.display_name = fields.display_name
     group.display_name_key = casefold_key(fields.display_name)
     group.external_id = fields.external_id

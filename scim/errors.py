@@ -12,7 +12,7 @@ from scim2_models import (
 )
 from werkzeug.exceptions import HTTPException
 
-from rbac.errors import Conflict, InvalidMembers, NotFound
+from rbac.errors import Conflict, InvalidMembers, InvalidValue, NotFound
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 
@@ -40,6 +40,9 @@ def init_error_handlers(bp, app_hook) -> None:
     )
     bp.register_error_handler(
         InvalidMembers, lambda e: _scim_exception(InvalidValueException(detail=str(e)))
+    )
+    bp.register_error_handler(
+        InvalidValue, lambda e: _scim_exception(InvalidValueException(detail=str(e)))
     )
     bp.register_error_handler(HTTPException, _http_exception)
     app_hook(_register_routing_errors)

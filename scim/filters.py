@@ -318,6 +318,9 @@ def _casefold(expr, dialect: str):
 
 
 def _compare(column: Column, op: CompareOperator, value: Any, dialect: str) -> ColumnElement:
+    if isinstance(value, str) and "\x00" in value:
+        # No stored value holds NUL, and PostgreSQL refuses it as a parameter.
+        raise InvalidFilterException(detail="a filter value cannot contain NUL")
     expr = column.expr
     if isinstance(value, Enum):
         value = value.value

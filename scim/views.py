@@ -8,6 +8,7 @@ from scim2_models import (
     Error,
     ForbiddenException,
     InvalidSyntaxException,
+    InvalidValueException,
     ListResponse,
     Meta,
     NotFoundException,
@@ -44,6 +45,13 @@ from scim.mapping import (
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 init_error_handlers(bp, bp.record_once)
 init_journal(bp)
+
+
+@bp.before_request
+def refuse_nul_characters():
+    """NUL cannot be stored or compared (PostgreSQL refuses it): a 400, not a 500."""
+    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+        raise InvalidValueException(detail="NUL characters are not allowed")
 
 
 @bp.before_request
@@ -319,7 +327,19 @@ def _read_json() -> dict:
         raise InvalidSyntaxException(detail="the request body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise InvalidSyntaxException(detail="the request body must be a JSON object")
+    if _contains_nul(payload):
+        raise InvalidValueException(detail="NUL characters are not allowed")
     return payload
+
+
+def _contains_nul(document) -> bool:
+    if isinstance(document, str):
+        return "\x00" in document
+    if isinstance(document, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in document.items())
+    if isinstance(document, list):
+        return any(_contains_nul(item) for item in document)
+    return False
 
 
 def _validate(model, payload: dict, context: Context):

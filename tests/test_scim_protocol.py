@@ -272,3 +272,17 @@ def test_entra_null_attributes_on_create_are_accepted(app, client):
     assert response.status_code == 201
     created = response.get_json()
     assert not {"nickName", "title", "name", "emails"} & created.keys()
+
+
+def test_overlong_values_and_nul_are_400_invalid_value(scim):
+    """Values the database cannot hold are refused as invalidValue, never a 500."""
+    too_long = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "x" * 300})
+    assert too_long.status_code == 400 and too_long.get_json()["scimType"] == "invalidValue"
+    assert "longer than 256" in too_long.get_json()["detail"]
+    nul = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "a\x00b"})
+    assert nul.status_code == 400 and nul.get_json()["scimType"] == "invalidValue"
+    in_filter = scim.get("/Users", query_string={"filter": 'userName eq "\\u0000"'})
+    assert in_filter.status_code == 400 and in_filter.get_json()["scimType"] == "invalidFilter"
+    in_path = scim.get("/Users/a%00b")
+    assert in_path.status_code == 400
+    assert scim.get("/Users").get_json()["totalResults"] == 0

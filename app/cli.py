@@ -109,7 +109,7 @@ def bootstrap_directory(org_slug: str, directory_name: str, provider: Provider) 
 @with_appcontext
 def bootstrap(org_slug, directory_name, provider):
     """Create what is missing and print the SCIM base URL and a new token."""
-    token = bootstrap_directory(org_slug, directory_name, Provider(provider.lower()))
+    token = _domain(bootstrap_directory, org_slug, directory_name, Provider(provider.lower()))
     get_session().commit()
     click.echo(f"SCIM_BASE_URL={scim_base_url()}")
     click.echo(f"SCIM_TOKEN={token}")

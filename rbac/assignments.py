@@ -5,6 +5,8 @@ records why. Safety rails (seed 003) refuse an admin action that would leave the
 without an active Owner; IdP-driven changes are never refused, they raise an alert instead.
 """
 
+import re
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -20,7 +22,7 @@ from rbac.access import (
 )
 from rbac.catalog import Catalog, Scope
 from rbac.db import casefold_key
-from rbac.errors import Conflict, NeedsConfirmation, Refused
+from rbac.errors import Conflict, InvalidValue, NeedsConfirmation, Refused
 from rbac.evaluation import ResourceKind
 from rbac.models import (
     EffectiveAccess,
@@ -33,6 +35,9 @@ from rbac.models import (
     User,
     WorkforceAgent,
 )
+
+# Slugs name resources in addresses (project:SLUG, asset:PROJECT/SLUG): no ':' or '/'.
+SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def create_project(session: Session, catalog: Catalog, org: Organization, slug: str, actor: str):
@@ -333,6 +338,11 @@ def _recompute_holders(session, catalog, org, resource_id, roles, cause) -> None
 def _new_resource(
     session, org, kind: ResourceKind, parent: Resource, slug: str, creator
 ) -> Resource:
+    if not SLUG.fullmatch(slug):
+        raise InvalidValue(
+            f"{slug!r} is not a slug: 1 to 100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
     taken = select(Resource.id).where(
         Resource.organization_id == org.id, Resource.parent_id == parent.id, Resource.slug == slug
     )

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from rbac.access import org_resource
 from rbac.db import utcnow
-from rbac.errors import Conflict, NotFound
+from rbac.errors import Conflict, InvalidValue, NotFound
 from rbac.models import ApiKey, Directory, DirectoryToken, Organization, Provider
 
 TOKEN_PREFIX = "rcs_"
@@ -32,8 +33,13 @@ def get_organization(session: Session, slug: str) -> Organization:
     return org
 
 
+ORG_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
 def create_organization(session: Session, slug: str, name: str | None = None) -> Organization:
-    """Create an organization; its slug must be new."""
+    """Create an organization; its slug (lowercase letters, digits, '-') must be new."""
+    if not ORG_SLUG.fullmatch(slug):
+        raise InvalidValue(f"{slug!r} is not an organization slug: a-z, 0-9 and '-', 64 at most")
     if session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
         raise Conflict(f"organization {slug!r} exists")
     org = Organization(slug=slug, name=name or slug)
@@ -57,6 +63,8 @@ def create_directory(
     session: Session, org: Organization, name: str, provider: Provider
 ) -> Directory:
     """Create a directory (one IdP connection) in an organization."""
+    if not name.strip() or len(name) > 200:
+        raise InvalidValue("a directory name has 1 to 200 characters")
     exists = select(Directory.id).where(Directory.organization_id == org.id, Directory.name == name)
     if session.scalar(exists) is not None:
         raise Conflict(f"directory {name!r} exists in organization {org.slug!r}")

@@ -99,3 +99,10 @@ def test_db_upgrade_is_repeatable(run):
     """Db upgrade on an up-to-date database succeeds."""
     result = run("db", "upgrade")
     assert result.exit_code == 0
+
+
+def test_bootstrap_rejects_bad_names(run):
+    """An organization slug or directory name the model cannot hold is bad input (exit 2)."""
+    for org, directory in [("Not A Slug", "okta"), ("x" * 65, "okta"), ("acme", "d" * 201)]:
+        result = run("bootstrap", "--org", org, "--directory", directory)
+        assert result.exit_code == 2, result.output

@@ -408,6 +408,9 @@ def test_access_events_carry_cause_and_fold_to_current_access(world, app):
         ("assign", "--org", "acme", "--group", "Nope", "--role", "admin", "org"),
         ("explain", "--org", "nope", "alice", "org"),
         ("project", "create", "--org", "acme", "web"),
+        ("project", "create", "--org", "acme", "a/b"),
+        ("project", "create", "--org", "acme", "x" * 101),
+        ("asset", "create", "--org", "acme", "--project", "web", "--kind", "agent", "a:b"),
     ],
 )
 def test_bad_input_exits_2(world, args):

@@ -118,6 +118,29 @@ def apikey_revoke(org_slug, key_id):
     click.echo(f"API key {key_id} revoked")
 
 
+@cli.group("org")
+def org_group():
+    """Organization settings."""
+
+
+@org_group.command("settings")
+@click.option("--org", "org_slug", required=True)
+@click.option("--default-role", help="org role of every active user, or 'none'")
+@click.option("--group-roles", type=click.Choice(["on", "off"]), help="use group-derived roles")
+@with_appcontext
+def org_settings(org_slug, default_role, group_roles):
+    """Show or change an organization's default role and group-roles switch."""
+    org = _org(org_slug)
+    session, catalog = get_session(), get_catalog()
+    if default_role is not None:
+        role = None if default_role.lower() == "none" else default_role
+        _run(assignments.set_default_role, session, catalog, org, role, ACTOR)
+    if group_roles is not None:
+        _run(assignments.set_group_roles_enabled, session, catalog, org, group_roles == "on", ACTOR)
+    click.echo(f"default_role={org.default_role or 'none'}")
+    click.echo(f"group_roles={'on' if org.group_roles_enabled else 'off'}")
+
+
 @cli.group("project")
 def project_group():
     """Projects of an organization."""

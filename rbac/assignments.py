@@ -295,6 +295,18 @@ def set_group_roles_enabled(session, catalog, org: Organization, enabled: bool, 
     )
 
 
+def set_default_role(session, catalog, org: Organization, role: str | None, actor: str) -> None:
+    """Set the org role every active user holds (None for none); recompute everyone."""
+    name = catalog.role(Scope.ORGANIZATION, role).name if role else None
+    if name is not None and catalog.role(Scope.ORGANIZATION, name).additive:
+        raise InvalidValue("the default role must be a role of the organization ladder")
+    if org.default_role == name:
+        return
+    org.default_role = name
+    session.flush()
+    recompute_organization(session, catalog, org, "default_role_changed", actor)
+
+
 def active_owners(session: Session, catalog: Catalog, org: Organization) -> int:
     """Return how many active users hold the top org role (from the materialised state)."""
     return session.scalar(

@@ -580,3 +580,24 @@ def test_verify_warns_about_an_org_without_active_owner(world):
     assert "has no active Owner" in result.stderr
     world.ok("grant", "--org", "acme", "--user", "alice", "--role", "owner", "org")
     assert "has no active Owner" not in world.run("verify", "--org", "acme").stderr
+
+
+def test_org_settings_change_the_default_role_and_the_switch(world):
+    """`rolecall org settings` sets the default role (recomputed for all) and the switch."""
+    world.user("alice")
+    world.group("Team", world.scim.get("/Users").get_json()["Resources"][0]["id"])
+    world.ok("assign", "--org", "acme", "--group", "Team", "--role", "member", "asset:web/bot")
+    shown = world.ok("org", "settings", "--org", "acme")
+    assert shown.splitlines() == ["default_role=viewer", "group_roles=on"]
+    world.ok("org", "settings", "--org", "acme", "--default-role", "member", "--group-roles", "off")
+    assert world.explain("alice", "org")["role"] == "member"
+    assert not world.check("alice", "asset.run", "asset:web/bot")
+    world.ok("org", "settings", "--org", "acme", "--default-role", "none", "--group-roles", "on")
+    assert world.explain("alice", "org")["role"] is None
+    assert world.check("alice", "asset.run", "asset:web/bot")
+    assert (
+        world.run("org", "settings", "--org", "acme", "--default-role", "agent_creator").exit_code
+        == 2
+    )
+    assert world.run("org", "settings", "--org", "acme", "--default-role", "editor").exit_code == 2
+    world.verify_clean()

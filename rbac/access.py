@@ -448,7 +448,11 @@ _CAUSES = {
 
 
 def apply_directory_events(
-    session: Session, catalog: Catalog, org: Organization, changes: list, actor: str
+    session: Session,
+    catalog: Catalog,
+    org: Organization,
+    changes: list[directory_events.DirectoryEvent],
+    actor: str,
 ) -> None:
     """Record directory events (WorkOS dsync.* names) and recompute the access they affect."""
     affected: dict[Cause, set[str]] = {}

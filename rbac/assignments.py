@@ -44,12 +44,12 @@ def create_project(session: Session, catalog: Catalog, org: Organization, slug: 
     """Create a project; org owners and admins become its admins by cascade."""
     parent = org_resource(session, org)
     project = _new_resource(session, org, ResourceKind.PROJECT, parent, slug, None)
-    _recompute_holders(
+    admins = _holders(session, parent.id, catalog.cascades.org_roles_admin_everywhere)
+    recompute(
         session,
         catalog,
         org,
-        parent.id,
-        catalog.cascades.org_roles_admin_everywhere,
+        admins,
         Cause("resource_created", actor, (("resource_id", project.id),)),
     )
     return project
@@ -341,10 +341,6 @@ def _holders(session: Session, resource_id: int, roles) -> set[str]:
             )
         )
     )
-
-
-def _recompute_holders(session, catalog, org, resource_id, roles, cause) -> None:
-    recompute(session, catalog, org, _holders(session, resource_id, roles), cause)
 
 
 def _new_resource(

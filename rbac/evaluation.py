@@ -120,7 +120,8 @@ def evaluate(
 
     # Any role held on an asset (before cascades) makes its holder a viewer of the project.
     for asset in assets:
-        held = winner(asset.id) or _any_additive(by_resource.get(asset.id, []))
+        # Any source counts, additive ones too.
+        held = winner(asset.id) or next(iter(by_resource.get(asset.id, [])), None)
         if held is not None and asset.project_id in resources:
             add(
                 Source(
@@ -198,7 +199,3 @@ def _precedence(source: Source) -> int:
         SourceKind.DIRECT,
     ]
     return order.index(source.kind)
-
-
-def _any_additive(sources: list[Source]) -> Source | None:
-    return sources[0] if sources else None

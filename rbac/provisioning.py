@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -289,11 +289,6 @@ def list_members(
     for group_id, child_id, display in children:
         by_group[group_id].append((child_id, display, "Group"))
     return by_group
-
-
-def count_members(session: Session, group: Group) -> int:
-    """Return how many members a group has."""
-    return session.scalar(select(func.count()).where(GroupMembership.group_id == group.id))
 
 
 def _key(value: str | None) -> str | None:

@@ -50,7 +50,6 @@ class Column:
 class Related:
     """A multi-valued SCIM attribute stored as rows of another table."""
 
-    model: Any
     correlate: Callable[[], ColumnElement]
     sub_attributes: dict[str, Column] = field(default_factory=dict)
 

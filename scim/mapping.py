@@ -24,7 +24,6 @@ _USER_COLUMNS = {
     _USER + "meta.created": Column(models.User.created_at),
     _USER + "meta.lastmodified": Column(models.User.updated_at),
     _USER + "emails": Related(
-        models.UserEmail,
         lambda: models.UserEmail.user_id == models.User.id,
         {
             "value": Column(models.UserEmail.value_key, casefold=True),
@@ -41,7 +40,6 @@ _GROUP_COLUMNS = {
     _GROUP + "meta.created": Column(models.Group.created_at),
     _GROUP + "meta.lastmodified": Column(models.Group.updated_at),
     _GROUP + "members": Related(
-        models.GroupMembership,
         lambda: models.GroupMembership.group_id == models.Group.id,
         {"value": Column(models.GroupMembership.user_id, string=True)},
     ),

@@ -99,24 +99,15 @@ def revoke_token(session: Session, directory: Directory, token_id: int) -> Direc
     )
     if token is None:
         raise NotFound(f"no token {token_id} in directory {directory.name!r}")
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        session.flush()
-    return token
+    return _revoke(session, token)
 
 
 def authenticate_token(session: Session, plaintext: str) -> Directory | None:
     """Return the directory a live bearer token belongs to, or None."""
     digest = hash_token(plaintext)
     token = session.scalar(select(DirectoryToken).where(DirectoryToken.token_hash == digest))
-    # The lookup is by digest; the comparison below is constant-time on top of it.
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
+    if token is None or not _use(token, token.token_hash, digest, token.expires_at):
         return None
-    now = utcnow()
-    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
-        return None
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
     return token.directory
 
 
@@ -141,22 +132,37 @@ def revoke_api_key(session: Session, org: Organization, key_id: int) -> ApiKey:
     )
     if key is None:
         raise NotFound(f"no API key {key_id} in organization {org.slug!r}")
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
-        session.flush()
-    return key
+    return _revoke(session, key)
 
 
 def authenticate_api_key(session: Session, plaintext: str) -> Organization | None:
     """Return the organization a live API key belongs to, or None."""
     digest = hash_token(plaintext)
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at is not None:
+    if key is None or not _use(key, key.key_hash, digest, None):
         return None
-    now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        key.last_used_at = now
     return session.get(Organization, key.organization_id)
+
+
+def _use(secret: DirectoryToken | ApiKey, stored: str, digest: str, expires_at) -> bool:
+    """Whether a token or key found by its digest is live; if so, note that it was used."""
+    # The lookup is by digest; the comparison is constant-time on top of it.
+    if not hmac.compare_digest(stored, digest):
+        return False
+    now = utcnow()
+    if secret.revoked_at is not None or (expires_at is not None and expires_at <= now):
+        return False
+    if secret.last_used_at is None or now - secret.last_used_at >= LAST_USED_RESOLUTION:
+        secret.last_used_at = now
+    return True
+
+
+def _revoke(session: Session, secret):
+    """Revoke a token or key; revoking twice keeps the first revocation time."""
+    if secret.revoked_at is None:
+        secret.revoked_at = utcnow()
+        session.flush()
+    return secret
 
 
 def set_directory_enabled(session: Session, directory: Directory, enabled: bool) -> None:

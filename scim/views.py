@@ -22,7 +22,7 @@ from scim2_models import (
 from sqlalchemy import select
 
 from app.db import get_catalog, get_session
-from rbac import access, assignments, models, provisioning
+from rbac import access, assignments, events, models, provisioning
 from rbac.tenancy import authenticate_token
 from scim import discovery, quirks
 from scim.errors import SCIM_MEDIA_TYPE, error_response, init_error_handlers, unauthorized
@@ -299,10 +299,22 @@ def _commit(changes: list) -> None:
     org = g.directory.organization
     catalog = get_catalog()
     actor = f"scim:{g.correlation_id}"
-    owners_before = assignments.active_owners(session, catalog, org)
+    # Only a change that can take access away can leave the org without an active Owner.
+    can_remove = any(isinstance(change, _REMOVING_ACCESS) for change in changes)
+    owners_before = assignments.active_owners(session, catalog, org) if can_remove else 0
     access.apply_directory_events(session, catalog, org, changes, actor)
-    assignments.alert_if_ownerless(session, catalog, org, owners_before, actor)
+    if can_remove:
+        assignments.alert_if_ownerless(session, catalog, org, owners_before, actor)
     session.commit()
+
+
+_REMOVING_ACCESS = (
+    events.UserDeactivated,
+    events.UserDeleted,
+    events.MemberRemoved,
+    events.GroupDeleted,
+    events.GroupUnnested,
+)
 
 
 def _read_resource() -> dict:

@@ -4,8 +4,10 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -66,13 +68,39 @@ class Process:
         self.popen.stdout.close()
 
 
-def wait_until_serving(url: str, headers=None, timeout: float = 60) -> requests.Response:
-    """Poll url until the server answers; return that answer."""
+def wait_until_serving(
+    url: str, headers=None, timeout: float = 120, process: Process | None = None
+) -> requests.Response:
+    """Poll url until the server answers; return that answer.
+
+    Every kind of connection failure and timeout is retried (a loaded 2-core machine can take
+    long to start gunicorn); a process that exits meanwhile fails at once with its output.
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return requests.get(url, headers=headers, timeout=5)
-        except requests.ConnectionError:
+            return requests.get(url, headers=headers, timeout=10)
+        except requests.RequestException:
+            if process is not None and process.popen.poll() is not None:
+                raise AssertionError(
+                    "the server exited before serving:\n" + "\n".join(process.lines)
+                ) from None
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+@contextmanager
+def gunicorn(database_url: str, workers: int = 2, threads: int = 1, env=None):
+    """Serve wsgi:app with real gunicorn on a free loopback port; yield (base URL, process)."""
+    port = free_port()
+    gunicorn_bin = str(Path(sys.executable).with_name("gunicorn"))
+    args = [gunicorn_bin, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    args += ["--threads", str(threads), "--graceful-timeout", "5", "wsgi:app"]
+    server = Process(args, env={"DATABASE_URL": database_url, **(env or {})})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_serving(f"{base}/healthz", process=server)
+        yield base, server
+    finally:
+        server.stop()

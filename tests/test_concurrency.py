@@ -1,15 +1,13 @@
 """End to end under real gunicorn: concurrent membership PATCHes never lose a member."""
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
 from app.cli import cli
+from tests import servers
 from tests.conftest import USER_SCHEMA, make_directory
-from tests.servers import Process, free_port, wait_until_serving
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -17,25 +15,8 @@ PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 @pytest.fixture
 def gunicorn(app, database_url):
     """Serve wsgi:app with 3 gunicorn workers of 4 threads each on the test database."""
-    port = free_port()
-    gunicorn_bin = str(Path(sys.executable).with_name("gunicorn"))
-    server = Process(
-        [
-            gunicorn_bin,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "3",
-            "--threads",
-            "4",
-            "wsgi:app",
-        ],
-        env={"DATABASE_URL": database_url},
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_until_serving(f"{base}/healthz")
-    yield base
-    server.stop()
+    with servers.gunicorn(database_url, workers=3, threads=4) as (base, _):
+        yield base
 
 
 @pytest.mark.slow

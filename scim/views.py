@@ -1,13 +1,10 @@
 """The /scim/v2 blueprint: thin views that parse, call one operation, commit once, serialise."""
 
-import json
-
 from flask import Blueprint, current_app, g, request, url_for
 from scim2_models import (
     Context,
     Error,
     ForbiddenException,
-    InvalidSyntaxException,
     InvalidValueException,
     ListResponse,
     Meta,
@@ -27,6 +24,12 @@ from rbac.tenancy import authenticate_token
 from scim import discovery, quirks
 from scim.errors import SCIM_MEDIA_TYPE, error_response, init_error_handlers, unauthorized
 from scim.group_patch import apply_group_patch
+from scim.input import (
+    check_filter_text,
+    check_filter_tree,
+    check_patch_document,
+    read_json_object,
+)
 from scim.journal import init_journal, note_tolerance
 from scim.listing import Listing, search_page
 from scim.mapping import (
@@ -133,7 +136,7 @@ def patch_user(user_id):
     """Apply a PatchOp to a user."""
     params = _response_parameters()
     user = _get_user(user_id)
-    patch = _validate(PatchOp[ScimUser], _read_patch(), Context.RESOURCE_PATCH_REQUEST)
+    patch = _validate_patch(PatchOp[ScimUser], _read_patch())
     scim_user = to_scim_user(user)
     if patch.patch(scim_user, scim_policy=g.policy):
         _commit(provisioning.replace_user(get_session(), user, user_fields(scim_user)))
@@ -206,7 +209,7 @@ def patch_group(group_id):
     """Apply a PatchOp to a group; membership changes are row deltas and may answer 204."""
     params = _response_parameters()
     group = _get_group(group_id)
-    patch = _validate(PatchOp[ScimGroup], _read_patch(), Context.RESOURCE_PATCH_REQUEST)
+    patch = _validate_patch(PatchOp[ScimGroup], _read_patch())
     changes, touched_members = apply_group_patch(
         get_session(), group, patch, g.policy, note_tolerance
     )
@@ -323,8 +326,10 @@ def _read_resource() -> dict:
 
 
 def _read_patch() -> dict:
-    """Read a PatchOp body, absorbing the directory's IdP quirks."""
-    return quirks.absorb_patch(g.directory.provider, _read_json(), note_tolerance, _user_url)
+    """Read a PatchOp body within its bounds, absorbing the directory's IdP quirks."""
+    payload = _read_json()
+    check_patch_document(payload)
+    return quirks.absorb_patch(g.directory.provider, payload, note_tolerance, _user_url)
 
 
 def _user_url(user_id: str) -> str:
@@ -333,25 +338,7 @@ def _user_url(user_id: str) -> str:
 
 def _read_json() -> dict:
     """Parse the body as JSON whatever its Content-Type (IdPs send scim+json or plain json)."""
-    try:
-        payload = json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidSyntaxException(detail="the request body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise InvalidSyntaxException(detail="the request body must be a JSON object")
-    if _contains_nul(payload):
-        raise InvalidValueException(detail="NUL characters are not allowed")
-    return payload
-
-
-def _contains_nul(document) -> bool:
-    if isinstance(document, str):
-        return "\x00" in document
-    if isinstance(document, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in document.items())
-    if isinstance(document, list):
-        return any(_contains_nul(item) for item in document)
-    return False
+    return read_json_object(request.get_data(cache=True))
 
 
 def _validate(model, payload: dict, context: Context):
@@ -363,7 +350,20 @@ def _response_parameters() -> ResponseParameters:
 
 
 def _search_request(model, payload: dict):
-    return model.model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
+    if isinstance(payload.get("filter"), str):
+        check_filter_text(payload["filter"])
+    search = model.model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
+    if search.filter is not None:
+        check_filter_tree(search.filter.ast)
+    return search
+
+
+def _validate_patch(model, payload: dict):
+    patch = _validate(model, payload, Context.RESOURCE_PATCH_REQUEST)
+    for operation in patch.operations or ():
+        if operation.path is not None and operation.path.value_filter is not None:
+            check_filter_tree(operation.path.value_filter)
+    return patch
 
 
 def _get_user(user_id: str) -> models.User:

@@ -1,0 +1,210 @@
+"""Issue 13's defects, each as the request that found it: a clear 4xx, never a 500, no change."""
+
+import json
+
+import pytest
+
+from rbac.models import Provider
+from scim.input import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_JSON_DEPTH, MAX_PATCH_OPERATIONS
+from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, SCIM_JSON, USER_SCHEMA, make_directory
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def _raw(scim, method: str, path: str, body: str | dict):
+    """Send a body as written, or a document as json.dumps writes it (lone surrogates escaped)."""
+    data = body if isinstance(body, str) else json.dumps(body)
+    return scim.request(method, path, data=data, headers={"Content-Type": SCIM_JSON})
+
+
+def _assert_scim_error(response, status: int, scim_type: str | None = None):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["schemas"] == [ERROR_SCHEMA]
+    assert body["status"] == str(status)
+    if scim_type:
+        assert body["scimType"] == scim_type
+
+
+def _snapshot(scim) -> tuple:
+    """Everything a refused request must leave as it was."""
+    users = scim.get("/Users", query_string={"count": 1000}).get_json()
+    groups = scim.get("/Groups", query_string={"count": 1000}).get_json()
+    return users["Resources"] if users["totalResults"] else [], groups.get("Resources", [])
+
+
+# -- 1. lone UTF-16 surrogates --------------------------------------------------------------
+
+SURROGATE_BODIES = [
+    ("POST", "/Users", {"schemas": [USER_SCHEMA], "userName": "a\ud800"}),
+    ("POST", "/Users", {"schemas": [USER_SCHEMA], "userName": "b", "title": "\udfff"}),
+    ("POST", "/Users", {"schemas": [USER_SCHEMA], "userName": "c", "\ud800": 1}),
+    ("POST", "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "\ud800"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), SURROGATE_BODIES)
+def test_lone_surrogates_in_created_resources_are_400(scim, method, path, body):
+    """A lone surrogate in any string of a body is 400 invalidValue, on both backends."""
+    before = _snapshot(scim)
+    _assert_scim_error(_raw(scim, method, path, body), 400, "invalidValue")
+    assert _snapshot(scim) == before
+
+
+def test_lone_surrogates_in_put_and_patch_are_400(scim):
+    """PUT and PATCH of users and groups refuse lone surrogates and change nothing."""
+    user = scim.create_user("alice")
+    group = scim.create_group("Team", [user["id"]])
+    before = _snapshot(scim)
+    put_user = {"schemas": [USER_SCHEMA], "userName": "alice", "title": "x\ud800"}
+    put_group = {"schemas": [GROUP_SCHEMA], "displayName": "T\udc00"}
+
+    def patch(path):
+        operation = {"op": "replace", "path": path, "value": "\ud800"}
+        return {"schemas": [PATCH_SCHEMA], "Operations": [operation]}
+
+    for method, path, body in [
+        ("PUT", f"/Users/{user['id']}", put_user),
+        ("PUT", f"/Groups/{group['id']}", put_group),
+        ("PATCH", f"/Users/{user['id']}", patch("title")),
+        ("PATCH", f"/Groups/{group['id']}", patch("displayName")),
+    ]:
+        _assert_scim_error(_raw(scim, method, path, body), 400, "invalidValue")
+    assert _snapshot(scim) == before
+
+
+@pytest.mark.parametrize(
+    "scim_filter",
+    ['title eq "\\ud800"', 'userName sw "\\udfff"', 'emails[value co "\\ud800"]'],
+)
+def test_lone_surrogates_in_filters_are_400_invalid_filter(scim, scim_filter):
+    """A filter value decoding to a lone surrogate is 400 invalidFilter (GET and .search)."""
+    scim.create_user("alice", title="Engineer")
+    response = scim.get("/Users", query_string={"filter": scim_filter})
+    _assert_scim_error(response, 400, "invalidFilter")
+    body = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]})
+    search = json.loads(body) | {"filter": scim_filter}
+    _assert_scim_error(scim.post("/Users/.search", search), 400, "invalidFilter")
+
+
+def test_lone_surrogate_in_a_member_filter_path_is_400(scim):
+    """A PATCH path selecting members by a surrogate value is refused, the group unchanged."""
+    alice = scim.create_user("alice")["id"]
+    group = scim.create_group("Team", [alice])
+    # The path holds the six characters \ud800, which the filter parser decodes.
+    path = 'members[value eq "\\ud800"]'
+    response = scim.patch(f"/Groups/{group['id']}", [{"op": "remove", "path": path}])
+    _assert_scim_error(response, 400, "invalidFilter")
+    assert scim.member_ids(group["id"]) == {alice}
+
+
+def test_filters_and_sorting_on_document_attributes_keep_working(scim):
+    """With surrogates refused at the edge, title filters and sortBy answer 200."""
+    scim.create_user("alice", title="Engineer")
+    refused = {"schemas": [USER_SCHEMA], "userName": "b", "title": "\ud800"}
+    assert _raw(scim, "POST", "/Users", refused).status_code == 400
+    assert scim.get("/Users", query_string={"filter": 'title eq "Engineer"'}).status_code == 200
+    assert scim.get("/Users", query_string={"sortBy": "title"}).status_code == 200
+
+
+# -- 2. deeply nested JSON ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 300, 100_000])
+@pytest.mark.parametrize("kind", ["list", "object"])
+def test_deeply_nested_json_is_400_invalid_syntax(scim, depth, kind):
+    """A body nested past the bound is 400 invalidSyntax, at any depth, without recursion."""
+    opening, closing = ("[", "]") if kind == "list" else ('{"a":', "}")
+    nested = opening * depth + "1" + closing * depth
+    body = f'{{"schemas": ["{USER_SCHEMA}"], "userName": "deep", "title": {nested}}}'
+    _assert_scim_error(_raw(scim, "POST", "/Users", body), 400, "invalidSyntax")
+    patch = f'{{"schemas": ["{PATCH_SCHEMA}"], "Operations": {nested}}}'
+    user = scim.create_user("shallow")
+    _assert_scim_error(_raw(scim, "PATCH", f"/Users/{user['id']}", patch), 400, "invalidSyntax")
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(scim):
+    """Depth is measured on the JSON structure: brackets and escaped quotes in strings are text."""
+    title = '[[[[{{{{"\\' * 50
+    body = {"schemas": [USER_SCHEMA], "userName": "brackets", "title": title}
+    response = _raw(scim, "POST", "/Users", body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["title"] == title
+
+
+# -- 4. filter size and complexity, PATCH operation count -----------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["/Users", "/Groups"])
+def test_a_thousand_or_terms_is_a_clear_400(scim, endpoint):
+    """~1 000 `or` terms: 400 invalidFilter naming the bound (SQLite answered 500)."""
+    terms = " or ".join(f'externalId eq "{n}"' for n in range(1000))
+    response = scim.get(endpoint, query_string={"filter": terms})
+    _assert_scim_error(response, 400, "invalidFilter")
+    assert "a filter has at most" in response.get_json()["detail"]
+    short_terms = " or ".join(["id pr"] * (MAX_FILTER_TERMS + 1))
+    response = scim.get(endpoint, query_string={"filter": short_terms})
+    _assert_scim_error(response, 400, "invalidFilter")
+    assert f"at most {MAX_FILTER_TERMS} comparisons" in response.get_json()["detail"]
+
+
+def test_filters_within_the_bounds_are_answered(scim):
+    """MAX_FILTER_TERMS terms is still a valid filter, on both backends."""
+    user = scim.create_user("alice")
+    terms = [f'externalId eq "{n}"' for n in range(MAX_FILTER_TERMS - 1)]
+    query = " or ".join([*terms, 'userName eq "alice"'])
+    assert len(query) <= MAX_FILTER_LENGTH
+    response = scim.get("/Users", query_string={"filter": query})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [r["id"] for r in response.get_json()["Resources"]] == [user["id"]]
+
+
+def test_an_over_long_filter_is_refused_before_parsing(scim):
+    """A filter longer than MAX_FILTER_LENGTH is 400 invalidFilter, in GET and .search."""
+    query = 'userName eq "' + "x" * MAX_FILTER_LENGTH + '"'
+    _assert_scim_error(scim.get("/Users", query_string={"filter": query}), 400, "invalidFilter")
+    _assert_scim_error(scim.post("/.search", {"filter": query}), 400, "invalidFilter")
+
+
+def test_a_megabyte_member_filter_path_is_refused_quickly(scim):
+    """A ~1 MiB PATCH whose members[...] path holds ~19 000 terms is a 400, group untouched."""
+    alice = scim.create_user("alice")["id"]
+    group = scim.create_group("Team", [alice])
+    path = "members[" + " or ".join(f'value eq "{n:036d}"' for n in range(19_000)) + "]"
+    assert len(path) > 950_000  # with the PATCH around it, just under the 1 MiB body limit
+    response = scim.patch(f"/Groups/{group['id']}", [{"op": "remove", "path": path}])
+    _assert_scim_error(response, 400, "invalidFilter")
+    assert scim.member_ids(group["id"]) == {alice}
+
+
+def test_member_filter_paths_over_the_term_bound_are_refused(scim):
+    """A short path with more than MAX_FILTER_TERMS member terms is refused too."""
+    alice = scim.create_user("alice")["id"]
+    group = scim.create_group("Team", [alice])
+    path = "members[" + " or ".join(f'value eq "{n}"' for n in range(MAX_FILTER_TERMS + 1)) + "]"
+    assert len(path) <= MAX_FILTER_LENGTH
+    response = scim.patch(f"/Groups/{group['id']}", [{"op": "remove", "path": path}])
+    _assert_scim_error(response, 400, "invalidFilter")
+    assert scim.member_ids(group["id"]) == {alice}
+
+
+def test_too_many_patch_operations_are_refused(scim):
+    """A PATCH with more than MAX_PATCH_OPERATIONS operations is 400, nothing applied."""
+    alice = scim.create_user("alice")["id"]
+    group = scim.create_group("Team")
+    operation = {"op": "add", "path": "members", "value": [{"value": alice}]}
+    response = scim.patch(f"/Groups/{group['id']}", [operation] * (MAX_PATCH_OPERATIONS + 1))
+    _assert_scim_error(response, 400, "invalidValue")
+    assert scim.member_ids(group["id"]) == set()
+    assert scim.patch(f"/Groups/{group['id']}", [operation] * 10).status_code == 204
+    assert scim.member_ids(group["id"]) == {alice}
+
+
+def test_entra_directory_has_the_same_bounds(app, client):
+    """The Entra tolerance profile does not bypass the bounds."""
+    from tests.conftest import ScimClient
+
+    entra = ScimClient(client, make_directory(app, name="entra", provider=Provider.ENTRA).token)
+    body = {"schemas": [USER_SCHEMA], "userName": "x", "title": "\ud800"}
+    _assert_scim_error(_raw(entra, "POST", "/Users", body), 400, "invalidValue")

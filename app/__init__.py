@@ -32,10 +32,11 @@ def create_app(config: dict | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'rolecall.sqlite3'}"
 
-    from app import db
+    from app import db, request_body
     from rbac.catalog import load_catalog
 
     db.init_app(app)
+    request_body.init_app(app)
     # The role catalog is data (rbac/catalog.json); ROLECALL_CATALOG points at another file.
     app.extensions["rolecall.catalog"] = load_catalog(app.config.get("ROLECALL_CATALOG"))
 

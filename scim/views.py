@@ -19,6 +19,7 @@ from scim2_models import (
 from sqlalchemy import select
 
 from app.db import get_catalog, get_session
+from app.request_body import read_body
 from rbac import access, assignments, events, models, provisioning
 from rbac.tenancy import authenticate_token
 from scim import discovery, quirks
@@ -338,7 +339,7 @@ def _user_url(user_id: str) -> str:
 
 def _read_json() -> dict:
     """Parse the body as JSON whatever its Content-Type (IdPs send scim+json or plain json)."""
-    return read_json_object(request.get_data(cache=True))
+    return read_json_object(read_body())
 
 
 def _validate(model, payload: dict, context: Context):

@@ -1,11 +1,15 @@
 """Issue 13's defects, each as the request that found it: a clear 4xx, never a 500, no change."""
 
 import json
+import socket
+import time
 
 import pytest
+import requests
 
 from rbac.models import Provider
 from scim.input import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_JSON_DEPTH, MAX_PATCH_OPERATIONS
+from tests import servers
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, SCIM_JSON, USER_SCHEMA, make_directory
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -208,3 +212,64 @@ def test_entra_directory_has_the_same_bounds(app, client):
     entra = ScimClient(client, make_directory(app, name="entra", provider=Provider.ENTRA).token)
     body = {"schemas": [USER_SCHEMA], "userName": "x", "title": "\ud800"}
     _assert_scim_error(_raw(entra, "POST", "/Users", body), 400, "invalidValue")
+
+
+# -- 3. bodies over the size limit, under real gunicorn -------------------------------------
+
+
+@pytest.fixture
+def live(app, database_url):
+    """A real gunicorn (2 workers) and an Okta directory's token: (base URL, token)."""
+    token = make_directory(app).token
+    with servers.gunicorn(database_url, workers=2) as (base, _):
+        yield base, token
+
+
+def _send_raw(base: str, head: bytes, body_parts, pause: float = 1.0) -> bytes:
+    """Send a request's head, wait (the server may answer early), send its body, read it all."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(head)
+        time.sleep(pause)
+        for part in body_parts:
+            sock.sendall(part)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def _head(token: str, extra: str) -> bytes:
+    lines = [
+        "POST /scim/v2/Users HTTP/1.1",
+        "Host: 127.0.0.1",
+        f"Authorization: Bearer {token}",
+        "Content-Type: application/scim+json",
+        extra,
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [1024 * 1024 + 1, 5 * 1024 * 1024])
+def test_a_body_over_the_limit_gets_a_readable_413(live, size):
+    """1 MB and 5 MB bodies: the client reads a 413 tooLarge instead of a broken pipe."""
+    base, token = live
+    answer = _send_raw(base, _head(token, f"Content-Length: {size}"), [b"x" * size])
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 413"), answer[:300]
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert body["scimType"] == "tooLarge"
+    assert body["status"] == "413"
+
+
+@pytest.mark.slow
+def test_a_chunked_body_over_the_limit_is_413_not_invalid_json(live):
+    """A chunked body past the limit is 413 tooLarge (werkzeug cut it silently: 400 before)."""
+    base, token = live
+    chunk = b"x" * (256 * 1024)
+    framed = [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 6 + [b"0\r\n\r\n"]
+    answer = _send_raw(base, _head(token, "Transfer-Encoding: chunked"), framed, pause=0.2)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    with requests.get(f"{base}/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}) as r:
+        assert r.json()["totalResults"] == 0

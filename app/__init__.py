@@ -24,7 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
         # The request journal keeps, per directory, at most this many lines and days.
         JOURNAL_MAX_ROWS=10_000,
         JOURNAL_MAX_AGE_DAYS=30,
-        PUBLIC_BASE_URL=os.environ.get("ROLECALL_PUBLIC_URL", "http://127.0.0.1:8000"),
+        # The URL IdPs and clients reach the app at; every absolute URL is built on it.
+        PUBLIC_BASE_URL=os.environ.get("ROLECALL_PUBLIC_URL") or None,
     )
     if config:
         app.config.from_mapping(config)

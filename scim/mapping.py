@@ -2,9 +2,9 @@
 
 from collections.abc import Iterable
 
-from flask import url_for
 from scim2_models import Context, EnterpriseUser, Group, GroupMember, Meta, User
 
+from app.urls import external_url
 from rbac import models
 from rbac.provisioning import EmailFields, GroupFields, UserFields
 from scim.filters import Column, Related, Schema
@@ -14,6 +14,7 @@ ScimGroup = Group
 
 _USER = "urn:ietf:params:scim:schemas:core:2.0:user:"
 _GROUP = "urn:ietf:params:scim:schemas:core:2.0:group:"
+_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 _USER_COLUMNS = {
     _USER + "id": Column(models.User.id, string=True),
@@ -72,7 +73,7 @@ def user_fields(user: ScimUser) -> UserFields:
             )
             for email in user.emails or ()
         ),
-        attributes=_stored_document(user),
+        attributes=_without_manager_ref(_stored_document(user)),
     )
 
 
@@ -93,6 +94,10 @@ def group_members(group: ScimGroup) -> dict[str, str | None]:
 def to_scim_user(row: models.User) -> ScimUser:
     """Build the SCIM user of a row."""
     document = {**row.attributes, "id": row.id, "meta": _meta(row, "User", "scim.get_user")}
+    manager = document.get(_ENTERPRISE, {}).get("manager")
+    if isinstance(manager, dict) and isinstance(manager.get("value"), str):
+        located = {**manager, "$ref": external_url("scim.get_user", user_id=manager["value"])}
+        document[_ENTERPRISE] = {**document[_ENTERPRISE], "manager": located}
     return ScimUser.model_validate(document)
 
 
@@ -108,10 +113,9 @@ def to_scim_group(
                 value=member_id,
                 type=kind,
                 display=display,
-                ref=url_for(
+                ref=external_url(
                     "scim.get_user" if kind == "User" else "scim.get_group",
                     **{f"{kind.lower()}_id": member_id},
-                    _external=True,
                 ),
             )
             for member_id, display, kind in members
@@ -124,9 +128,17 @@ def _meta(row: models.User | models.Group, resource_type: str, endpoint: str) ->
         resource_type=resource_type,
         created=row.created_at,
         last_modified=row.updated_at,
-        location=url_for(endpoint, **{f"{resource_type.lower()}_id": row.id}, _external=True),
+        location=external_url(endpoint, **{f"{resource_type.lower()}_id": row.id}),
         version=etag(row),
     ).model_dump(scim_ctx=Context.DEFAULT)
+
+
+def _without_manager_ref(document: dict) -> dict:
+    """Drop manager.$ref, derived from manager.value on the way out: never store a URL."""
+    manager = document.get(_ENTERPRISE, {}).get("manager")
+    if isinstance(manager, dict):
+        manager.pop("$ref", None)
+    return document
 
 
 def _stored_document(resource: ScimUser | ScimGroup) -> dict:

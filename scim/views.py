@@ -1,6 +1,6 @@
 """The /scim/v2 blueprint: thin views that parse, call one operation, commit once, serialise."""
 
-from flask import Blueprint, current_app, g, request, url_for
+from flask import Blueprint, current_app, g, request
 from scim2_models import (
     Context,
     Error,
@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from app.db import get_catalog, get_session
 from app.request_body import read_body
+from app.urls import external_url
 from rbac import access, assignments, events, models, provisioning
 from rbac.tenancy import authenticate_token
 from scim import discovery, quirks
@@ -237,7 +238,7 @@ def get_service_provider_config():
     config = discovery.service_provider_config(current_app.config["SCIM_MAX_PAGE_SIZE"])
     config.meta = Meta(
         resource_type="ServiceProviderConfig",
-        location=url_for("scim.get_service_provider_config", _external=True),
+        location=external_url("scim.get_service_provider_config"),
     )
     return config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
 
@@ -334,7 +335,7 @@ def _read_patch() -> dict:
 
 
 def _user_url(user_id: str) -> str:
-    return url_for("scim.get_user", user_id=user_id, _external=True)
+    return external_url("scim.get_user", user_id=user_id)
 
 
 def _read_json() -> dict:
@@ -473,9 +474,7 @@ def _listed(model, resources):
 def _located_resource_type(resource_type: ResourceType) -> ResourceType:
     resource_type.meta = Meta(
         resource_type="ResourceType",
-        location=url_for(
-            "scim.get_resource_type", resource_type_id=resource_type.id, _external=True
-        ),
+        location=external_url("scim.get_resource_type", resource_type_id=resource_type.id),
     )
     return resource_type
 
@@ -483,7 +482,7 @@ def _located_resource_type(resource_type: ResourceType) -> ResourceType:
 def _located_schema(schema: Schema) -> Schema:
     schema.meta = Meta(
         resource_type="Schema",
-        location=url_for("scim.get_schema", schema_id=schema.id, _external=True),
+        location=external_url("scim.get_schema", schema_id=schema.id),
     )
     return schema
 

@@ -6,6 +6,7 @@ import time
 
 import pytest
 import requests
+from sqlalchemy import text
 
 from rbac.models import Provider
 from scim.input import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_JSON_DEPTH, MAX_PATCH_OPERATIONS
@@ -273,3 +274,74 @@ def test_a_chunked_body_over_the_limit_is_413_not_invalid_json(live):
     assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
     with requests.get(f"{base}/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}) as r:
         assert r.json()["totalResults"] == 0
+
+
+# -- 7. absolute URLs: ROLECALL_PUBLIC_URL, never the request's Host ------------------------
+
+
+def test_absolute_urls_come_from_the_public_url_not_the_host_header(app, client):
+    """Host: evil.example changes no Location, meta.location, $ref or stored manager URL."""
+    entra = make_directory(app, name="entra", provider=Provider.ENTRA)
+    headers = {"Authorization": f"Bearer {entra.token}", "Host": "evil.example"}
+    manager = client.post("/scim/v2/Users", json={"userName": "boss"}, headers=headers)
+    assert manager.status_code == 201
+    body = {
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "userName": "jyoung",
+        ENTERPRISE: {"manager": manager.get_json()["id"]},
+    }
+    response = client.post("/scim/v2/Users", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    public = "http://localhost/scim/v2/Users/"
+    assert response.headers["Location"].startswith(public)
+    user = response.get_json()
+    assert user["meta"]["location"].startswith(public)
+    assert user[ENTERPRISE]["manager"]["$ref"] == public + manager.get_json()["id"]
+    group = client.post(
+        "/scim/v2/Groups",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "g", "members": [{"value": user["id"]}]},
+        headers=headers,
+    ).get_json()
+    assert group["members"][0]["$ref"] == public + user["id"]
+    config = client.get("/scim/v2/ServiceProviderConfig", headers=headers).get_json()
+    assert config["meta"]["location"].startswith("http://localhost/scim/v2/")
+    assert "evil" not in _stored_text(app)
+
+
+def test_without_a_public_url_no_stored_value_names_the_request_host(app, database_url):
+    """With ROLECALL_PUBLIC_URL unset, answers may name the Host, stored data never does."""
+    from app import create_app
+
+    bare = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    assert bare.config["PUBLIC_BASE_URL"] is None
+    entra = make_directory(bare, name="entra", provider=Provider.ENTRA)
+    client = bare.test_client()
+    headers = {"Authorization": f"Bearer {entra.token}", "Host": "evil.example"}
+    boss = client.post("/scim/v2/Users", json={"userName": "boss"}, headers=headers).get_json()
+    body = {
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "userName": "u",
+        ENTERPRISE: {"manager": boss["id"]},
+    }
+    response = client.post("/scim/v2/Users", json=body, headers=headers)
+    assert response.status_code == 201
+    assert "evil" not in _stored_text(bare)
+    # A later reader on the real host sees its own host in the derived $ref.
+    read = client.get(
+        f"/scim/v2/Users/{response.get_json()['id']}",
+        headers={"Authorization": headers["Authorization"], "Host": "scim.acme.test"},
+    ).get_json()
+    assert (
+        read[ENTERPRISE]["manager"]["$ref"] == f"http://scim.acme.test/scim/v2/Users/{boss['id']}"
+    )
+
+
+def _stored_text(app) -> str:
+    """Every stored user and group document, as text (the journal aside: it stores paths)."""
+    from app.db import get_engine
+
+    with app.app_context(), get_engine().connect() as connection:
+        rows = connection.execute(
+            text("SELECT attributes FROM users UNION ALL SELECT attributes FROM groups")
+        )
+        return " ".join(str(row[0]) for row in rows)

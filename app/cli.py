@@ -1,7 +1,8 @@
 """The `rolecall` command line: a Flask CLI group (see "Scriptable interface" in PRODUCT.md)."""
 
+import ipaddress
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -18,7 +19,7 @@ from rbac import tenancy
 from rbac.db import utcnow
 from rbac.errors import DomainError
 from rbac.journal import recent_requests
-from rbac.models import Directory, DirectoryToken, Organization, Provider
+from rbac.models import Directory, Organization, Provider
 
 
 class BadInput(click.ClickException):
@@ -58,9 +59,32 @@ def upgrade_database() -> None:
         alembic_command.upgrade(config, "head")
 
 
-def scim_base_url() -> str:
-    """Return the SCIM base URL IdPs are given."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/scim/v2"
+# Where `rolecall run` serves by default: the base URL `bootstrap` prints without
+# ROLECALL_PUBLIC_URL, since it cannot know where the server will listen.
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def scim_base_url(served: str = DEFAULT_BASE_URL) -> str:
+    """Return the SCIM base URL IdPs are given: ROLECALL_PUBLIC_URL if set, else served."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or served
+    return base.rstrip("/") + "/scim/v2"
+
+
+def bind_address(host: str, port: int) -> str:
+    """Return host:port as gunicorn binds it and a URL names it (an IPv6 address in brackets)."""
+    host = host.removeprefix("[").removesuffix("]")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def served_url(host: str, port: int) -> str:
+    """Return the URL a server bound to host:port answers on (loopback for a wildcard bind)."""
+    try:
+        address = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        address = None  # a host name, such as localhost
+    if address is not None and address.is_unspecified:
+        host = "::1" if address.version == 6 else "127.0.0.1"
+    return "http://" + bind_address(host, port)
 
 
 @cli.group("db")
@@ -108,7 +132,11 @@ def bootstrap_directory(org_slug: str, directory_name: str, provider: Provider) 
 )
 @with_appcontext
 def bootstrap(org_slug, directory_name, provider):
-    """Create what is missing and print the SCIM base URL and a new token."""
+    """Create what is missing and print the SCIM base URL and a new token.
+
+    The base URL is ROLECALL_PUBLIC_URL's, else http://127.0.0.1:8000 (where `rolecall run`
+    serves by default).
+    """
     token = _domain(bootstrap_directory, org_slug, directory_name, Provider(provider.lower()))
     get_session().commit()
     click.echo(f"SCIM_BASE_URL={scim_base_url()}")
@@ -173,34 +201,63 @@ def token_create(org_slug, directory_name, expires_in_days):
 @click.option("--directory", "directory_name", required=True)
 @with_appcontext
 def token_list(org_slug, directory_name):
-    """List a directory's tokens (never their secrets)."""
+    """List a directory's tokens (never their secrets): last use, expiry and status.
+
+    Status is active, `expiring in …` (live until its expiry, e.g. after a rotation), expired
+    or revoked; times are UTC, `never` where there is none.
+    """
     directory = _directory(org_slug, directory_name)
-    tokens = get_session().scalars(
-        select(DirectoryToken)
-        .where(DirectoryToken.directory_id == directory.id)
-        .order_by(DirectoryToken.id)
-    )
     click.echo("id\tprefix\tcreated\tlast_used\texpires\tstatus")
     now = utcnow()
-    for token in tokens:
-        if token.revoked_at:
-            status = "revoked"
-        elif token.expires_at and token.expires_at <= now:
-            status = "expired"
-        else:
-            status = "active"
+    for token in tenancy.list_tokens(get_session(), directory):
+        state = tenancy.token_state(token, now)
+        status = state.value
+        if state is tenancy.TokenState.EXPIRING:
+            status += " in " + format_duration(token.expires_at - now)
+        fields = [
+            str(token.id),
+            token.prefix + "…",
+            format_time(token.created_at),
+            format_time(token.last_used_at, none="never"),
+            format_time(token.expires_at, none="never"),
+            status,
+        ]
+        click.echo("\t".join(fields))
+
+
+@token_group.command("rotate")
+@click.option("--org", "org_slug", required=True)
+@click.option("--directory", "directory_name", required=True)
+@click.option(
+    "--grace-hours",
+    default=24,
+    show_default=True,
+    type=click.IntRange(min=0, max=tenancy.MAX_ROTATION_GRACE // timedelta(hours=1)),
+    help="how long the other live tokens keep working; 0 ends them now",
+)
+@with_appcontext
+def token_rotate(org_slug, directory_name, grace_hours):
+    """Create a new token (printed once, on the last line); the others expire after the grace hours.
+
+    A token that already expires sooner keeps its expiry; revoked and expired tokens stay so.
+    """
+    directory = _directory(org_slug, directory_name)
+    token, plaintext, old = _domain(
+        tenancy.rotate_tokens, get_session(), directory, timedelta(hours=grace_hours)
+    )
+    get_session().commit()
+    now = utcnow()
+    for previous in old:
+        remaining = previous.expires_at - now
+        when = "now" if remaining <= timedelta(0) else "in " + format_duration(remaining)
         click.echo(
-            "\t".join(
-                [
-                    str(token.id),
-                    token.prefix + "…",
-                    format_time(token.created_at),
-                    format_time(token.last_used_at),
-                    format_time(token.expires_at),
-                    status,
-                ]
-            )
+            f"token {previous.id} ({previous.prefix}…) expires "
+            f"{format_time(previous.expires_at)} ({when})"
         )
+    if not old:
+        click.echo("no other live token to expire")
+    click.echo(f"token {token.id} created for directory {directory.name!r}; it is shown only once:")
+    click.echo(plaintext)
 
 
 @token_group.command("revoke")
@@ -227,6 +284,7 @@ def journal(org_slug, directory_name, limit, errors):
     directory = _directory(org_slug, directory_name)
     entries = recent_requests(get_session(), directory.id, limit, errors_only=errors)
     click.echo("time\tstatus\tms\tmethod\tpath\ttolerances\tcorrelation_id\tdetail")
+    # Stored fields came from the request: escaped, none can add a line or a column.
     for entry in entries:
         fields = [
             format_time(entry.created_at),
@@ -238,40 +296,44 @@ def journal(org_slug, directory_name, limit, errors):
             entry.correlation_id,
             entry.error_detail or "-",
         ]
-        click.echo("\t".join(fields))
+        click.echo("\t".join(escape_field(field) for field in fields))
 
 
 @cli.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
 @with_appcontext
 def run(host, port, workers):
-    """Apply migrations, create a first org/directory/token if none exist, serve with gunicorn."""
+    """Apply migrations, create a first org/directory/token if none exist, serve with gunicorn.
+
+    The SCIM base URL printed is ROLECALL_PUBLIC_URL's, else the address served.
+    """
+    base_url = scim_base_url(served_url(host, port))
     upgrade_database()
     session = get_session()
     if session.scalar(select(Organization.id).limit(1)) is None:
         token = bootstrap_directory("default", "default", Provider.GENERIC)
         session.commit()
         click.echo("Created organization 'default' with directory 'default'.")
-        click.echo(f"SCIM_BASE_URL={scim_base_url()}")
+        click.echo(f"SCIM_BASE_URL={base_url}")
         click.echo(f"SCIM_TOKEN={token}")
         click.echo("The token is shown only this once.")
     else:
-        click.echo(f"SCIM_BASE_URL={scim_base_url()}")
+        click.echo(f"SCIM_BASE_URL={base_url}")
         click.echo("New token: rolecall token create --org SLUG --directory NAME")
     session.close()
     get_engine().dispose()
     sys.stdout.flush()
-    _serve(current_app._get_current_object(), host, port, workers)
+    _serve(current_app._get_current_object(), bind_address(host, port), workers)
 
 
-def _serve(app, host: str, port: int, workers: int) -> None:
+def _serve(app, bind: str, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
         def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
 
@@ -281,9 +343,44 @@ def _serve(app, host: str, port: int, workers: int) -> None:
     Server().run()
 
 
-def format_time(moment) -> str:
-    """Return a timestamp as ISO 8601 UTC, or - for none."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+def format_time(moment: datetime | None, none: str = "-") -> str:
+    """Return a timestamp as ISO 8601 UTC, or none's text for no timestamp."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else none
+
+
+def format_duration(span: timedelta) -> str:
+    """Return a span to the nearest minute, in days past 48 hours: 30d 4h, 24h, 2h 5m, <1m."""
+    hours, minutes = divmod(round(span.total_seconds() / 60), 60)
+    if hours >= 48:
+        days, hours = divmod(hours, 24)
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes > 0 else "<1m"
+
+
+# Backslash and every character that is not printable (controls, line and paragraph
+# separators, bidirectional overrides) are written as Python escapes; printable text such as
+# "é" stays as it is.
+_SHORT_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_field(text: str) -> str:
+    """Return text that cannot break a tab-separated line: backslash and controls escaped."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_escape_character(character) for character in text)
+
+
+def _escape_character(character: str) -> str:
+    if character in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[character]
+    if character.isprintable():
+        return character
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 # The RBAC commands register themselves on `cli`.

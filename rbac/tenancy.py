@@ -5,6 +5,7 @@ import hmac
 import re
 import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,19 @@ TOKEN_PREFIX = "rcs_"
 API_KEY_PREFIX = "rck_"
 # last_used_at is written at most this often, so that authentication is not a write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# A rotation's overlap: long enough for an IdP admin to paste the new token, bounded so that a
+# typo cannot keep a replaced token alive for years.
+MAX_ROTATION_GRACE = timedelta(days=365)
+
+
+class TokenState(StrEnum):
+    """Where a bearer token is in its life."""
+
+    ACTIVE = "active"
+    # Live, with an expiry set: a rotation's grace period or a token made to expire.
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
 
 
 def hash_token(token: str) -> str:
@@ -90,6 +104,42 @@ def issue_token(
     return token, plaintext
 
 
+def list_tokens(session: Session, directory: Directory) -> list[DirectoryToken]:
+    """Return every token of a directory, live or not, oldest first."""
+    query = select(DirectoryToken).where(DirectoryToken.directory_id == directory.id)
+    return list(session.scalars(query.order_by(DirectoryToken.id)))
+
+
+def token_state(token: DirectoryToken, now: datetime) -> TokenState:
+    """Return whether a token is active, expiring, expired or revoked at this moment."""
+    if token.revoked_at is not None:
+        return TokenState.REVOKED
+    if not _is_live(token.revoked_at, token.expires_at, now):
+        return TokenState.EXPIRED
+    return TokenState.ACTIVE if token.expires_at is None else TokenState.EXPIRING
+
+
+def rotate_tokens(
+    session: Session, directory: Directory, grace: timedelta
+) -> tuple[DirectoryToken, str, list[DirectoryToken]]:
+    """Issue a new token and end every other live one after grace; return new, plaintext, old."""
+    if not timedelta(0) <= grace <= MAX_ROTATION_GRACE:
+        raise InvalidValue(f"a rotation's grace period is 0 to {MAX_ROTATION_GRACE.days} days")
+    now = utcnow()
+    deadline = now + grace
+    old = [
+        token
+        for token in list_tokens(session, directory)
+        if _is_live(token.revoked_at, token.expires_at, now)
+    ]
+    for token in old:
+        # Rotation only shortens a token's life: an earlier expiry is kept.
+        if token.expires_at is None or token.expires_at > deadline:
+            token.expires_at = deadline
+    new, plaintext = issue_token(session, directory)
+    return new, plaintext, old
+
+
 def revoke_token(session: Session, directory: Directory, token_id: int) -> DirectoryToken:
     """Revoke one token of a directory; revoking twice keeps the first revocation time."""
     token = session.scalar(
@@ -150,11 +200,16 @@ def _use(secret: DirectoryToken | ApiKey, stored: str, digest: str, expires_at) 
     if not hmac.compare_digest(stored, digest):
         return False
     now = utcnow()
-    if secret.revoked_at is not None or (expires_at is not None and expires_at <= now):
+    if not _is_live(secret.revoked_at, expires_at, now):
         return False
     if secret.last_used_at is None or now - secret.last_used_at >= LAST_USED_RESOLUTION:
         secret.last_used_at = now
     return True
+
+
+def _is_live(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> bool:
+    """Whether a token or key is neither revoked nor expired at this moment."""
+    return revoked_at is None and (expires_at is None or expires_at > now)
 
 
 def _revoke(session: Session, secret):

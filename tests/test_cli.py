@@ -1,8 +1,16 @@
 """The `rolecall` commands that need no RBAC, in the forms of PRODUCT.md's scriptable interface."""
 
-import pytest
+from datetime import timedelta
 
-from app.cli import cli
+import pytest
+from sqlalchemy import select, update
+
+from app import cli as app_cli
+from app.cli import cli, served_url
+from app.db import get_engine, get_session
+from rbac.db import utcnow
+from rbac.journal import record_request
+from rbac.models import DirectoryToken
 from tests.conftest import ScimClient
 
 
@@ -106,3 +114,211 @@ def test_bootstrap_rejects_bad_names(run):
     for org, directory in [("Not A Slug", "okta"), ("x" * 65, "okta"), ("acme", "d" * 201)]:
         result = run("bootstrap", "--org", org, "--directory", directory)
         assert result.exit_code == 2, result.output
+
+
+def _last_line(result) -> str:
+    return result.output.strip().splitlines()[-1]
+
+
+def _token_rows(run, org="acme", directory="okta") -> dict[str, list[str]]:
+    """`token list` as rows keyed by token id, after checking its header."""
+    lines = run("token", "list", "--org", org, "--directory", directory).output.splitlines()
+    assert lines[0] == "id\tprefix\tcreated\tlast_used\texpires\tstatus"
+    return {row[0]: row for row in (line.split("\t") for line in lines[1:])}
+
+
+def _token_id(rows: dict[str, list[str]], token: str) -> str:
+    return next(id_ for id_, row in rows.items() if token.startswith(row[1].rstrip("…")))
+
+
+def _tokens_by_id(app) -> dict[int, DirectoryToken]:
+    with app.app_context():
+        session = get_session()
+        tokens = {token.id: token for token in session.scalars(select(DirectoryToken))}
+        session.expunge_all()
+        return tokens
+
+
+def _set_expiry(app, token_id: str, expires_at) -> None:
+    with app.app_context(), get_engine().begin() as connection:
+        connection.execute(
+            update(DirectoryToken)
+            .where(DirectoryToken.id == int(token_id))
+            .values(expires_at=expires_at)
+        )
+
+
+def test_token_rotate_overlaps_then_ends_the_old_tokens(app, run, client):
+    """The new token works at once; the old ones work through the grace period, then stop."""
+    first = _token(run("bootstrap", "--org", "acme", "--directory", "okta").output)
+    second = _last_line(run("token", "create", "--org", "acme", "--directory", "okta"))
+    rotated = run("token", "rotate", "--org", "acme", "--directory", "okta")
+    assert rotated.exit_code == 0
+    new = _last_line(rotated)
+    assert new.startswith("rcs_") and new not in (first, second)
+    for token in (new, first, second):
+        assert ScimClient(client, token).get("/Users").status_code == 200
+
+    rows = _token_rows(run)
+    old_ids = [_token_id(rows, first), _token_id(rows, second)]
+    assert rows[_token_id(rows, new)][5] == "active"
+    for id_ in old_ids:
+        # 24h to the nearest minute, unless this machine took over 30 seconds to get here.
+        assert rows[id_][5] in ("expiring in 24h", "expiring in 23h 59m")
+        assert f"token {id_} ({rows[id_][1]}) expires {rows[id_][4]} (in 24h)" in rotated.output
+
+    # The grace period ends.
+    for id_ in old_ids:
+        _set_expiry(app, id_, utcnow() - timedelta(seconds=1))
+    assert ScimClient(client, first).get("/Users").status_code == 401
+    assert ScimClient(client, second).get("/Users").status_code == 401
+    assert ScimClient(client, new).get("/Users").status_code == 200
+    assert [_token_rows(run)[id_][5] for id_ in old_ids] == ["expired"] * 2
+
+
+def test_token_rotate_with_no_grace_ends_the_old_tokens_now(run, client):
+    """--grace-hours 0 leaves only the new token working."""
+    old = _token(run("bootstrap", "--org", "acme", "--directory", "okta").output)
+    rotated = run("token", "rotate", "--org", "acme", "--directory", "okta", "--grace-hours", "0")
+    assert rotated.exit_code == 0
+    assert "(now)" in rotated.output
+    assert ScimClient(client, old).get("/Users").status_code == 401
+    assert ScimClient(client, _last_line(rotated)).get("/Users").status_code == 200
+
+
+def test_token_rotate_never_extends_nor_revives_a_token(app, run, client):
+    """An earlier expiry is kept; revoked and expired tokens stay dead and untouched."""
+    run("bootstrap", "--org", "acme", "--directory", "okta")
+    args = ("--org", "acme", "--directory", "okta")
+    soon = _last_line(run("token", "create", *args, "--expires-in-days", "1"))
+    revoked = _last_line(run("token", "create", *args))
+    expired = _last_line(run("token", "create", *args))
+    rows = _token_rows(run)
+    soon_id, revoked_id, expired_id = (_token_id(rows, t) for t in (soon, revoked, expired))
+    run("token", "revoke", *args, revoked_id)
+    _set_expiry(app, expired_id, utcnow() - timedelta(hours=1))
+    before = _tokens_by_id(app)
+
+    rotated = run("token", "rotate", *args, "--grace-hours", "48")
+    assert rotated.exit_code == 0
+    after = _tokens_by_id(app)
+    assert after[int(soon_id)].expires_at == before[int(soon_id)].expires_at
+    for id_ in (revoked_id, expired_id):
+        assert after[int(id_)].expires_at == before[int(id_)].expires_at
+        assert after[int(id_)].revoked_at == before[int(id_)].revoked_at
+        assert f"token {id_} " not in rotated.output
+    assert ScimClient(client, soon).get("/Users").status_code == 200
+    assert ScimClient(client, revoked).get("/Users").status_code == 401
+    assert ScimClient(client, expired).get("/Users").status_code == 401
+    statuses = {id_: row[5] for id_, row in _token_rows(run).items()}
+    assert statuses[soon_id] in ("expiring in 24h", "expiring in 23h 59m")
+    assert statuses[revoked_id] == "revoked" and statuses[expired_id] == "expired"
+
+
+def test_token_rotate_of_a_directory_without_live_tokens(run, client):
+    """Rotating a directory whose tokens are all revoked just issues a working token."""
+    first = _token(run("bootstrap", "--org", "acme", "--directory", "okta").output)
+    run(
+        "token",
+        "revoke",
+        "--org",
+        "acme",
+        "--directory",
+        "okta",
+        _token_id(_token_rows(run), first),
+    )
+    rotated = run("token", "rotate", "--org", "acme", "--directory", "okta")
+    assert rotated.exit_code == 0
+    assert "no other live token to expire" in rotated.output
+    assert ScimClient(client, _last_line(rotated)).get("/Users").status_code == 200
+
+
+def test_token_rotate_exits_2_on_bad_input(run):
+    """Unknown organizations or directories and impossible grace periods are bad input."""
+    run("bootstrap", "--org", "acme", "--directory", "okta")
+    assert run("token", "rotate", "--org", "nope", "--directory", "okta").exit_code == 2
+    assert run("token", "rotate", "--org", "acme", "--directory", "nope").exit_code == 2
+    for grace in ("-1", "1000000000", "soon"):
+        result = run(
+            "token", "rotate", "--org", "acme", "--directory", "okta", "--grace-hours", grace
+        )
+        assert result.exit_code == 2
+
+
+def test_token_list_shows_last_use_and_expiry(run, client):
+    """A token is listed as never used until a SCIM request uses it; no expiry reads never."""
+    token = _token(run("bootstrap", "--org", "acme", "--directory", "okta").output)
+    row = next(iter(_token_rows(run).values()))
+    assert row[3:] == ["never", "never", "active"]
+    assert ScimClient(client, token).get("/Users").status_code == 200
+    row = next(iter(_token_rows(run).values()))
+    assert row[3] != "never" and row[3] >= row[2]
+    assert row[4:] == ["never", "active"]
+
+
+def test_journal_escapes_what_the_request_sent(app, run, directory, scim):
+    """Newlines, tabs and escape characters from a request cannot forge journal lines or columns."""
+    forged = "\n2026-01-01T00:00:00Z\t200\t1.0\tGET\t/scim/v2/Users\t-\tforged\t-"
+    with app.app_context():
+        record_request(
+            get_engine(),
+            directory_id=directory.id,
+            correlation_id="id\tx\x1b[2J",
+            method="GET",
+            path="/scim/v2/Users/é" + forged + "\\n",
+            status=200,
+            duration_ms=1.0,
+            tolerances=[],
+        )
+    result = run("journal", "--org", "acme", "--directory", "okta")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) == 2
+    fields = lines[1].split("\t")
+    assert len(fields) == 8
+    assert fields[4] == "/scim/v2/Users/é\\n2026-01-01T00:00:00Z\\t200\\t1.0\\tGET\\t" + (
+        "/scim/v2/Users\\t-\\tforged\\t-\\\\n"
+    )
+    assert fields[6] == "id\\tx\\x1b[2J"
+
+
+def test_journal_escapes_a_real_request_path(run, scim):
+    """A percent-encoded newline and tab in a SCIM request path stay on one journal line."""
+    assert scim.get("/Users/abc%0A2026-01-01T00:00:00Z%09200%09x").status_code == 404
+    lines = run("journal", "--org", "acme", "--directory", "okta").output.splitlines()
+    assert len(lines) == 2
+    fields = lines[1].split("\t")
+    assert len(fields) == 8
+    assert fields[4] == "/scim/v2/Users/abc\\n2026-01-01T00:00:00Z\\t200\\tx"
+
+
+def test_run_prints_the_url_it_serves_on(app, run, monkeypatch):
+    """Without ROLECALL_PUBLIC_URL, `run` prints the address it binds, IPv6 in brackets."""
+    served = []
+    monkeypatch.setattr(app_cli, "_serve", lambda app, bind, workers: served.append(bind))
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
+    result = run("run", "--host", "::1", "--port", "18765")
+    assert result.exit_code == 0
+    assert "SCIM_BASE_URL=http://[::1]:18765/scim/v2" in result.output.splitlines()
+    assert served == ["[::1]:18765"]
+
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://scim.example.com/")
+    result = run("run", "--port", "18765")
+    assert "SCIM_BASE_URL=https://scim.example.com/scim/v2" in result.output.splitlines()
+    assert served[-1] == "127.0.0.1:18765"
+
+
+def test_served_url_names_a_reachable_address():
+    """A wildcard bind is reached on loopback; IPv6 addresses are bracketed once."""
+    assert served_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
+    assert served_url("0.0.0.0", 8000) == "http://127.0.0.1:8000"
+    assert served_url("::", 8000) == "http://[::1]:8000"
+    assert served_url("[::1]", 8000) == "http://[::1]:8000"
+    assert served_url("localhost", 80) == "http://localhost:80"
+
+
+def test_bootstrap_without_public_url_names_the_default_run_address(app, run, monkeypatch):
+    """Bootstrap cannot know the port: without ROLECALL_PUBLIC_URL it names run's default."""
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
+    result = run("bootstrap", "--org", "acme", "--directory", "okta")
+    assert result.output.splitlines()[0] == "SCIM_BASE_URL=http://127.0.0.1:8000/scim/v2"

@@ -15,10 +15,11 @@ from sqlalchemy import select
 import migrations
 from app import create_app
 from app.db import get_engine, get_session
+from app.serving import ACCESS_LOG_FORMAT
 from rbac import tenancy
 from rbac.db import utcnow
 from rbac.errors import DomainError
-from rbac.journal import recent_requests
+from rbac.journal import escape_text, recent_requests
 from rbac.models import Directory, Organization, Provider
 
 
@@ -284,7 +285,6 @@ def journal(org_slug, directory_name, limit, errors):
     directory = _directory(org_slug, directory_name)
     entries = recent_requests(get_session(), directory.id, limit, errors_only=errors)
     click.echo("time\tstatus\tms\tmethod\tpath\ttolerances\tcorrelation_id\tdetail")
-    # Stored fields came from the request: escaped, none can add a line or a column.
     for entry in entries:
         fields = [
             format_time(entry.created_at),
@@ -296,7 +296,8 @@ def journal(org_slug, directory_name, limit, errors):
             entry.correlation_id,
             entry.error_detail or "-",
         ]
-        click.echo("\t".join(escape_field(field) for field in fields))
+        # Lines are stored escaped; this also covers lines written before they were.
+        click.echo("\t".join(escape_text(field, backslash=False) for field in fields))
 
 
 @cli.command("run")
@@ -336,6 +337,7 @@ def _serve(app, bind: str, workers: int) -> None:
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
 
         def load(self):
             return app
@@ -357,30 +359,6 @@ def format_duration(span: timedelta) -> str:
     if hours:
         return f"{hours}h {minutes}m" if minutes else f"{hours}h"
     return f"{minutes}m" if minutes > 0 else "<1m"
-
-
-# Backslash and every character that is not printable (controls, line and paragraph
-# separators, bidirectional overrides) are written as Python escapes; printable text such as
-# "é" stays as it is.
-_SHORT_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def escape_field(text: str) -> str:
-    """Return text that cannot break a tab-separated line: backslash and controls escaped."""
-    if text.isprintable() and "\\" not in text:
-        return text
-    return "".join(_escape_character(character) for character in text)
-
-
-def _escape_character(character: str) -> str:
-    if character in _SHORT_ESCAPES:
-        return _SHORT_ESCAPES[character]
-    if character.isprintable():
-        return character
-    code = ord(character)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 # The RBAC commands register themselves on `cli`.

@@ -11,13 +11,28 @@ from rbac.models import JournalEntry
 
 MAX_PATH = 2048
 MAX_DETAIL = 2048
+MAX_CORRELATION_ID = 64
+
+# Text a client chose (path, correlation id, error details quoting its input) is stored with
+# backslash and every character that is not printable (controls, line and paragraph
+# separators, bidirectional overrides) written as Python escapes, so that no stored line can
+# forge another when printed; printable text such as "é" stays as it is.
+_SHORT_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_text(text: str, *, backslash: bool = True) -> str:
+    """Return text that cannot break a line or a column: controls (and backslash) escaped."""
+    if text.isprintable() and (not backslash or "\\" not in text):
+        return text
+    return "".join(_escape_character(character, backslash) for character in text)
 
 
 def record_request(engine: Engine, **entry) -> int:
-    """Write one journal line in its own transaction; return its id."""
-    entry["path"] = entry["path"][:MAX_PATH]
+    """Write one journal line, its client-chosen text escaped, in its own transaction."""
+    entry["path"] = escape_text(entry["path"])[:MAX_PATH]
+    entry["correlation_id"] = escape_text(entry["correlation_id"])[:MAX_CORRELATION_ID]
     if entry.get("error_detail"):
-        entry["error_detail"] = entry["error_detail"][:MAX_DETAIL]
+        entry["error_detail"] = escape_text(entry["error_detail"])[:MAX_DETAIL]
     with engine.begin() as connection:
         return connection.execute(
             insert(JournalEntry).values(created_at=utcnow(), **entry).returning(JournalEntry.id)
@@ -57,3 +72,16 @@ def recent_requests(
     if errors_only:
         query = query.where(JournalEntry.status >= 400)
     return list(session.scalars(query.order_by(JournalEntry.id.desc()).limit(limit)))
+
+
+def _escape_character(character: str, backslash: bool) -> str:
+    if character == "\\" and not backslash:
+        return character
+    if character in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[character]
+    if character.isprintable():
+        return character
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

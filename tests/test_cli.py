@@ -9,7 +9,7 @@ from app import cli as app_cli
 from app.cli import cli, served_url
 from app.db import get_engine, get_session
 from rbac.db import utcnow
-from rbac.journal import record_request
+from rbac.journal import recent_requests, record_request
 from rbac.models import DirectoryToken
 from tests.conftest import ScimClient
 
@@ -282,9 +282,12 @@ def test_journal_escapes_what_the_request_sent(app, run, directory, scim):
     assert fields[6] == "id\\tx\\x1b[2J"
 
 
-def test_journal_escapes_a_real_request_path(run, scim):
-    """A percent-encoded newline and tab in a SCIM request path stay on one journal line."""
+def test_journal_escapes_a_real_request_path(app, run, scim, directory):
+    """A percent-encoded newline and tab in a SCIM request path are stored and printed escaped."""
     assert scim.get("/Users/abc%0A2026-01-01T00:00:00Z%09200%09x").status_code == 404
+    with app.app_context():
+        stored = recent_requests(get_session(), directory.id)[0].path
+    assert stored == "/scim/v2/Users/abc\\n2026-01-01T00:00:00Z\\t200\\tx"
     lines = run("journal", "--org", "acme", "--directory", "okta").output.splitlines()
     assert len(lines) == 2
     fields = lines[1].split("\t")

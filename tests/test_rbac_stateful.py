@@ -210,9 +210,6 @@ class AccessMachine(RuleBasedStateMachine):
         """No drift, and the event stream folds to the materialised state."""
         with self._domain(commit=False) as (session, catalog, org):
             drift = queries.verify(session, catalog, org)
-            import sys
-
-            print("INV", len(drift), file=sys.stderr)
             assert drift == []
             folded = {}
             for event in read_events(session, org.id, 0, 1_000_000):

@@ -1,0 +1,5 @@
+"""gunicorn settings shared by `rolecall run` and gunicorn.conf.py (plain `gunicorn wsgi:app`)."""
+
+# gunicorn's default access log format prints the Basic-auth user name (%(u)s): an IdP set up
+# for Basic auth with its token as the user name would have it printed on every line.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'

@@ -1,8 +1,8 @@
 """The per-directory request journal: written apart from the request's transaction, pruned."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -85,3 +85,15 @@ def _escape_character(character: str, backslash: bool) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def requests_since(session: Session, directory_id: int, since: datetime) -> tuple[int, datetime]:
+    """Count a directory's journaled requests since a moment (429s aside); return the oldest."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(JournalEntry.created_at)).where(
+            JournalEntry.directory_id == directory_id,
+            JournalEntry.created_at > since,
+            JournalEntry.status != 429,
+        )
+    ).one()
+    return count, oldest

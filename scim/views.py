@@ -1,5 +1,8 @@
 """The /scim/v2 blueprint: thin views that parse, call one operation, commit once, serialise."""
 
+import math
+from datetime import timedelta
+
 from flask import Blueprint, current_app, g, request
 from scim2_models import (
     Context,
@@ -22,6 +25,8 @@ from app.db import get_catalog, get_session
 from app.request_body import read_body
 from app.urls import external_url
 from rbac import access, assignments, events, models, provisioning
+from rbac.db import utcnow
+from rbac.journal import requests_since
 from rbac.tenancy import authenticate_token
 from scim import discovery, quirks
 from scim.errors import SCIM_MEDIA_TYPE, error_response, init_error_handlers, unauthorized
@@ -48,6 +53,7 @@ from scim.mapping import (
 )
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
+RATE_WINDOW = timedelta(minutes=1)
 init_error_handlers(bp, bp.record_once)
 init_journal(bp)
 
@@ -74,6 +80,26 @@ def authenticate():
     g.policy = quirks.policy_for(directory.provider)
     if directory.disabled_at is not None:
         raise ForbiddenException(detail=f"directory {directory.name!r} is disabled by an admin")
+    if limit := current_app.config["SCIM_RATE_LIMIT_PER_MINUTE"]:
+        return _throttle(session, directory, limit)
+    return None
+
+
+def _throttle(session, directory, limit: int):
+    """Answer 429 with Retry-After once a directory sent `limit` requests in the last minute.
+
+    The count is the journal's, so every worker on every host shares it; requests answered at
+    the same moment may overshoot the limit by the number of workers.
+    """
+    now = utcnow()
+    count, oldest = requests_since(session, directory.id, now - RATE_WINDOW)
+    if count < limit:
+        return None
+    retry_after = max(1, math.ceil((oldest + RATE_WINDOW - now).total_seconds()))
+    detail = (
+        f"directory {directory.name!r} sent {count} requests in the last minute (limit {limit})"
+    )
+    return error_response(Error(status=429, detail=detail), {"Retry-After": str(retry_after)})
 
 
 @bp.after_request

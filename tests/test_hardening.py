@@ -3,6 +3,7 @@
 import json
 import socket
 import time
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -345,3 +346,42 @@ def _stored_text(app) -> str:
             text("SELECT attributes FROM users UNION ALL SELECT attributes FROM groups")
         )
         return " ".join(str(row[0]) for row in rows)
+
+
+# -- per-directory rate limit ---------------------------------------------------------------
+
+
+def test_rate_limit_answers_429_with_retry_after_per_directory(app, client, monkeypatch):
+    """Past the limit a directory gets 429 + Retry-After; a sibling directory is unaffected."""
+    from tests.conftest import ScimClient
+
+    okta = ScimClient(client, make_directory(app).token)
+    entra = ScimClient(client, make_directory(app, name="entra", provider=Provider.ENTRA).token)
+    monkeypatch.setitem(app.config, "SCIM_RATE_LIMIT_PER_MINUTE", 3)
+    assert [okta.get("/Users").status_code for _ in range(3)] == [200, 200, 200]
+    refused = okta.get("/Users")
+    _assert_scim_error(refused, 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "limit 3" in refused.get_json()["detail"]
+    # Refused requests do not count, so a client that honours Retry-After gets back in.
+    assert okta.post("/Users", {"schemas": [USER_SCHEMA], "userName": "x"}).status_code == 429
+    assert entra.get("/Users").status_code == 200
+    monkeypatch.setitem(app.config, "SCIM_RATE_LIMIT_PER_MINUTE", 0)
+    assert okta.get("/Users").status_code == 200
+    assert okta.get("/Users").get_json()["totalResults"] == 0
+
+
+def test_rate_limit_window_slides(app, client, directory, scim, monkeypatch):
+    """Requests older than a minute no longer count."""
+    from app.db import get_engine
+
+    monkeypatch.setitem(app.config, "SCIM_RATE_LIMIT_PER_MINUTE", 2)
+    assert scim.get("/Users").status_code == 200
+    assert scim.get("/Users").status_code == 200
+    assert scim.get("/Users").status_code == 429
+    with app.app_context(), get_engine().begin() as connection:
+        connection.execute(
+            text("UPDATE request_journal SET created_at = :t"),
+            {"t": datetime(2020, 1, 1, tzinfo=UTC)},
+        )
+    assert scim.get("/Users").status_code == 200

@@ -14,7 +14,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 class EventsQuery(Schema):
     """Query parameters of GET /api/v1/events."""
 
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    # Event ids are BIGINTs: a cursor past 2**63 - 1 cannot name one (and overflows drivers).
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

@@ -56,7 +56,15 @@ def test_events_are_scoped_to_the_key_organization(app, client, scim):
 
 
 @pytest.mark.parametrize(
-    "query", [{"after": "-1"}, {"after": "x"}, {"limit": "0"}, {"limit": "5000"}]
+    "query",
+    [
+        {"after": "-1"},
+        {"after": "x"},
+        {"after": str(2**63)},  # past a BIGINT: an OverflowError (500) in the driver before
+        {"after": "1" * 400},
+        {"limit": "0"},
+        {"limit": "5000"},
+    ],
 )
 def test_bad_parameters_are_400_json(app, client, directory, query):
     """Bad cursors and limits are a JSON 400 naming the field."""

@@ -4,17 +4,31 @@ One comment per quirk, naming the IdP behaviour it absorbs. Each absorbed quirk 
 reported by name through `note`, so the request journal shows which fired.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import email_validator
-from scim2_models import ScimPolicy
+from scim2_models import EnterpriseUser, Group, ScimPolicy, User
 
 from rbac.models import Provider
 
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+_MISSPELT_ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"
 ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 _BOOLEAN_ATTRIBUTES = {"active", "primary"}
+# A filter's string literals (kept apart when rewriting attribute names) and a manager
+# attribute named without its sub-attribute, with or without the extension's URN.
+_FILTER_STRING = re.compile(r'("(?:[^"\\]|\\.)*")')
+_BARE_MANAGER = re.compile(
+    r"(?<![\w:.])(?:urn:ietf:params:scim:schemas:extension:enterprise:2\.0:user:)?manager(?![\w.])",
+    re.IGNORECASE,
+)
+_KNOWN_ATTRIBUTES = {
+    (field.serialization_alias or name).lower()
+    for model in (User[EnterpriseUser], Group)
+    for name, field in model.model_fields.items()
+}
 
 # Okta's SCIM reference provisions test.user@okta.local, and test tenants use .local and .test
 # domains. RFC 7643 makes emails.value a plain string; scim2-models types it as pydantic's
@@ -49,17 +63,42 @@ def absorb_resource(provider: Provider, payload: dict, note: Note, locate_user: 
         schemas = payload.get("schemas")
         if isinstance(schemas, list) and ENTRA_GROUP_SCHEMA in schemas:
             # Entra lists its own Group schema URI beside the core one on every group it sends.
-            payload["schemas"] = [s for s in schemas if s != ENTRA_GROUP_SCHEMA]
+            payload["schemas"] = schemas = [s for s in schemas if s != ENTRA_GROUP_SCHEMA]
             note("entra:group-schema-uri")
+        if isinstance(schemas, list) and _MISSPELT_ENTERPRISE_USER in schemas:
+            # Entra's tutorial (Example 2, "Provision a user") lists the enterprise extension
+            # as "...:enterprise:2.0User", without the last colon.
+            payload["schemas"] = [
+                ENTERPRISE_USER if s == _MISSPELT_ENTERPRISE_USER else s for s in schemas
+            ]
+            note("entra:misspelt-enterprise-schema")
         _booleans_from_strings(payload, note)
+        _drop_null_unknown_attributes(payload, note)
         extension = payload.get(ENTERPRISE_USER)
-        if isinstance(extension, dict) and "manager" in extension:
-            extension["manager"] = _manager(extension["manager"], note, locate_user)
+        manager_key = _key(extension, "manager") if isinstance(extension, dict) else None
+        if manager_key is not None:
+            extension[manager_key] = _manager(extension[manager_key], note, locate_user)
     if provider == Provider.OKTA and any(key in payload for key in ("id", "meta", "groups")):
         # Okta's PUT /Users/{id} echoes the whole user: id, meta and groups, all read-only.
         note("okta:put-read-only-attributes")
         payload.pop("groups", None)
     return payload
+
+
+def absorb_filter(provider: Provider, text: str, note: Note) -> str:
+    """Rewrite a filter's attribute names into what RFC 7644 §3.4.2.2 says, per provider."""
+    if provider != Provider.ENTRA:
+        return text
+    # Entra's tutorial (Example 4) checks a manager with "manager eq {id}": the enterprise
+    # attribute without its URN, compared as a whole instead of by its value sub-attribute.
+    parts = _FILTER_STRING.split(text)
+    rewritten = [
+        part if index % 2 else _BARE_MANAGER.sub(f"{ENTERPRISE_USER}:manager.value", part)
+        for index, part in enumerate(parts)
+    ]
+    if rewritten != parts:
+        note("entra:bare-manager-filter")
+    return "".join(rewritten)
 
 
 def absorb_patch(provider: Provider, payload: dict, note: Note, locate_user: Locate) -> dict:
@@ -102,6 +141,17 @@ def absorb_patch(provider: Provider, payload: dict, note: Note, locate_user: Loc
     return payload
 
 
+def _drop_null_unknown_attributes(payload: dict, note: Note) -> None:
+    # Entra's tutorial (Example 2, "Provision a user") sends enterprise attributes such as
+    # "department": null un-namespaced at the top level; unknown non-null attributes stay an
+    # error, since dropping them would lose what the IdP meant to set.
+    unknown = [k for k, v in payload.items() if v is None and k.lower() not in _KNOWN_ATTRIBUTES]
+    for key in unknown:
+        del payload[key]
+    if unknown:
+        note("entra:null-unknown-attributes")
+
+
 def _booleans_from_strings(document: Any, note: Note) -> None:
     """Turn "True"/"False" strings of boolean attributes into booleans, in place."""
     if isinstance(document, list):
@@ -132,7 +182,16 @@ def _manager(value: Any, note: Note, locate_user: Locate) -> Any:
     if isinstance(value, str) and value:
         note("entra:bare-manager")
         return {"value": value, "$ref": locate_user(value)}
-    if isinstance(value, dict) and isinstance(value.get("value"), str) and "$ref" not in value:
-        note("entra:bare-manager")
-        return {**value, "$ref": locate_user(value["value"])}
+    # Microsoft's SCIM reference code sends {"Manager": {"Value": id}}: names are
+    # case-insensitive (RFC 7643 §2.1), so the keys are found whatever their case.
+    if isinstance(value, dict) and _key(value, "$ref") is None:
+        value_key = _key(value, "value")
+        if value_key is not None and isinstance(value[value_key], str):
+            note("entra:bare-manager")
+            return {**value, "$ref": locate_user(value[value_key])}
     return value
+
+
+def _key(document: dict, name: str) -> str | None:
+    """Return the key of document that names attribute `name`, in whatever case it was sent."""
+    return next((key for key in document if key.lower() == name), None)

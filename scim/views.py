@@ -113,7 +113,8 @@ def scim_media_type(response):
 # -- Users ---------------------------------------------------------------------------------
 
 
-@bp.get("/Users")
+# strict_slashes=False: Microsoft's SCIM reference code lists users at /Users/?filter=...
+@bp.get("/Users", strict_slashes=False)
 def list_users():
     """Return one page of the directory's users, filtered and sorted in SQL."""
     search = _search_request(SearchRequest[ScimUser], request.args.to_dict())
@@ -181,7 +182,7 @@ def delete_user(user_id):
 # -- Groups --------------------------------------------------------------------------------
 
 
-@bp.get("/Groups")
+@bp.get("/Groups", strict_slashes=False)
 def list_groups():
     """Return one page of the directory's groups, filtered and sorted in SQL."""
     search = _search_request(SearchRequest[ScimGroup], request.args.to_dict())
@@ -380,6 +381,9 @@ def _response_parameters() -> ResponseParameters:
 def _search_request(model, payload: dict):
     if isinstance(payload.get("filter"), str):
         check_filter_text(payload["filter"])
+        payload["filter"] = quirks.absorb_filter(
+            g.directory.provider, payload["filter"], note_tolerance
+        )
     search = model.model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
     if search.filter is not None:
         check_filter_tree(search.filter.ast)

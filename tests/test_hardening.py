@@ -9,6 +9,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from app.db import get_engine
 from rbac.models import Provider
 from scim.input import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_JSON_DEPTH, MAX_PATCH_OPERATIONS
 from tests import servers
@@ -315,6 +316,14 @@ def test_without_a_public_url_no_stored_value_names_the_request_host(app, databa
 
     bare = create_app({"DATABASE_URL": database_url, "TESTING": True})
     assert bare.config["PUBLIC_BASE_URL"] is None
+    try:
+        _check_no_host_is_stored(bare)
+    finally:
+        with bare.app_context():
+            get_engine().dispose()
+
+
+def _check_no_host_is_stored(bare):
     entra = make_directory(bare, name="entra", provider=Provider.ENTRA)
     client = bare.test_client()
     headers = {"Authorization": f"Bearer {entra.token}", "Host": "evil.example"}
@@ -339,8 +348,6 @@ def test_without_a_public_url_no_stored_value_names_the_request_host(app, databa
 
 def _stored_text(app) -> str:
     """Every stored user and group document, as text (the journal aside: it stores paths)."""
-    from app.db import get_engine
-
     with app.app_context(), get_engine().connect() as connection:
         rows = connection.execute(
             text("SELECT attributes FROM users UNION ALL SELECT attributes FROM groups")
@@ -373,8 +380,6 @@ def test_rate_limit_answers_429_with_retry_after_per_directory(app, client, monk
 
 def test_rate_limit_window_slides(app, client, directory, scim, monkeypatch):
     """Requests older than a minute no longer count."""
-    from app.db import get_engine
-
     monkeypatch.setitem(app.config, "SCIM_RATE_LIMIT_PER_MINUTE", 2)
     assert scim.get("/Users").status_code == 200
     assert scim.get("/Users").status_code == 200

@@ -1,13 +1,17 @@
 """Replays of the requests Microsoft documents for its Entra ID provisioning service.
 
-Bodies are copied from Microsoft's public pages (the ids they name are replaced by ids the
-test created first); every change is read back with GET.
+Bodies are copied from Microsoft's public pages and its SCIM reference code's Postman collection
+(the ids they name are replaced by ids the test created first); every change is read back with GET.
 """
 
 import pytest
+from sqlalchemy import select
 
+from app.db import get_session
+from rbac import models
+from rbac.journal import recent_requests
 from rbac.models import Provider
-from tests.conftest import ScimClient, make_directory
+from tests.conftest import Directory, ScimClient, make_directory
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -23,9 +27,15 @@ PATCH_ANSWERS = (200, 204)
 
 
 @pytest.fixture
-def entra(app, client) -> ScimClient:
+def entra_directory(app) -> Directory:
+    """An Entra ID directory of organization acme."""
+    return make_directory(app, name="entra", provider=Provider.ENTRA)
+
+
+@pytest.fixture
+def entra(client, entra_directory) -> ScimClient:
     """A SCIM client authenticated as an Entra ID directory."""
-    return ScimClient(client, make_directory(app, name="entra", provider=Provider.ENTRA).token)
+    return ScimClient(client, entra_directory.token)
 
 
 def _create_tutorial_user(entra: ScimClient, user_name=TEST_USER_NAME, email=TEST_USER_EMAIL):
@@ -70,6 +80,22 @@ def _user(entra: ScimClient, user_id: str) -> dict:
 
 def _work_emails(user: dict) -> list[str]:
     return [e["value"] for e in user.get("emails", []) if e.get("type") == "work"]
+
+
+def _last_tolerances(app, directory: Directory) -> list[str]:
+    """Return the tolerances the journal names on the directory's newest request."""
+    with app.app_context():
+        return recent_requests(get_session(), directory.id, limit=1)[0].tolerances
+
+
+def _stored_attributes(app, user_id: str) -> dict:
+    """Return the attributes document stored for a user, as the database holds it."""
+    with app.app_context():
+        return (
+            get_session()
+            .scalars(select(models.User.attributes).where(models.User.id == user_id))
+            .one()
+        )
 
 
 def _find_users(entra: ScimClient, filter_: str) -> dict:
@@ -598,3 +624,497 @@ def test_add_on_filtered_email_path_creates_the_work_email(entra):
     assert [e["value"] for e in home["emails"] if e.get("type") == "home"] == ["home@example.com"]
     found = _find_users(entra, 'emails[type eq "work"].value eq "bare@outlook.com"')
     assert [r["id"] for r in found["Resources"]] == [bare["id"]]
+
+
+# -- Handling provisioning and deprovisioning of users: Examples 1 to 4 --------------------------
+
+
+def _provision_jyoung(entra: ScimClient):
+    """POST Example 2's body verbatim: its misspelt extension URN and top-level nulls too."""
+    body = {
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0User",
+        ],
+        "externalId": "jyoung",
+        "userName": "jyoung@testuser.com",
+        "active": True,
+        "addresses": None,
+        "displayName": "Joy Young",
+        "emails": [{"type": "work", "value": "jyoung@Contoso.com", "primary": True}],
+        "meta": {"resourceType": "User"},
+        "name": {"familyName": "Young", "givenName": "Joy"},
+        "phoneNumbers": None,
+        "preferredLanguage": None,
+        "title": None,
+        "department": None,
+        "manager": None,
+    }
+    return entra.request("POST", "/Users", json=body)
+
+
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups#handling-provisioning-and-deprovisioning-of-users
+# (Example 1. Query the service for a matching user; Example 2. Provision a user;
+# Example 3. Query the current state of a user)
+def test_example_2_provision_a_user_with_null_enterprise_attributes_at_top_level(
+    app, entra, entra_directory
+):
+    """Examples 1-3: query, provision (top-level null department/manager ignored), read back."""
+    assert _find_users(entra, 'externalId eq "jyoung"')["totalResults"] == 0
+    response = _provision_jyoung(entra)
+    assert response.status_code == 201, response.get_json()
+    assert "entra:null-unknown-attributes" in _last_tolerances(app, entra_directory)
+    created = response.get_json()
+    user = _user(entra, created["id"])
+    for shown in (created, user):
+        assert "department" not in shown and "manager" not in shown
+        assert not shown.get(ENTERPRISE)
+        for core_null in ("addresses", "phoneNumbers", "preferredLanguage", "title"):
+            assert core_null not in shown
+    stored = _stored_attributes(app, created["id"])
+    assert "department" not in stored and "manager" not in stored
+    assert user["userName"] == "jyoung@testuser.com"
+    assert user["externalId"] == "jyoung"
+    assert user["displayName"] == "Joy Young"
+    assert user["active"] is True
+    assert user["name"] == {"familyName": "Young", "givenName": "Joy"}
+    # RFC 7643 §4.1.2: the email value "SHOULD be canonicalized by the service provider, e.g.,
+    # 'bjensen@example.com' instead of 'bjensen@EXAMPLE.COM'" (scim2-models lowercases the
+    # domain); the local part, the only case-sensitive part, is kept as sent.
+    assert user["emails"] == [{"type": "work", "value": "jyoung@contoso.com", "primary": True}]
+    found = _find_users(entra, 'externalId eq "jyoung"')
+    assert [r["id"] for r in found["Resources"]] == [created["id"]]
+
+
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups#handling-provisioning-and-deprovisioning-of-users
+# (Example 1 prints the value unquoted: GET .../scim/Users?filter=externalId eq jyoung)
+def test_example_1_unquoted_value_is_an_invalid_filter_not_a_wider_result(entra):
+    """Example 1 as printed: an unquoted value is 400 invalidFilter (RFC 7644 §3.4.2.2)."""
+    _create_tutorial_user(entra)
+    response = entra.get("/Users", query_string={"filter": "externalId eq jyoung"})
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["scimType"] == "invalidFilter"
+
+
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups#handling-provisioning-and-deprovisioning-of-users
+# (Example 4. Query the value of a reference attribute to be updated: the page names the
+# filters id and manager and the requested attribute id; earlier revisions of the page print
+# GET ~/scim/Users?filter=id eq {id} and manager eq {manager id}&attributes=id, values unquoted)
+def test_example_4_query_the_manager_before_updating_it(entra):
+    """Example 4: "id eq … and manager eq …" with attributes=id finds the user iff it matches."""
+    manager = _create_tutorial_user(entra, "manager@testuser.com", "manager@testuser.com")
+    other = _create_tutorial_user(entra, "other@testuser.com", "other@testuser.com")
+    created = _create_tutorial_user(entra)
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Add", "path": f"{ENTERPRISE}:manager", "value": manager["id"]}],
+    }
+    response = entra.request("PATCH", f"/Users/{created['id']}", json=body)
+    assert response.status_code in PATCH_ANSWERS, response.get_json()
+    for candidate, expected in ((manager["id"], [created["id"]]), (other["id"], [])):
+        response = entra.get(
+            "/Users",
+            query_string={
+                "filter": f'id eq "{created["id"]}" and manager eq "{candidate}"',
+                "attributes": "id",
+            },
+        )
+        assert response.status_code == 200, response.get_json()
+        resources = response.get_json().get("Resources", [])
+        assert [r["id"] for r in resources] == expected
+        assert response.get_json()["totalResults"] == len(expected)
+        assert all(set(r) <= {"id", "schemas"} for r in resources)
+
+
+# -- Schema discovery --------------------------------------------------------------------------
+
+
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups#discover-schema
+def test_discover_schema(entra):
+    """Discover schema: GET /Schemas lists User, Group and the enterprise extension."""
+    response = entra.get("/Schemas")
+    assert response.status_code == 200, response.get_json()
+    listing = response.get_json()
+    assert listing["schemas"] == [LIST_RESPONSE]
+    assert listing["totalResults"] == len(listing["Resources"])
+    schemas = {s["id"]: s for s in listing["Resources"]}
+    assert {USER, GROUP, ENTERPRISE} <= set(schemas)
+    user_name = next(a for a in schemas[USER]["attributes"] if a["name"] == "userName")
+    assert user_name["type"] == "string"
+    assert user_name["required"] is True
+    assert user_name["caseExact"] is False
+    assert user_name["uniqueness"] == "server"
+    display_name = next(a for a in schemas[GROUP]["attributes"] if a["name"] == "displayName")
+    assert display_name["type"] == "string"
+    employee_number = next(
+        a for a in schemas[ENTERPRISE]["attributes"] if a["name"] == "employeeNumber"
+    )
+    assert employee_number["type"] == "string"
+    assert employee_number["mutability"] == "readWrite"
+
+
+# -- Using SCIM and Microsoft Graph together ---------------------------------------------------
+
+
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/scim-graph-scenarios#scenario-1-automatically-create-users-in-my-app
+def test_scenario_1_create_user_without_emails(entra):
+    """Scenario 1: the BillG create body (no emails, empty roles) makes the user."""
+    body = {
+        "schemas": [USER, ENTERPRISE],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+        "userName": "BillG",
+        "active": True,
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "Bill Gates", "familyName": "Gates", "givenName": "Bill"},
+        "roles": [],
+    }
+    response = entra.request("POST", "/Users", json=body)
+    assert response.status_code == 201, response.get_json()
+    user = _user(entra, response.get_json()["id"])
+    assert user["userName"] == "BillG"
+    assert user["active"] is True
+    assert user["name"] == {"formatted": "Bill Gates", "familyName": "Gates", "givenName": "Bill"}
+    assert user.get("emails", []) == []
+    assert [r["id"] for r in _find_users(entra, 'userName eq "billg"')["Resources"]] == [user["id"]]
+
+
+# -- Known issues: requests sent with the aadOptscim062020 flag ---------------------------------
+
+
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility#flags-to-alter-the-scim-behavior
+def test_known_issue_disable_user_with_flag(app, entra, entra_directory):
+    """Disable with the flag: lowercase "replace" active false; no tolerance fires."""
+    created = _create_tutorial_user(entra)
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": "active", "value": False}],
+    }
+    response = entra.request("PATCH", f"/Users/{created['id']}", json=body)
+    assert response.status_code in PATCH_ANSWERS, response.get_json()
+    assert _last_tolerances(app, entra_directory) == []
+    assert _user(entra, created["id"])["active"] is False
+
+
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility#flags-to-alter-the-scim-behavior
+def test_known_issue_add_single_value_string_attribute_with_flag(app, entra, entra_directory):
+    """Add a single-value string attribute with the flag: lowercase "add" nickName "Babs"."""
+    created = _create_tutorial_user(entra)
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "add", "path": "nickName", "value": "Babs"}],
+    }
+    response = entra.request("PATCH", f"/Users/{created['id']}", json=body)
+    assert response.status_code in PATCH_ANSWERS, response.get_json()
+    assert _last_tolerances(app, entra_directory) == []
+    assert _user(entra, created["id"])["nickName"] == "Babs"
+
+
+# -- Microsoft's SCIM reference code: its Postman collection -----------------------------------
+# https://github.com/AzureAD/SCIMReferenceCode/blob/master/PostmanCollection.json ("SCIM Tests",
+# the sample requests the tutorial's "Build a SCIM endpoint" section points to). Its
+# "{{$guid}}" externalIds are a fixed GUID here; its "{{idN}}" are ids the test created.
+
+REFERENCE_GUID = "8d3e5c1a-6f0b-4a8e-9d2c-7b1f0e4a3c55"
+
+
+def _reference_user(user_name: str, schemas=(USER,)) -> dict:
+    """The body the collection's "User tests" and "Group tests" folders POST, with this name."""
+    return {
+        "userName": user_name,
+        "active": True,
+        "displayName": "lennay",
+        "schemas": list(schemas),
+        "externalId": REFERENCE_GUID,
+        "name": {"formatted": "Adrew Ryan", "familyName": "Ryan", "givenName": "Andrew"},
+        "emails": [
+            {"Primary": True, "type": "work", "value": "testing@bob2.com"},
+            {"Primary": False, "type": "home", "value": "testinghome@bob3.com"},
+        ],
+    }
+
+
+# https://github.com/AzureAD/SCIMReferenceCode/blob/master/PostmanCollection.json
+# ("User tests": "Post User", "Get user1", "Get User Attributes", "patch user1")
+def test_reference_post_user_with_capitalised_primary(entra):
+    """Post User: sub-attribute names are case-insensitive ("Primary"); then read and patch."""
+    body = {
+        "userName": "UserName123",
+        "active": True,
+        "displayName": "BobIsAmazing",
+        "schemas": [USER],
+        "externalId": REFERENCE_GUID,
+        "name": {"formatted": "Ryan Leenay", "familyName": "Leenay", "givenName": "Ryan"},
+        "emails": [
+            {"Primary": True, "type": "work", "value": "testing@bob.com"},
+            {"Primary": False, "type": "home", "value": "testinghome@bob.com"},
+        ],
+    }
+    response = entra.request("POST", "/Users", json=body)
+    assert response.status_code == 201, response.get_json()
+    user = _user(entra, response.get_json()["id"])
+    assert user["emails"] == [
+        {"primary": True, "type": "work", "value": "testing@bob.com"},
+        {"primary": False, "type": "home", "value": "testinghome@bob.com"},
+    ]
+    assert user["displayName"] == "BobIsAmazing"
+    response = entra.get("/Users", query_string={"attributes": "userName,emails"})
+    assert response.status_code == 200, response.get_json()
+    [listed] = response.get_json()["Resources"]
+    assert set(listed) == {"id", "schemas", "userName", "emails"}
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": "userName", "value": "ryan3"}],
+    }
+    response = entra.request("PATCH", f"/Users/{user['id']}", json=body)
+    assert response.status_code in PATCH_ANSWERS, response.get_json()
+    assert _user(entra, user["id"])["userName"] == "ryan3"
+
+
+# https://github.com/AzureAD/SCIMReferenceCode/blob/master/PostmanCollection.json
+# ("User tests": "Get User Filters", GET .../Users/?filter=DisplayName+eq+%22BobIsAmazing%22)
+def test_reference_filter_on_users_with_trailing_slash(entra):
+    """Get User Filters: /Users/ (trailing slash) with a capitalised attribute name finds it."""
+    created = _create_tutorial_user(entra)
+    entra.patch(
+        f"/Users/{created['id']}", [{"op": "add", "path": "displayName", "value": "BobIsAmazing"}]
+    )
+    response = entra.get("/Users/", query_string={"filter": 'DisplayName eq "BobIsAmazing"'})
+    assert response.status_code == 200, response.get_json()
+    assert [r["id"] for r in response.get_json()["Resources"]] == [created["id"]]
+
+
+# https://github.com/AzureAD/SCIMReferenceCode/blob/master/PostmanCollection.json
+# ("User tests": "Post EnterpriseUser", "Get user2")
+def test_reference_post_enterprise_user_with_capitalised_extension_keys(entra):
+    """Post EnterpriseUser: "Department" and "Manager": {"Value": …} are read case-insensitively."""
+    body = {
+        "userName": "UserName222",
+        "active": True,
+        "displayName": "lennay",
+        "schemas": [ENTERPRISE, USER],
+        "externalId": REFERENCE_GUID,
+        "name": {"formatted": "Adrew Ryan", "familyName": "Ryan", "givenName": "Andrew"},
+        "emails": [
+            {"Primary": True, "type": "work", "value": "testing@bob2.com"},
+            {"Primary": False, "type": "home", "value": "testinghome@bob3.com"},
+        ],
+        ENTERPRISE: {"Department": "bob", "Manager": {"Value": "SuzzyQ"}},
+    }
+    response = entra.request("POST", "/Users", json=body)
+    assert response.status_code == 201, response.get_json()
+    user = _user(entra, response.get_json()["id"])
+    assert user[ENTERPRISE]["department"] == "bob"
+    assert user[ENTERPRISE]["manager"]["value"] == "SuzzyQ"
+
+
+# https://github.com/AzureAD/SCIMReferenceCode/blob/master/PostmanCollection.json
+# ("User tests": "User 2 replace test", "Get user2 Check replace", "Delete user2")
+def test_reference_put_replaces_the_user_and_keeps_values_as_sent(entra):
+    """User 2 replace test: PUT with id and "Primary"; values kept as sent (emails canonical)."""
+    response = entra.request(
+        "POST", "/Users", json=_reference_user("UserName222", (ENTERPRISE, USER))
+    )
+    assert response.status_code == 201, response.get_json()
+    user_id = response.get_json()["id"]
+    body = {
+        "userName": "UserNameReplace2",
+        "active": True,
+        "displayName": "BobIsAmazing",
+        "schemas": [ENTERPRISE, USER],
+        "id": user_id,
+        "externalId": REFERENCE_GUID,
+        "name": {"formatted": "NewName", "familyName": "Leenay", "givenName": "Ryan"},
+        "emails": [
+            {"Primary": True, "type": "work", "value": "testing@bobREPLACE.com"},
+            {"Primary": False, "type": "home", "value": "testinghome@bob.com"},
+        ],
+    }
+    response = entra.request("PUT", f"/Users/{user_id}", json=body)
+    assert response.status_code == 200, response.get_json()
+    user = _user(entra, user_id)
+    assert user["userName"] == "UserNameReplace2"
+    assert user["name"] == {"formatted": "NewName", "familyName": "Leenay", "givenName": "Ryan"}
+    # RFC 7643 §4.1.2: email domains are canonicalized (lowercased).
+    assert user["emails"] == [
+        {"primary": True, "type": "work", "value": "testing@bobreplace.com"},
+        {"primary": False, "type": "home", "value": "testinghome@bob.com"},
+    ]
+    assert entra.delete(f"/Users/{user_id}").status_code == 204
+
+
+# https://github.com/AzureAD/SCIMReferenceCode/blob/master/PostmanCollection.json
+# ("Group tests": "Create empty group", "Create filled group 2", "Create group 3",
+# "Put replace group3", "Patch remove user4 to group1", "Patch remove all users")
+def test_reference_group_lifecycle(entra):
+    """Group tests: create empty and filled groups, PUT the members, remove one, remove all."""
+    id3 = entra.request("POST", "/Users", json=_reference_user("UserName333", (ENTERPRISE, USER)))
+    id4 = entra.request("POST", "/Users", json=_reference_user("UserName444", (ENTERPRISE, USER)))
+    assert (id3.status_code, id4.status_code) == (201, 201)
+    id3, id4 = id3.get_json()["id"], id4.get_json()["id"]
+    body = {
+        "externalId": REFERENCE_GUID,
+        "schemas": [GROUP],
+        "displayName": "Group1DisplayName",
+        "members": [],
+    }
+    group1 = entra.request("POST", "/Groups", json=body)
+    assert group1.status_code == 201, group1.get_json()
+    group1 = group1.get_json()["id"]
+    body = {
+        "schemas": [GROUP],
+        "externalId": REFERENCE_GUID,
+        "displayName": "GroupDisplayName2",
+        "members": [{"value": id3, "display": "VP"}],
+    }
+    group2 = entra.request("POST", "/Groups", json=body)
+    assert group2.status_code == 201, group2.get_json()
+    assert entra.member_ids(group2.get_json()["id"]) == {id3}
+    body = {
+        "schemas": [GROUP],
+        "externalId": REFERENCE_GUID,
+        "displayName": "GroupDisplayName3",
+        "members": [],
+    }
+    group3 = entra.request("POST", "/Groups", json=body)
+    assert group3.status_code == 201, group3.get_json()
+    group3 = group3.get_json()["id"]
+    body = {
+        "schemas": [GROUP],
+        "id": group3,
+        "displayName": "putName",
+        "members": [{"value": id3, "display": "VP"}, {"value": id4, "display": "SenorVP"}],
+    }
+    response = entra.request("PUT", f"/Groups/{group3}", json=body)
+    assert response.status_code == 200, response.get_json()
+    group = entra.get(f"/Groups/{group3}").get_json()
+    assert group["displayName"] == "putName"
+    assert {(m["value"], m["display"]) for m in group["members"]} == {
+        (id3, "VP"),
+        (id4, "SenorVP"),
+    }
+    entra.patch(f"/Groups/{group1}", [{"op": "add", "path": "members", "value": [{"value": id4}]}])
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "remove", "path": f'members[value eq "{id4}"]'}],
+    }
+    response = entra.request("PATCH", f"/Groups/{group1}", json=body)
+    assert response.status_code in PATCH_ANSWERS, response.get_json()
+    assert entra.member_ids(group1) == set()
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "members"}]}
+    response = entra.request("PATCH", f"/Groups/{group3}", json=body)
+    assert response.status_code in PATCH_ANSWERS, response.get_json()
+    assert entra.member_ids(group3) == set()
+    assert {_user(entra, i)["userName"] for i in (id3, id4)} == {"UserName333", "UserName444"}
+
+
+def _omalley(user_name="OMalley", active=True) -> dict:
+    """The "User tests with garbage" folder's full user, with this userName and active."""
+    return {
+        "userName": user_name,
+        "active": active,
+        "addresses": [
+            {
+                "country": "Bermuda",
+                "formatted": "9132 Jennifer Way Suite 040\nSouth Nancy, MI 55645",
+                "locality": "West Mercedes",
+                "postalCode": "99265",
+                "region": "Montana",
+                "streetAddress": "4939 Hess Fork",
+                "type": "work",
+                "primary": False,
+            },
+            {
+                "country": None,
+                "formatted": "18522 Lisa Unions\nEast Gregory, CT 52311",
+                "locality": None,
+                "postalCode": None,
+                "region": None,
+                "streetAddress": None,
+                "type": "other",
+                "primary": False,
+            },
+        ],
+        "displayName": "Kimberly Baker",
+        "emails": [
+            {"type": "work", "primary": True, "value": "anna33@example.com"},
+            {"type": "other", "primary": False, "value": "anna33@gmail.com"},
+        ],
+        "meta": {
+            "created": "2019-09-18T18:15:26.5788954+00:00",
+            "lastModified": "2019-09-18T18:15:26.5788976+00:00",
+            "resourceType": "User",
+        },
+        "name": {
+            "formatted": "Daniel Mcgee",
+            "familyName": "OMalley",
+            "givenName": "Darl",
+            "honorificPrefix": None,
+            "honorificSuffix": None,
+        },
+        "phoneNumbers": [
+            {"type": "fax", "primary": False, "value": "312-320-0500"},
+            {"type": "mobile", "primary": False, "value": "312-320-1707"},
+            {"type": "work", "primary": True, "value": "312-320-0932"},
+        ],
+        "preferredLanguage": "xh",
+        "roles": [],
+        "title": "Site engineer",
+        "externalId": "22fbc523-6032-4c5f-939d-5d4850cf3e52",
+        "schemas": [USER],
+    }
+
+
+# https://github.com/AzureAD/SCIMReferenceCode/blob/master/PostmanCollection.json
+# ("User tests with garbage": "Post user "OMalley"", "Post emp1 with string "True"")
+def test_reference_full_user_with_null_sub_attributes_and_string_active(
+    app, entra, entra_directory
+):
+    """Post user OMalley, Post emp1: null sub-attributes, client meta, "active": "True"."""
+    response = entra.request("POST", "/Users", json=_omalley())
+    assert response.status_code == 201, response.get_json()
+    user = _user(entra, response.get_json()["id"])
+    assert user["userName"] == "OMalley" and user["active"] is True
+    assert user["meta"]["created"] != "2019-09-18T18:15:26.5788954+00:00"
+    assert user["addresses"][1] == {
+        "formatted": "18522 Lisa Unions\nEast Gregory, CT 52311",
+        "type": "other",
+        "primary": False,
+    }
+    assert user["name"] == {
+        "formatted": "Daniel Mcgee",
+        "familyName": "OMalley",
+        "givenName": "Darl",
+    }
+    assert [p["value"] for p in user["phoneNumbers"]] == [
+        "312-320-0500",
+        "312-320-1707",
+        "312-320-0932",
+    ]
+    assert (user["preferredLanguage"], user["title"]) == ("xh", "Site engineer")
+    response = entra.request("POST", "/Users", json=_omalley("emp1", "True"))
+    assert response.status_code == 201, response.get_json()
+    assert "entra:boolean-strings" in _last_tolerances(app, entra_directory)
+    assert _user(entra, response.get_json()["id"])["active"] is True
+
+
+# https://github.com/AzureAD/SCIMReferenceCode/blob/master/PostmanCollection.json
+# ("User tests with garbage": "Post no username", "Post junk", "Post emp3 exists")
+def test_reference_refusals(entra):
+    """No userName is 400, a body that is not JSON is 400, a taken userName is 409."""
+    body = _omalley()
+    del body["userName"]
+    response = entra.request("POST", "/Users", json=body)
+    assert response.status_code == 400, response.get_json()
+    response = entra.request(
+        "POST",
+        "/Users",
+        data='{\n    "acve": tre,\n    "adadfdresses": [\n',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["scimType"] == "invalidSyntax"
+    assert entra.request("POST", "/Users", json=_omalley("emp3")).status_code == 201
+    response = entra.request("POST", "/Users", json=_omalley("emp3"))
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["scimType"] == "uniqueness"
+    assert response.get_json()["detail"]

@@ -104,8 +104,10 @@ def _throttle(session, directory, limit: int):
 
 @bp.after_request
 def scim_media_type(response):
-    """Answer application/scim+json, as RFC 7644 §3.1 asks."""
-    if response.mimetype == "application/json":
+    """Answer application/scim+json, as RFC 7644 §3.1 asks (and no content type with no content)."""
+    if response.status_code in (204, 304):
+        response.headers.pop("Content-Type", None)
+    elif response.mimetype == "application/json":
         response.mimetype = SCIM_MEDIA_TYPE
     return response
 

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.exceptions import HTTPException
 
 from app.db import get_session
-from rbac.access import read_events
+from rbac.event_log import read_events
 from rbac.tenancy import authenticate_api_key
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

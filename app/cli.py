@@ -37,8 +37,8 @@ cli = FlaskGroup(
 )
 
 
-def _domain(call, *args, **kwargs):
-    """Run a domain call, turning its input errors into exit code 2."""
+def domain(call, *args, **kwargs):
+    """Run a domain call, turning its errors (and only those: a bug is no bad input) into exit 2."""
     try:
         return call(*args, **kwargs)
     except DomainError as error:
@@ -101,27 +101,6 @@ def db_upgrade():
     click.echo("database is at the latest revision")
 
 
-def bootstrap_directory(org_slug: str, directory_name: str, provider: Provider) -> str:
-    """Create the org and directory if missing; return a new token's plaintext (not committed)."""
-    session = get_session()
-    org = session.scalar(select(Organization).where(Organization.slug == org_slug))
-    if org is None:
-        org = tenancy.create_organization(session, org_slug)
-    directory = session.scalar(
-        select(Directory).where(
-            Directory.organization_id == org.id, Directory.name == directory_name
-        )
-    )
-    if directory is None:
-        directory = tenancy.create_directory(session, org, directory_name, provider)
-    elif directory.provider != provider:
-        raise BadInput(
-            f"directory {directory_name!r} exists with provider {directory.provider.value!r}"
-        )
-    _, plaintext = tenancy.issue_token(session, directory)
-    return plaintext
-
-
 @cli.command("bootstrap")
 @click.option("--org", "org_slug", required=True, help="organization slug")
 @click.option("--directory", "directory_name", required=True, help="directory name")
@@ -138,7 +117,13 @@ def bootstrap(org_slug, directory_name, provider):
     The base URL is ROLECALL_PUBLIC_URL's, else http://127.0.0.1:8000 (where `rolecall run`
     serves by default).
     """
-    token = _domain(bootstrap_directory, org_slug, directory_name, Provider(provider.lower()))
+    token = domain(
+        tenancy.bootstrap_directory,
+        get_session(),
+        org_slug,
+        directory_name,
+        Provider(provider.lower()),
+    )
     get_session().commit()
     click.echo(f"SCIM_BASE_URL={scim_base_url()}")
     click.echo(f"SCIM_TOKEN={token}")
@@ -178,8 +163,8 @@ def token_group():
 
 def _directory(org_slug: str, directory_name: str) -> Directory:
     session = get_session()
-    org = _domain(tenancy.get_organization, session, org_slug)
-    return _domain(tenancy.get_directory, session, org, directory_name)
+    org = domain(tenancy.get_organization, session, org_slug)
+    return domain(tenancy.get_directory, session, org, directory_name)
 
 
 @token_group.command("create")
@@ -243,7 +228,7 @@ def token_rotate(org_slug, directory_name, grace_hours):
     A token that already expires sooner keeps its expiry; revoked and expired tokens stay so.
     """
     directory = _directory(org_slug, directory_name)
-    token, plaintext, old = _domain(
+    token, plaintext, old = domain(
         tenancy.rotate_tokens, get_session(), directory, timedelta(hours=grace_hours)
     )
     get_session().commit()
@@ -269,7 +254,7 @@ def token_rotate(org_slug, directory_name, grace_hours):
 def token_revoke(org_slug, directory_name, token_id):
     """Revoke a token by its id (see `token list`)."""
     directory = _directory(org_slug, directory_name)
-    _domain(tenancy.revoke_token, get_session(), directory, token_id)
+    domain(tenancy.revoke_token, get_session(), directory, token_id)
     get_session().commit()
     click.echo(f"token {token_id} revoked")
 
@@ -314,7 +299,7 @@ def run(host, port, workers):
     upgrade_database()
     session = get_session()
     if session.scalar(select(Organization.id).limit(1)) is None:
-        token = bootstrap_directory("default", "default", Provider.GENERIC)
+        token = tenancy.bootstrap_directory(session, "default", "default", Provider.GENERIC)
         session.commit()
         click.echo("Created organization 'default' with directory 'default'.")
         click.echo(f"SCIM_BASE_URL={base_url}")

@@ -1,4 +1,9 @@
-"""`rolecall` commands of the RBAC model: resources, grants, assignments, check, explain, verify."""
+"""`rolecall` commands of the RBAC model: resources, grants, principals, check, explain, verify.
+
+The command line acts as the system principal (the operator, trusted: `rbac.context.SYSTEM`);
+every command translates its arguments, calls one domain operation and commits. Domain
+errors exit 2 (`app.cli.domain`); nothing else is caught.
+"""
 
 import json
 
@@ -6,71 +11,46 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.cli import BadInput, cli, format_time
+from app.cli import cli, domain, format_time
 from app.db import get_catalog, get_session
-from rbac import assignments, queries, tenancy
-from rbac.access import find_resource
-from rbac.catalog import UnknownRole
-from rbac.db import casefold_key
-from rbac.errors import DomainError
+from rbac import queries, tenancy
+from rbac.admin import grants, principals, resources, settings
+from rbac.changes import active_owners
+from rbac.context import Context
 from rbac.evaluation import ResourceKind
-from rbac.models import ApiKey, Group, Organization, User
-
-ACTOR = "cli"
-ASSET_KINDS = ["agent", "tool", "knowledge", "workforce"]
+from rbac.models import ApiKey, Directory, Organization
+from rbac.resources import ASSET_KINDS, find_resource
 
 
-def _org(slug: str) -> Organization:
-    try:
-        return tenancy.get_organization(get_session(), slug)
-    except DomainError as error:
-        raise BadInput(str(error)) from error
-
-
-def _user(org: Organization, user_name: str) -> User:
-    users = list(
-        get_session().scalars(
-            select(User).where(
-                User.organization_id == org.id, User.user_name_key == casefold_key(user_name)
-            )
-        )
-    )
-    if len(users) != 1:
-        problem = "no user" if not users else f"{len(users)} users (one per directory) named"
-        raise BadInput(f"{problem} {user_name!r} in organization {org.slug!r}")
-    return users[0]
-
-
-def _group(org: Organization, display_name: str) -> Group:
-    groups = list(
-        get_session().scalars(
-            select(Group).where(
-                Group.organization_id == org.id,
-                Group.display_name_key == casefold_key(display_name),
-            )
-        )
-    )
-    if len(groups) != 1:
-        problem = "no group" if not groups else f"{len(groups)} groups named"
-        raise BadInput(f"{problem} {display_name!r} in organization {org.slug!r}")
-    return groups[0]
-
-
-def _resource(org: Organization, address: str):
-    try:
-        return find_resource(get_session(), org, address)
-    except (DomainError, ValueError) as error:
-        raise BadInput(str(error)) from error
+def _context(org_slug: str) -> Context:
+    """The context of a command: the named organization, acted on by the system principal."""
+    org = domain(tenancy.get_organization, get_session(), org_slug)
+    return Context(get_session(), get_catalog(), org)
 
 
 def _run(call, *args, **kwargs):
-    """Run a domain operation; its input errors exit 2, and success commits."""
-    try:
-        result = call(*args, **kwargs)
-    except (DomainError, UnknownRole, ValueError) as error:
-        raise BadInput(str(error)) from error
+    """Run a domain operation; its errors exit 2, and success commits."""
+    result = domain(call, *args, **kwargs)
     get_session().commit()
     return result
+
+
+def _user(ctx: Context, reference: str, directory: str | None = None):
+    return domain(principals.find_user, ctx.session, ctx.org, reference, directory)
+
+
+def _group(ctx: Context, reference: str, directory: str | None = None):
+    return domain(principals.find_group, ctx.session, ctx.org, reference, directory)
+
+
+def _resource(ctx: Context, address: str):
+    return domain(find_resource, ctx.session, ctx.org, address)
+
+
+org_option = click.option("--org", "org_slug", required=True, help="organization slug")
+directory_option = click.option(
+    "--directory", help="the directory of the user or group, when a name is in several"
+)
 
 
 @cli.group("apikey")
@@ -79,26 +59,25 @@ def apikey_group():
 
 
 @apikey_group.command("create")
-@click.option("--org", "org_slug", required=True)
+@org_option
 @click.option("--name", default="api", show_default=True)
 @with_appcontext
 def apikey_create(org_slug, name):
     """Create an API key; it is printed once, on the last line."""
-    org = _org(org_slug)
-    key, plaintext = tenancy.issue_api_key(get_session(), org, name)
-    get_session().commit()
-    click.echo(f"API key {key.id} ({name!r}) created for {org.slug!r}; it is shown only once:")
+    ctx = _context(org_slug)
+    key, plaintext = _run(tenancy.issue_api_key, ctx.session, ctx.org, name)
+    click.echo(f"API key {key.id} ({name!r}) created for {ctx.org.slug!r}; it is shown only once:")
     click.echo(plaintext)
 
 
 @apikey_group.command("list")
-@click.option("--org", "org_slug", required=True)
+@org_option
 @with_appcontext
 def apikey_list(org_slug):
     """List an organization's API keys (never their secrets)."""
-    org = _org(org_slug)
-    keys = get_session().scalars(
-        select(ApiKey).where(ApiKey.organization_id == org.id).order_by(ApiKey.id)
+    ctx = _context(org_slug)
+    keys = ctx.session.scalars(
+        select(ApiKey).where(ApiKey.organization_id == ctx.org.id).order_by(ApiKey.id)
     )
     click.echo("id\tname\tprefix\tcreated\tlast_used\tstatus")
     for key in keys:
@@ -108,13 +87,13 @@ def apikey_list(org_slug):
 
 
 @apikey_group.command("revoke")
-@click.option("--org", "org_slug", required=True)
+@org_option
 @click.argument("key_id", type=int)
 @with_appcontext
 def apikey_revoke(org_slug, key_id):
     """Revoke an API key by its id (see `apikey list`)."""
-    org = _org(org_slug)
-    _run(tenancy.revoke_api_key, get_session(), org, key_id)
+    ctx = _context(org_slug)
+    _run(tenancy.revoke_api_key, ctx.session, ctx.org, key_id)
     click.echo(f"API key {key_id} revoked")
 
 
@@ -124,21 +103,20 @@ def org_group():
 
 
 @org_group.command("settings")
-@click.option("--org", "org_slug", required=True)
+@org_option
 @click.option("--default-role", help="org role of every active user, or 'none'")
 @click.option("--group-roles", type=click.Choice(["on", "off"]), help="use group-derived roles")
 @with_appcontext
 def org_settings(org_slug, default_role, group_roles):
     """Show or change an organization's default role and group-roles switch."""
-    org = _org(org_slug)
-    session, catalog = get_session(), get_catalog()
+    ctx = _context(org_slug)
     if default_role is not None:
         role = None if default_role.lower() == "none" else default_role
-        _run(assignments.set_default_role, session, catalog, org, role, ACTOR)
+        _run(settings.set_default_role, ctx, role)
     if group_roles is not None:
-        _run(assignments.set_group_roles_enabled, session, catalog, org, group_roles == "on", ACTOR)
-    click.echo(f"default_role={org.default_role or 'none'}")
-    click.echo(f"group_roles={'on' if org.group_roles_enabled else 'off'}")
+        _run(settings.set_group_roles_enabled, ctx, group_roles == "on")
+    click.echo(f"default_role={ctx.org.default_role or 'none'}")
+    click.echo(f"group_roles={'on' if ctx.org.group_roles_enabled else 'off'}")
 
 
 @cli.group("project")
@@ -147,13 +125,12 @@ def project_group():
 
 
 @project_group.command("create")
-@click.option("--org", "org_slug", required=True)
+@org_option
 @click.argument("project")
 @with_appcontext
 def project_create(org_slug, project):
     """Create a project, named by its slug."""
-    org = _org(org_slug)
-    _run(assignments.create_project, get_session(), get_catalog(), org, project, ACTOR)
+    _run(resources.create_project, _context(org_slug), project)
     click.echo(f"project:{project} created")
 
 
@@ -163,108 +140,225 @@ def asset_group():
 
 
 @asset_group.command("create")
-@click.option("--org", "org_slug", required=True)
+@org_option
 @click.option("--project", required=True)
 @click.option("--kind", type=click.Choice(ASSET_KINDS), required=True)
 @click.option("--uses", default="", help="for a workforce: the agents it uses, comma-separated")
-@click.option("--creator", help="USERNAME of the creator, who becomes the asset's admin")
+@click.option("--creator", help="USERNAME or id of the creator, who is granted the asset's admin")
+@directory_option
 @click.argument("asset")
 @with_appcontext
-def asset_create(org_slug, project, kind, uses, creator, asset):
+def asset_create(org_slug, project, kind, uses, creator, directory, asset):
     """Create an asset in a project."""
-    org = _org(org_slug)
-    project_resource = _resource(org, f"project:{project}")
-    agents = [_resource(org, f"asset:{project}/{slug}") for slug in filter(None, uses.split(","))]
+    ctx = _context(org_slug)
+    project_resource = _resource(ctx, f"project:{project}")
+    agents = [_resource(ctx, f"asset:{project}/{slug}") for slug in filter(None, uses.split(","))]
+    creator_user = _user(ctx, creator, directory) if creator else None
     _run(
-        assignments.create_asset,
-        get_session(),
-        get_catalog(),
-        org,
+        resources.create_asset,
+        ctx,
         project_resource,
         ResourceKind(kind),
         asset,
-        ACTOR,
-        creator=_user(org, creator) if creator else None,
+        creator=creator_user,
         uses=agents,
     )
     click.echo(f"asset:{project}/{asset} created")
 
 
-def _assignment_command(name: str, operation, verb: str):
-    @cli.command(name, help=f"A group {verb} a role on a resource (org, project:P, asset:P/A).")
-    @click.option("--org", "org_slug", required=True)
-    @click.option("--group", "display_name", required=True, help="the group's displayName")
+def _role_command(name: str, operation, holder: str, verb: str):
+    """A command giving or taking a role of a user (direct grant) or of a group (assignment)."""
+
+    @cli.command(name)
+    @org_option
+    @click.option(f"--{holder}", "reference", required=True, help=f"the {holder}'s name or id")
     @click.option("--role", required=True)
+    @directory_option
     @click.argument("resource")
     @with_appcontext
-    def command(org_slug, display_name, role, resource):
-        org = _org(org_slug)
-        group, target = _group(org, display_name), _resource(org, resource)
-        changed = _run(operation, get_session(), get_catalog(), org, group, role, target, ACTOR)
-        click.echo(
-            f"group {group.display_name!r} {verb} {role.lower()} on {resource}"
-            + ("" if changed else " (already)")
-        )
+    def command(org_slug, reference, role, directory, resource):
+        ctx = _context(org_slug)
+        find = _user if holder == "user" else _group
+        principal, target = find(ctx, reference, directory), _resource(ctx, resource)
+        changed = _run(operation, ctx, principal, role, target)
+        who = principal.user_name if holder == "user" else f"group {principal.display_name!r}"
+        click.echo(f"{who} {verb} {role.lower()} on {resource}" + ("" if changed else " (already)"))
 
+    kind = "directly" if holder == "user" else "as a group"
+    command.__doc__ = f"A {holder} {verb} a role {kind} on RESOURCE (org, project:P, asset:P/A)."
     return command
 
 
-def _grant_command(name: str, operation, verb: str):
-    @cli.command(
-        name, help=f"A user {verb} a role directly on a resource (org, project:P, asset:P/A)."
-    )
-    @click.option("--org", "org_slug", required=True)
-    @click.option("--user", "user_name", required=True, help="the user's userName")
-    @click.option("--role", required=True)
-    @click.argument("resource")
+_role_command("grant", grants.grant_role, "user", "is granted")
+_role_command("revoke", grants.revoke_role, "user", "is no longer granted")
+_role_command("assign", grants.assign_group, "group", "holds")
+_role_command("unassign", grants.unassign_group, "group", "no longer holds")
+
+
+@cli.group("user")
+def user_group():
+    """Users of an organization: list them, create local ones."""
+
+
+@user_group.command("create")
+@org_option
+@click.option("--display-name")
+@click.argument("user_name")
+@with_appcontext
+def user_create(org_slug, display_name, user_name):
+    """Create a local user (no IdP manages it); print its id."""
+    user = _run(principals.create_local_user, _context(org_slug), user_name, display_name)
+    click.echo(f"local user {user.user_name!r} created: {user.id}")
+
+
+@user_group.command("list")
+@org_option
+@directory_option
+@with_appcontext
+def user_list(org_slug, directory):
+    """List the organization's users (of one directory with --directory)."""
+    ctx = _context(org_slug)
+    names = dict(ctx.session.execute(select(Directory.id, Directory.name)).all())
+    click.echo("id\tuserName\tdirectory\tstate")
+    for user in principals.list_users(ctx.session, ctx.org, directory):
+        state = "active" if user.active else "inactive"
+        click.echo(f"{user.id}\t{user.user_name}\t{names.get(user.directory_id, '-')}\t{state}")
+
+
+@cli.group("group")
+def group_group():
+    """Groups of an organization: IdP groups (read-only) and local groups."""
+
+
+@group_group.command("create")
+@org_option
+@click.option("--slug", required=True)
+@click.option("--description")
+@click.argument("name")
+@with_appcontext
+def group_create(org_slug, slug, description, name):
+    """Create a local group; print its id."""
+    group = _run(principals.create_local_group, _context(org_slug), name, slug, description)
+    click.echo(f"local group {group.display_name!r} created: {group.id}")
+
+
+@group_group.command("rename")
+@org_option
+@click.option("--description")
+@click.argument("group")
+@click.argument("name")
+@with_appcontext
+def group_rename(org_slug, description, group, name):
+    """Rename a local group (GROUP: its name, slug or id)."""
+    ctx = _context(org_slug)
+    _run(principals.rename_local_group, ctx, _group(ctx, group), name, description)
+    click.echo(f"group renamed {name!r}")
+
+
+@group_group.command("delete")
+@org_option
+@click.option("--yes", is_flag=True, help="delete without asking (the access lost is printed)")
+@click.argument("group")
+@with_appcontext
+def group_delete(org_slug, yes, group):
+    """Delete a local group, after showing what its members will lose."""
+    ctx = _context(org_slug)
+    target = _group(ctx, group)
+    granted = queries.explain_group(ctx, target)
+    for grant in granted["grants"]:
+        click.echo(f"revokes {grant['role']} on {grant['resource']} from its members")
+    click.echo(f"members: {', '.join(granted['members']) or 'none'}")
+    if not yes:
+        click.confirm(f"delete group {target.display_name!r}?", abort=True)
+    diffs = _run(principals.delete_local_group, ctx, target)
+    click.echo(f"group {target.display_name!r} deleted; {len(diffs)} access change(s)")
+
+
+def _membership_command(name: str, operation, verb: str, members: str):
+    @group_group.command(name)
+    @org_option
+    @directory_option
+    @click.argument("group")
+    @click.argument("member", nargs=-1, required=True)
     @with_appcontext
-    def command(org_slug, user_name, role, resource):
-        org = _org(org_slug)
-        user, target = _user(org, user_name), _resource(org, resource)
-        changed = _run(operation, get_session(), get_catalog(), org, user, role, target, ACTOR)
+    def command(org_slug, directory, group, member):
+        ctx = _context(org_slug)
+        find = _user if members == "users" else _group
+        target = _group(ctx, group)
+        found = [find(ctx, reference, directory) for reference in member]
+        diffs = _run(operation, ctx, target, found)
         click.echo(
-            f"{user.user_name} {verb} {role.lower()} on {resource}"
-            + ("" if changed else " (already)")
+            f"{len(found)} {members} {verb} {target.display_name!r}; {len(diffs)} access change(s)"
         )
 
-    command.__doc__ = (
-        f"A user {verb} a role directly on a resource (RESOURCE: org, project:P, asset:P/A)."
-    )
+    command.__doc__ = f"{verb.capitalize()} a local GROUP: MEMBER {members} (names or ids)."
     return command
 
 
-_assignment_command("assign", assignments.assign_group, "holds")
-_assignment_command("unassign", assignments.unassign_group, "no longer holds")
-_grant_command("grant", assignments.grant_role, "is granted")
-_grant_command("revoke", assignments.revoke_role, "is no longer granted")
+_membership_command("add", principals.add_members, "added to", "users")
+_membership_command("remove", principals.remove_members, "removed from", "users")
+_membership_command("nest", principals.add_members, "nested in", "groups")
+_membership_command("unnest", principals.remove_members, "taken out of", "groups")
+
+
+@group_group.command("list")
+@org_option
+@directory_option
+@with_appcontext
+def group_list(org_slug, directory):
+    """List the organization's groups: local ones and each directory's."""
+    ctx = _context(org_slug)
+    click.echo("id\tname\tsource")
+    for group in principals.list_groups(ctx.session, ctx.org, directory):
+        source = f"local:{group.slug}" if group.directory_id is None else "idp"
+        click.echo(f"{group.id}\t{group.display_name}\t{source}")
+
+
+@group_group.command("explain")
+@org_option
+@directory_option
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("group")
+@with_appcontext
+def group_explain(org_slug, directory, as_json, group):
+    """Everything a group grants (its own and its parents' roles) and to whom."""
+    ctx = _context(org_slug)
+    document = queries.explain_group(ctx, _group(ctx, group, directory))
+    if as_json:
+        click.echo(json.dumps(document))
+        return
+    source = "local" if document["local"] else "IdP"
+    click.echo(f"group {document['group']!r} ({source})")
+    for grant in document["grants"]:
+        through = f" (through {grant['through']!r})" if grant["through"] else ""
+        click.echo(f"  {grant['role']} on {grant['resource']}{through}")
+    if not document["group_roles_enabled"]:
+        click.echo("  group roles are switched off for this organization: none of these apply")
+    click.echo(f"  members: {', '.join(document['members']) or 'none'}")
 
 
 @cli.command("check")
-@click.option("--org", "org_slug", required=True)
+@org_option
+@directory_option
 @click.option("--json", "as_json", is_flag=True)
 @click.argument("user_name")
 @click.argument("permission")
 @click.argument("resource")
 @with_appcontext
-def check(org_slug, as_json, user_name, permission, resource):
+def check(org_slug, directory, as_json, user_name, permission, resource):
     """May USERNAME use PERMISSION on RESOURCE? Exit 0 allowed, 1 denied."""
-    org = _org(org_slug)
-    user, target = _user(org, user_name), _resource(org, resource)
-    try:
-        decision = queries.check(get_session(), get_catalog(), user, permission, target)
-    except ValueError as error:
-        raise BadInput(str(error)) from error
+    ctx = _context(org_slug)
+    user, target = _user(ctx, user_name, directory), _resource(ctx, resource)
+    decision = domain(queries.check, ctx.session, ctx.catalog, user, permission, target)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "allowed": decision.allowed,
-                    "role": decision.role,
-                    "source": decision.source,
-                    "reason": decision.reason,
-                }
-            )
-        )
+        document = {
+            "allowed": decision.allowed,
+            "role": decision.role,
+            "additive": list(decision.additive),
+            "source": decision.source,
+            "reason": decision.reason,
+        }
+        click.echo(json.dumps(document))
     else:
         verdict = "allowed" if decision.allowed else "denied"
         role, source = decision.role or "-", decision.source or "-"
@@ -273,16 +367,17 @@ def check(org_slug, as_json, user_name, permission, resource):
 
 
 @cli.command("explain")
-@click.option("--org", "org_slug", required=True)
+@org_option
+@directory_option
 @click.option("--json", "as_json", is_flag=True)
 @click.argument("user_name")
 @click.argument("resource")
 @with_appcontext
-def explain(org_slug, as_json, user_name, resource):
+def explain(org_slug, directory, as_json, user_name, resource):
     """Every source of USERNAME's role on RESOURCE, the winner, and why cascades apply."""
-    org = _org(org_slug)
-    user, target = _user(org, user_name), _resource(org, resource)
-    result = queries.explain(get_session(), get_catalog(), org, user, target)
+    ctx = _context(org_slug)
+    user, target = _user(ctx, user_name, directory), _resource(ctx, resource)
+    result = queries.explain(ctx, user, target)
     access = result.access
     sources = [
         {
@@ -302,6 +397,7 @@ def explain(org_slug, as_json, user_name, resource):
         "winner": access.source.kind.value if access and access.source else None,
         "winner_detail": result.reasons[access.source] if access and access.source else None,
         "sources": sources,
+        "workforce_rule": result.workforce_rule,
         "materialised_role": result.materialised_role,
     }
     if as_json:
@@ -317,6 +413,8 @@ def explain(org_slug, as_json, user_name, resource):
         click.echo(f" {mark} {source['role']:<8} {source['detail']}")
     if document["additive"]:
         click.echo(f"  additive: {', '.join(document['additive'])}")
+    for permission, why in result.workforce_rule.items():
+        click.echo(f"  withheld {permission}: {why}")
 
 
 @cli.command("verify")
@@ -326,14 +424,13 @@ def explain(org_slug, as_json, user_name, resource):
 def verify(org_slug, as_json):
     """Recompute access from the base tables; exit 1 and list the drift if any."""
     session = get_session()
-    orgs = [_org(org_slug)] if org_slug else list(session.scalars(select(Organization)))
-    drift = [(org, d) for org in orgs for d in queries.verify(session, get_catalog(), org)]
-    ownerless = [
-        org.slug for org in orgs if not assignments.active_owners(session, get_catalog(), org)
-    ]
-    for slug in ownerless:
-        # Not drift: a state worth seeing (seed 003's alert when the last Owner goes).
-        click.echo(f"warning: organization {slug!r} has no active Owner", err=True)
+    orgs = [_context(org_slug).org] if org_slug else list(session.scalars(select(Organization)))
+    contexts = [Context(session, get_catalog(), org) for org in orgs]
+    drift = [(ctx.org, d) for ctx in contexts for d in queries.verify(ctx)]
+    for ctx in contexts:
+        if not active_owners(ctx):
+            # Not drift: a state worth seeing (seed 003's alert when the last Owner goes).
+            click.echo(f"warning: organization {ctx.org.slug!r} has no active Owner", err=True)
     if as_json:
         click.echo(
             json.dumps(
@@ -366,10 +463,9 @@ def verify(org_slug, as_json):
 def recompute(org_slug):
     """Recompute every user's access, e.g. after changing the role catalog (events say why)."""
     session = get_session()
-    orgs = [_org(org_slug)] if org_slug else list(session.scalars(select(Organization)))
+    orgs = [_context(org_slug).org] if org_slug else list(session.scalars(select(Organization)))
     changed = sum(
-        assignments.recompute_organization(session, get_catalog(), org, "catalog_changed", ACTOR)
-        for org in orgs
+        len(domain(settings.apply_catalog, Context(session, get_catalog(), org))) for org in orgs
     )
     session.commit()
     click.echo(f"{changed} access change(s) in {len(orgs)} organization(s)")
@@ -378,6 +474,11 @@ def recompute(org_slug):
 @cli.command("catalog")
 @with_appcontext
 def catalog():
-    """List every permission with the roles that hold it."""
-    for permission, roles in get_catalog().permissions().items():
-        click.echo(f"{permission}\t" + ", ".join(f"{r.scope.value}:{r.name}" for r in roles))
+    """List every role with its description, then every permission with the roles holding it."""
+    roles = get_catalog()
+    for scope, ladder in roles.ladders.items():
+        for role in (*ladder, *roles.additive[scope]):
+            kind = " (additive)" if role.additive else ""
+            click.echo(f"role\t{scope.value}:{role.name}{kind}\t{role.description}")
+    for permission, holders in roles.permissions().items():
+        click.echo(f"{permission}\t" + ", ".join(f"{r.scope.value}:{r.name}" for r in holders))

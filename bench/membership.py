@@ -21,10 +21,10 @@ from app import create_app
 from app.cli import upgrade_database
 from app.db import get_catalog, get_engine, get_session
 from rbac import assignments, queries, tenancy
-from rbac.access import find_resource
 from rbac.db import utcnow
 from rbac.evaluation import ResourceKind
 from rbac.models import Group, GroupAssignment, GroupMembership, Organization, Provider, User
+from rbac.resources import find_resource
 
 SIZES = (100, 1_000, 10_000)
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from rbac.errors import InvalidValue, UnknownRole
+
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.json")
 
 
@@ -16,10 +18,6 @@ class Scope(StrEnum):
     ASSET = "asset"
 
 
-class UnknownRole(ValueError):
-    """A role name that the catalog does not define for a scope."""
-
-
 @dataclass(frozen=True)
 class Role:
     """A role of the catalog: its scope, name, rank in its ladder, and permissions."""
@@ -29,6 +27,7 @@ class Role:
     rank: int  # higher is stronger; additive roles have rank 0
     permissions: frozenset[str]
     additive: bool = False
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,12 +41,27 @@ class Cascades:
 
 
 @dataclass(frozen=True)
+class Administration:
+    """The permission each admin action needs, checked for the acting user by the engine."""
+
+    assign_roles: dict[Scope, str]  # giving or taking a role on a resource of that scope
+    assign_top_org_role: str  # giving the Owner role (to a user or a group)
+    create_project: str
+    create_asset: str
+    manage_principals: str  # local users and groups
+    manage_settings: str
+
+
+@dataclass(frozen=True)
 class Catalog:
-    """Every role of a deployment, by scope, and the cascades between scopes."""
+    """Every role of a deployment, by scope, the cascades between scopes, and the admin rules."""
 
     ladders: dict[Scope, tuple[Role, ...]]  # highest first
     additive: dict[Scope, tuple[Role, ...]]
     cascades: Cascades
+    # Permissions on a workforce that also need the same permission on every agent it uses.
+    workforce_permissions: frozenset[str]
+    administration: Administration
 
     def role(self, scope: Scope, name: str) -> Role:
         """Return the role of this name (case-insensitive) in a scope, or raise UnknownRole."""
@@ -80,7 +94,11 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         entries = data["ladders"][scope.value]
         ladders[scope] = tuple(
             Role(
-                scope, entry["name"].lower(), len(entries) - index, frozenset(entry["permissions"])
+                scope,
+                entry["name"].lower(),
+                len(entries) - index,
+                frozenset(entry["permissions"]),
+                description=entry.get("description", ""),
             )
             for index, entry in enumerate(entries)
         )
@@ -88,9 +106,17 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     for entry in data.get("additive", []):
         scope = Scope(entry["scope"])
         additive[scope].append(
-            Role(scope, entry["name"].lower(), 0, frozenset(entry["permissions"]), additive=True)
+            Role(
+                scope,
+                entry["name"].lower(),
+                0,
+                frozenset(entry["permissions"]),
+                additive=True,
+                description=entry.get("description", ""),
+            )
         )
     cascades = data["cascades"]
+    administration = data["administration"]
     catalog = Catalog(
         ladders,
         {scope: tuple(roles) for scope, roles in additive.items()},
@@ -100,6 +126,15 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             cascades["asset_role_implies_project_role"],
             cascades["creator_asset_role"],
         ),
+        frozenset(data.get("workforce_rule", {}).get("permissions", ())),
+        Administration(
+            {Scope(k): v for k, v in administration["assign_roles"].items()},
+            administration["assign_top_org_role"],
+            administration["create_project"],
+            administration["create_asset"],
+            administration["manage_principals"],
+            administration["manage_settings"],
+        ),
     )
     # Every role a cascade names must exist: fail at load, not at the first check.
     for name in catalog.cascades.org_roles_admin_everywhere:
@@ -108,4 +143,18 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         catalog.role(Scope.PROJECT, name)
     catalog.role(Scope.PROJECT, catalog.cascades.asset_role_implies_project_role)
     catalog.role(Scope.ASSET, catalog.cascades.creator_asset_role)
+    # So must every permission the admin rules and the workforce rule name.
+    known = catalog.permissions().keys()
+    admin = catalog.administration
+    named = {
+        *admin.assign_roles.values(),
+        admin.assign_top_org_role,
+        admin.create_project,
+        admin.create_asset,
+        admin.manage_principals,
+        admin.manage_settings,
+        *catalog.workforce_permissions,
+    }
+    if unknown := named - known:
+        raise InvalidValue(f"the catalog names permissions no role holds: {sorted(unknown)}")
     return catalog

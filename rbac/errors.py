@@ -1,8 +1,8 @@
-"""Domain exceptions: they carry no HTTP, each edge translates them once."""
+"""Domain exceptions: one family, carrying no HTTP; each edge translates them once."""
 
 
 class DomainError(Exception):
-    """Base of every error a domain operation raises on bad input."""
+    """Base of every error a domain operation raises on bad input or a refused action."""
 
 
 class NotFound(DomainError):
@@ -10,7 +10,11 @@ class NotFound(DomainError):
 
 
 class InvalidValue(DomainError):
-    """A value the model cannot hold (say, longer than its column)."""
+    """A value the model cannot hold (an unknown role, a malformed address, too long)."""
+
+
+class UnknownRole(InvalidValue):
+    """A role name that the catalog does not define for a scope."""
 
 
 class Conflict(DomainError):
@@ -25,8 +29,12 @@ class InvalidMembers(DomainError):
         super().__init__(f"{reason}: " + ", ".join(self.unknown_ids))
 
 
+class Forbidden(DomainError):
+    """The acting principal lacks the permission the operation needs (checked by the engine)."""
+
+
 class Refused(DomainError):
-    """A safety rail refuses an admin action (last owner, owner to a group, a cycle)."""
+    """A safety rail refuses an admin action (last owner, a cycle, an IdP-managed group)."""
 
 
 class NeedsConfirmation(Refused):

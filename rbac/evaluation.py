@@ -39,7 +39,6 @@ class SourceKind(StrEnum):
     DEFAULT = "default"  # the organization's default role of every active user
     DIRECT = "direct"  # granted to the user
     GROUP = "group"  # held by a group the user is (transitively) a member of
-    CREATOR = "creator"  # the creator of an asset is its admin
     CASCADE = "cascade"  # implied by a role on another resource
 
 
@@ -63,14 +62,6 @@ class Source:
     # For a cascade: the resource and role it comes from.
     from_resource_id: int | None = None
     from_role: str | None = None
-
-    def describe(self) -> str:
-        """Return a one-line, human-readable account of this source."""
-        if self.kind == SourceKind.GROUP:
-            return f"group {self.group_id}"
-        if self.kind == SourceKind.CASCADE:
-            return f"cascade from {self.from_role} on resource {self.from_resource_id}"
-        return self.kind.value
 
 
 @dataclass(frozen=True)
@@ -191,11 +182,5 @@ def permissions_of(catalog: Catalog, scope: Scope, access: Access | None) -> fro
 
 def _precedence(source: Source) -> int:
     """Among equal roles, the winner is the most explicit source (direct first)."""
-    order = [
-        SourceKind.CASCADE,
-        SourceKind.DEFAULT,
-        SourceKind.GROUP,
-        SourceKind.CREATOR,
-        SourceKind.DIRECT,
-    ]
+    order = [SourceKind.CASCADE, SourceKind.DEFAULT, SourceKind.GROUP, SourceKind.DIRECT]
     return order.index(source.kind)

@@ -133,6 +133,9 @@ class User(Base):
     external_id: Mapped[str | None] = mapped_column(String(256))
     display_name: Mapped[str | None] = mapped_column(String(256))
     display_name_key: Mapped[str | None] = mapped_column(String(256))
+    # The person's name parts, for events shaped as WorkOS's directory users.
+    given_name: Mapped[str | None] = mapped_column(String(256))
+    family_name: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Every SCIM attribute as the IdP sent it (minus id, meta and never-returned ones).
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
@@ -146,12 +149,13 @@ class User(Base):
 
 
 class UserEmail(Base):
-    """The filterable, casefolded form of one email of a user (the document keeps it as sent)."""
+    """One email of a user: as sent, and casefolded for filters."""
 
     __tablename__ = "user_emails"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    value: Mapped[str | None] = mapped_column(String(320))
     value_key: Mapped[str | None] = mapped_column(String(320), index=True)
     type_key: Mapped[str | None] = mapped_column(String(64))
     primary: Mapped[bool | None] = mapped_column(Boolean)

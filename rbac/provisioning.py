@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rbac import events
-from rbac.access import descendant_groups, transitive_members
 from rbac.db import casefold_key, utcnow
 from rbac.errors import Conflict, InvalidMembers, InvalidValue
+from rbac.group_graph import descendant_groups, parents_and_children, transitive_members
 from rbac.models import Directory, Group, GroupChild, GroupMembership, User, UserEmail
+from rbac.payloads import directory_group, directory_user
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class UserFields:
     user_name: str
     external_id: str | None = None
     display_name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
     active: bool = True
     emails: tuple[EmailFields, ...] = ()
     attributes: dict[str, Any] = field(default_factory=dict)
@@ -96,7 +99,8 @@ def replace_user(session: Session, user: User, fields: UserFields) -> list:
 
 
 def delete_user(session: Session, user: User) -> list:
-    """Remove a user and every membership it had."""
+    """Remove a user and every membership it had; the event keeps what the user was."""
+    snapshot = directory_user(user)
     group_ids = session.scalars(
         delete(GroupMembership)
         .where(GroupMembership.user_id == user.id)
@@ -106,7 +110,7 @@ def delete_user(session: Session, user: User) -> list:
     session.delete(user)
     session.flush()
     removed = [events.MemberRemoved(group_id, user.id) for group_id in sorted(group_ids)]
-    return [*removed, events.UserDeleted(user.id, tuple(sorted(group_ids)))]
+    return [*removed, events.UserDeleted(user.id, tuple(sorted(group_ids)), snapshot)]
 
 
 def create_group(
@@ -141,8 +145,10 @@ def update_group(session: Session, group: Group, fields: GroupFields) -> list:
 
 
 def delete_group(session: Session, group: Group) -> list:
-    """Remove a group and every membership it held; its event names every transitive member."""
+    """Remove a group, its memberships and its nesting; its event names every transitive member."""
     everyone = transitive_members(session, group.id)
+    snapshot = directory_group(group)
+    parents, children = parents_and_children(session, group.id)
     member_ids = session.scalars(
         delete(GroupMembership)
         .where(GroupMembership.group_id == group.id)
@@ -151,7 +157,9 @@ def delete_group(session: Session, group: Group) -> list:
     session.delete(group)
     session.flush()
     removed = [events.MemberRemoved(group.id, user_id) for user_id in sorted(member_ids)]
-    return [*removed, events.GroupDeleted(group.id, tuple(sorted(everyone)))]
+    unnested = [events.GroupUnnested(parent, group.id) for parent in parents]
+    unnested += [events.GroupUnnested(group.id, child) for child in children]
+    return [*removed, *unnested, events.GroupDeleted(group.id, tuple(sorted(everyone)), snapshot)]
 
 
 Members = Iterable[str] | Mapping[str, str | None]
@@ -300,34 +308,43 @@ def _insert(session: Session):
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
-def _check_length(name: str, value: str | None, column) -> None:
+def _check_length(name: str, value: str | None, column, *, keyed: bool = False) -> None:
+    """Refuse a value longer than its column, or whose casefolded key outgrows its own.
+
+    Casefolding can lengthen a string ("İ" folds to two code points), so the key is checked too.
+    """
     limit = column.type.length
     if value is not None and len(value) > limit:
         raise InvalidValue(f"{name} is longer than {limit} characters")
+    if value is not None and keyed and len(casefold_key(value)) > limit:
+        raise InvalidValue(f"{name} is longer than {limit} characters once casefolded")
 
 
 def _assign_user_fields(user: User, fields: UserFields) -> None:
-    _check_length("userName", fields.user_name, User.__table__.c.user_name)
+    _check_length("userName", fields.user_name, User.__table__.c.user_name, keyed=True)
     _check_length("externalId", fields.external_id, User.__table__.c.external_id)
-    _check_length("displayName", fields.display_name, User.__table__.c.display_name)
+    _check_length("displayName", fields.display_name, User.__table__.c.display_name, keyed=True)
+    _check_length("name.givenName", fields.given_name, User.__table__.c.given_name)
+    _check_length("name.familyName", fields.family_name, User.__table__.c.family_name)
     for email in fields.emails:
-        _check_length("emails.value", email.value, UserEmail.__table__.c.value_key)
-        _check_length("emails.type", email.type, UserEmail.__table__.c.type_key)
+        _check_length("emails.value", email.value, UserEmail.__table__.c.value, keyed=True)
+        _check_length("emails.type", email.type, UserEmail.__table__.c.type_key, keyed=True)
     user.user_name = fields.user_name
     user.user_name_key = casefold_key(fields.user_name)
     user.external_id = fields.external_id
     user.display_name = fields.display_name
     user.display_name_key = _key(fields.display_name)
+    user.given_name, user.family_name = fields.given_name, fields.family_name
     user.active = fields.active
     user.attributes = fields.attributes
     user.emails = [
-        UserEmail(value_key=_key(e.value), type_key=_key(e.type), primary=e.primary)
+        UserEmail(value=e.value, value_key=_key(e.value), type_key=_key(e.type), primary=e.primary)
         for e in fields.emails
     ]
 
 
 def _assign_group_fields(group: Group, fields: GroupFields) -> None:
-    _check_length("displayName", fields.display_name, Group.__table__.c.display_name)
+    _check_length("displayName", fields.display_name, Group.__table__.c.display_name, keyed=True)
     _check_length("externalId", fields.external_id, Group.__table__.c.external_id)
     group.display_name = fields.display_name
     group.display_name_key = casefold_key(fields.display_name)

@@ -5,18 +5,22 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rbac.access import evaluate_users, resource_path, transitive_groups, transitive_members
 from rbac.catalog import Catalog, Scope
-from rbac.evaluation import Access, ResourceKind, Source, SourceKind, permissions_of
+from rbac.context import Context
+from rbac.errors import InvalidValue
+from rbac.evaluation import Access, ResourceKind, Source, permissions_of
+from rbac.group_graph import ancestor_groups, transitive_members
 from rbac.models import (
     EffectiveAccess,
     Group,
     GroupAssignment,
-    Organization,
     Resource,
     User,
     WorkforceAgent,
 )
+from rbac.resources import resource_ancestors, resource_path
+from rbac.user_access import evaluate_users
+from rbac.wording import SourceWords
 
 _PERMISSION_SCOPES = {"org": Scope.ORGANIZATION, "project": Scope.PROJECT, "asset": Scope.ASSET}
 
@@ -29,6 +33,7 @@ class Decision:
     role: str | None
     source: str | None
     reason: str
+    additive: tuple[str, ...] = ()
 
 
 def check(
@@ -36,42 +41,52 @@ def check(
 ) -> Decision:
     """Return whether a user may use a permission on a resource, from materialised access."""
     scope = ResourceKind(resource.kind).scope
-    prefix = permission.partition(".")[0]
-    if _PERMISSION_SCOPES.get(prefix) != scope:
-        raise ValueError(f"{permission!r} is not a permission on a {scope.value}")
+    if _PERMISSION_SCOPES.get(permission.partition(".")[0]) != scope:
+        raise InvalidValue(f"{permission!r} is not a permission on a {scope.value}")
     if permission not in catalog.permissions():
-        raise ValueError(f"unknown permission {permission!r} (see `rolecall catalog`)")
-    row = session.get(EffectiveAccess, (user.id, resource.id))
-    access = Access(row.role, None, frozenset(row.additive)) if row else None
-    role = row.role if row else None
-    source = row.source if row else None
+        raise InvalidValue(f"unknown permission {permission!r} (see `rolecall catalog`)")
+    access = _materialised(session, user, resource)
+    role, source = (access.role, _source_of(session, user, resource)) if access else (None, None)
+    additive = tuple(sorted(access.additive)) if access else ()
     if permission not in permissions_of(catalog, scope, access):
         held = f"holds {role}" if role else "holds no role"
-        return Decision(False, role, source, f"{held} on it, which does not grant {permission}")
-    if resource.kind == ResourceKind.WORKFORCE.value:
-        # Seed 002: a workforce is run, edited or viewed with the same right on every agent it
-        # uses (run: Member on the workforce and on each agent; edit: Admin on all; ...).
-        agents = session.scalars(
-            select(Resource)
-            .join(WorkforceAgent, WorkforceAgent.agent_id == Resource.id)
-            .where(WorkforceAgent.workforce_id == resource.id)
-            .order_by(Resource.slug)
-        )
-        for agent in agents:
-            agent_row = session.get(EffectiveAccess, (user.id, agent.id))
-            agent_access = (
-                Access(agent_row.role, None, frozenset(agent_row.additive)) if agent_row else None
+        reason = f"{held} on it, which does not grant {permission}"
+        return Decision(False, role, source, reason, additive)
+    if blocker := workforce_blocker(session, catalog, user, permission, resource):
+        return Decision(False, role, source, blocker, additive)
+    return Decision(
+        True, role, source, f"{role or 'an additive role'} grants {permission}", additive
+    )
+
+
+def workforce_blocker(
+    session: Session, catalog: Catalog, user: User, permission: str, resource: Resource
+) -> str | None:
+    """Return why the workforce rule denies a permission on a workforce, or None if it does not.
+
+    Seed 002: running, editing or viewing a workforce needs the same right on every agent it
+    uses; other permissions (delete, assign roles, audit logs) concern the workforce alone.
+    """
+    if (
+        resource.kind != ResourceKind.WORKFORCE.value
+        or permission not in catalog.workforce_permissions
+    ):
+        return None
+    agents = session.scalars(
+        select(Resource)
+        .join(WorkforceAgent, WorkforceAgent.agent_id == Resource.id)
+        .where(WorkforceAgent.workforce_id == resource.id)
+        .order_by(Resource.slug)
+    )
+    for agent in agents:
+        access = _materialised(session, user, agent)
+        if permission not in permissions_of(catalog, Scope.ASSET, access):
+            held = access.role if access and access.role else "no role"
+            return (
+                f"the workforce uses agent {agent.slug!r}, on which it holds {held}, "
+                f"which does not grant {permission} (workforce rule)"
             )
-            if permission not in permissions_of(catalog, Scope.ASSET, agent_access):
-                held = agent_row.role if agent_row and agent_row.role else "no role"
-                return Decision(
-                    False,
-                    role,
-                    source,
-                    f"the workforce uses agent {agent.slug!r}, on which it holds {held}, "
-                    f"which does not grant {permission}",
-                )
-    return Decision(True, role, source, f"{role or 'an additive role'} grants {permission}")
+    return None
 
 
 @dataclass(frozen=True)
@@ -83,69 +98,62 @@ class Explanation:
     reasons: dict[Source, str]  # each source in words: where it comes from, and why
     materialised_role: str | None
     active: bool
+    # For a workforce: the permissions its agents withhold, each with why.
+    workforce_rule: dict[str, str]
 
 
-def explain(
-    session: Session, catalog: Catalog, org: Organization, user: User, resource: Resource
-) -> Explanation:
+def explain(ctx: Context, user: User, resource: Resource) -> Explanation:
     """Evaluate a user's access to a resource from the base tables, with every source."""
-    evaluated = evaluate_users(session, catalog, org, [user.id])
+    evaluated = evaluate_users(ctx, [user.id])
     access = evaluated.access.get(user.id, {}).get(resource.id)
-    row = session.get(EffectiveAccess, (user.id, resource.id))
-    resources = {**evaluated.resources, **_ancestors(session, resource)}
-    reasons = {s: _reason(session, s, resources) for s in (access.sources if access else ())}
+    row = ctx.session.get(EffectiveAccess, (user.id, resource.id))
+    resources = {**evaluated.resources, **resource_ancestors(ctx.session, resource)}
+    sources = access.sources if access else ()
+    words = SourceWords(ctx.session, sources, resources)
+    withheld = {}
+    for permission in sorted(ctx.catalog.workforce_permissions):
+        if blocker := workforce_blocker(ctx.session, ctx.catalog, user, permission, resource):
+            withheld[permission] = blocker
     return Explanation(
         resource_path(resource, resources),
         access,
-        reasons,
+        {s: words.reason(s) for s in sources},
         row.role if row else None,
         user.active,
+        withheld,
     )
 
 
-def _reason(session: Session, source: Source, resources: dict[int, Resource]) -> str:
-    if source.kind == SourceKind.GROUP:
-        group = session.get(Group, source.group_id)
-        return f"group {group.display_name!r}" if group else f"group {source.group_id}"
-    if source.kind == SourceKind.DEFAULT:
-        return "the organization's default role of every active user"
-    if source.kind == SourceKind.CREATOR:
-        return "created the asset"
-    if source.kind == SourceKind.DIRECT:
-        return "granted directly"
-    origin = resources[source.from_resource_id]
-    path = resource_path(origin, resources)
-    if origin.kind == ResourceKind.ORGANIZATION.value:
-        return f"cascade: {source.from_role} of the organization is {source.role} everywhere"
-    if origin.kind == ResourceKind.PROJECT.value:
-        return f"cascade: {source.from_role} of {path} is {source.role} of its assets"
-    return f"cascade: holding {source.from_role} on {path} makes a {source.role} of its project"
-
-
-def explain_group(session: Session, org: Organization, group: Group) -> dict:
+def explain_group(ctx: Context, group: Group) -> dict:
     """Return what a group grants (its own and inherited assignments) and to whom."""
-    inherited_from = transitive_groups(session, [group.id])
-    rows = session.execute(
-        select(GroupAssignment, Resource)
+    inherited_from = ancestor_groups(ctx.session, [group.id])
+    rows = ctx.session.execute(
+        select(GroupAssignment, Resource, Group.display_name)
         .join(Resource, Resource.id == GroupAssignment.resource_id)
+        .join(Group, Group.id == GroupAssignment.group_id)
         .where(GroupAssignment.group_id.in_(inherited_from))
-        .order_by(Resource.id)
+        .order_by(Resource.id, GroupAssignment.role)
     ).all()
     parents = {}
-    for _, resource in rows:
-        parents.update(_ancestors(session, resource))
+    for _, resource, _ in rows:
+        parents.update(resource_ancestors(ctx.session, resource))
+    members = transitive_members(ctx.session, group.id)
+    names = dict(
+        ctx.session.execute(select(User.id, User.user_name).where(User.id.in_(members))).all()
+    )
     return {
         "group": group.display_name,
+        "local": group.directory_id is None,
         "grants": [
             {
                 "resource": resource_path(resource, parents),
                 "role": assignment.role,
-                "through": None if assignment.group_id == group.id else assignment.group_id,
+                "through": None if assignment.group_id == group.id else name,
             }
-            for assignment, resource in rows
+            for assignment, resource, name in rows
         ],
-        "members": sorted(transitive_members(session, group.id)),
-        "group_roles_enabled": org.group_roles_enabled,
+        "members": sorted(names.get(m, m) for m in members),
+        "group_roles_enabled": ctx.org.group_roles_enabled,
     }
 
 
@@ -159,14 +167,17 @@ class Drift:
     recomputed: tuple[str | None, tuple[str, ...]] | None
 
 
-def verify(session: Session, catalog: Catalog, org: Organization) -> list[Drift]:
+def verify(ctx: Context) -> list[Drift]:
     """Recompute every user's access from the base tables and list what differs."""
+    session = ctx.session
     rows = list(
-        session.scalars(select(EffectiveAccess).where(EffectiveAccess.organization_id == org.id))
+        session.scalars(
+            select(EffectiveAccess).where(EffectiveAccess.organization_id == ctx.org.id)
+        )
     )
-    user_ids = set(session.scalars(select(User.id).where(User.organization_id == org.id)))
+    user_ids = set(session.scalars(select(User.id).where(User.organization_id == ctx.org.id)))
     user_ids |= {row.user_id for row in rows}
-    evaluated = evaluate_users(session, catalog, org, user_ids)
+    evaluated = evaluate_users(ctx, user_ids)
     materialised = {(r.user_id, r.resource_id): (r.role, tuple(sorted(r.additive))) for r in rows}
     recomputed = {
         (user_id, resource_id): (access.role, tuple(sorted(access.additive)))
@@ -180,10 +191,11 @@ def verify(session: Session, catalog: Catalog, org: Organization) -> list[Drift]
     ]
 
 
-def _ancestors(session: Session, resource: Resource) -> dict[int, Resource]:
-    found = {resource.id: resource}
-    current = resource
-    while current.parent_id is not None:
-        current = session.get(Resource, current.parent_id)
-        found[current.id] = current
-    return found
+def _materialised(session: Session, user: User, resource: Resource) -> Access | None:
+    row = session.get(EffectiveAccess, (user.id, resource.id))
+    return Access(row.role, None, frozenset(row.additive)) if row else None
+
+
+def _source_of(session: Session, user: User, resource: Resource) -> str | None:
+    row = session.get(EffectiveAccess, (user.id, resource.id))
+    return row.source if row else None

@@ -10,10 +10,10 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rbac.access import org_resource
 from rbac.db import utcnow
 from rbac.errors import Conflict, InvalidValue, NotFound
 from rbac.models import ApiKey, Directory, DirectoryToken, Organization, Provider
+from rbac.resources import org_resource
 
 TOKEN_PREFIX = "rcs_"
 API_KEY_PREFIX = "rck_"
@@ -86,6 +86,28 @@ def create_directory(
     session.add(directory)
     session.flush()
     return directory
+
+
+def bootstrap_directory(
+    session: Session, org_slug: str, directory_name: str, provider: Provider
+) -> str:
+    """Create the org and its directory if missing; return a new token's plaintext (idempotent)."""
+    org = session.scalar(select(Organization).where(Organization.slug == org_slug))
+    if org is None:
+        org = create_organization(session, org_slug)
+    directory = session.scalar(
+        select(Directory).where(
+            Directory.organization_id == org.id, Directory.name == directory_name
+        )
+    )
+    if directory is None:
+        directory = create_directory(session, org, directory_name, provider)
+    elif directory.provider != provider:
+        raise Conflict(
+            f"directory {directory_name!r} exists with provider {directory.provider.value!r}"
+        )
+    _, plaintext = issue_token(session, directory)
+    return plaintext
 
 
 def issue_token(

@@ -64,6 +64,8 @@ def user_fields(user: ScimUser) -> UserFields:
         user_name=user.user_name,
         external_id=user.external_id,
         display_name=user.display_name,
+        given_name=user.name.given_name if user.name else None,
+        family_name=user.name.family_name if user.name else None,
         active=True if user.active is None else user.active,
         emails=tuple(
             EmailFields(

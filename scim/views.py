@@ -24,7 +24,10 @@ from sqlalchemy import select
 from app.db import get_catalog, get_session
 from app.request_body import read_body
 from app.urls import external_url
-from rbac import access, assignments, events, models, provisioning
+from rbac import models, provisioning
+from rbac.changes import apply_changes
+from rbac.context import Context as RbacContext
+from rbac.context import directory_actor
 from rbac.db import utcnow
 from rbac.journal import requests_since
 from rbac.tenancy import authenticate_token
@@ -328,27 +331,13 @@ def bulk():
 
 
 def _commit(changes: list) -> None:
-    """Let RBAC react to the directory events in the same transaction, then commit once."""
+    """Hand the directory's changes to the RBAC engine's one door, then commit once."""
     session = get_session()
-    org = g.directory.organization
-    catalog = get_catalog()
-    actor = f"scim:{g.correlation_id}"
-    # Only a change that can take access away can leave the org without an active Owner.
-    can_remove = any(isinstance(change, _REMOVING_ACCESS) for change in changes)
-    owners_before = assignments.active_owners(session, catalog, org) if can_remove else 0
-    access.apply_directory_events(session, catalog, org, changes, actor)
-    if can_remove:
-        assignments.alert_if_ownerless(session, catalog, org, owners_before, actor)
+    ctx = RbacContext(
+        session, get_catalog(), g.directory.organization, directory_actor(g.correlation_id)
+    )
+    apply_changes(ctx, changes)
     session.commit()
-
-
-_REMOVING_ACCESS = (
-    events.UserDeactivated,
-    events.UserDeleted,
-    events.MemberRemoved,
-    events.GroupDeleted,
-    events.GroupUnnested,
-)
 
 
 def _read_resource() -> dict:

@@ -1,5 +1,6 @@
 """Fixtures: one migrated database per run: SQLite, or PostgreSQL if ROLECALL_TEST_DATABASE_URL."""
 
+import json
 import os
 from dataclasses import dataclass
 
@@ -7,10 +8,11 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from app.cli import upgrade_database
+from app.cli import cli, upgrade_database
 from app.db import get_engine, get_session
 from rbac import tenancy
 from rbac.db import Base, make_engine
+from rbac.event_log import read_events
 from rbac.models import Provider
 
 SCIM_JSON = "application/scim+json"
@@ -160,3 +162,82 @@ def directory(app) -> Directory:
 def scim(client, directory) -> ScimClient:
     """A SCIM client authenticated as the acme Okta directory."""
     return ScimClient(client, directory.token)
+
+
+class World:
+    """An organization with an Okta directory, its SCIM client and the CLI."""
+
+    def __init__(self, app, client):
+        self.app = app
+        self.directory = make_directory(app, org_slug="acme", name="okta")
+        self.scim = ScimClient(client, self.directory.token)
+        self.runner = app.test_cli_runner()
+
+    def run(self, *args):
+        """Run `rolecall ARGS` and return the click result."""
+        return self.runner.invoke(cli, list(args), catch_exceptions=False)
+
+    def ok(self, *args):
+        """Run a command that must succeed; return its output."""
+        result = self.run(*args)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def check(self, user, permission, resource) -> bool:
+        """Return check's verdict, after asserting its exit code matches its JSON."""
+        result = self.run("check", "--org", "acme", "--json", user, permission, resource)
+        assert result.exit_code in (0, 1), result.output
+        assert json.loads(result.output)["allowed"] == (result.exit_code == 0)
+        return result.exit_code == 0
+
+    def explain(self, user, resource) -> dict:
+        """Return explain's JSON."""
+        return json.loads(self.ok("explain", "--org", "acme", "--json", user, resource))
+
+    def user(self, name, **attributes) -> str:
+        """Provision a user over SCIM; return its id."""
+        return self.scim.create_user(name, **attributes)["id"]
+
+    def group(self, name, *member_ids) -> str:
+        """Provision a group over SCIM; return its id."""
+        return self.scim.create_group(name, list(member_ids))["id"]
+
+    def remove_member(self, group_id, user_id):
+        """Remove one member by SCIM PATCH."""
+        response = self.scim.patch(
+            f"/Groups/{group_id}", [{"op": "remove", "path": f'members[value eq "{user_id}"]'}]
+        )
+        assert response.status_code == 204
+
+    def set_active(self, user_id, active: bool):
+        """Deactivate or reactivate a user by SCIM PATCH (Okta's form)."""
+        response = self.scim.patch(
+            f"/Users/{user_id}", [{"op": "replace", "value": {"active": active}}]
+        )
+        assert response.status_code == 200
+
+    def verify_clean(self):
+        """Assert that materialised access equals a recomputation from the base tables."""
+        result = self.run("verify", "--org", "acme")
+        assert result.exit_code == 0, result.output
+
+    def events(self, kind_prefix=""):
+        """Return the organization's events of a kind."""
+        with self.app.app_context():
+            session = get_session()
+            org = tenancy.get_organization(session, "acme")
+            return [
+                (e.type, e.data)
+                for e in read_events(session, org.id, 0, 10_000)
+                if e.type.startswith(kind_prefix)
+            ]
+
+
+@pytest.fixture
+def world(app, client):
+    """A fresh organization with one project (web) holding an agent (bot) and a tool (search)."""
+    w = World(app, client)
+    w.ok("project", "create", "--org", "acme", "web")
+    w.ok("asset", "create", "--org", "acme", "--project", "web", "--kind", "agent", "bot")
+    w.ok("asset", "create", "--org", "acme", "--project", "web", "--kind", "tool", "search")
+    return w

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from app.cli import cli
 from app.db import get_engine
-from rbac.access import read_events, record_event
+from rbac.event_log import read_events, record_event
 from tests.conftest import make_directory
 
 

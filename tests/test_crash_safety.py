@@ -30,8 +30,9 @@ from sqlalchemy import select
 from app.cli import cli
 from app.db import get_session
 from rbac import tenancy
-from rbac.access import find_resource, read_events
+from rbac.event_log import read_events
 from rbac.models import EffectiveAccess
+from rbac.resources import find_resource
 from tests import servers
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, make_directory
 

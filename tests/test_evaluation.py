@@ -2,7 +2,8 @@
 
 import pytest
 
-from rbac.catalog import DEFAULT_CATALOG, Scope, UnknownRole, load_catalog
+from rbac.catalog import DEFAULT_CATALOG, Scope, load_catalog
+from rbac.errors import UnknownRole
 from rbac.evaluation import ResourceKind, ResourceRef, Source, SourceKind, evaluate, permissions_of
 
 CATALOG = load_catalog()
@@ -77,11 +78,6 @@ def test_any_asset_role_makes_a_project_viewer():
     assert result[WEB].source.kind == SourceKind.CASCADE
     assert result[WEB].source.from_resource_id == BOT
     assert roles(group("member", BOT), direct("editor", WEB))[WEB] == "editor"
-
-
-def test_creator_is_admin_of_the_asset():
-    """The creator source holds the catalog's creator role."""
-    assert roles(Source(SourceKind.CREATOR, "admin", TOOL))[TOOL] == "admin"
 
 
 def test_inactive_user_holds_nothing():

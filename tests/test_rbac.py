@@ -5,93 +5,15 @@ import json
 import pytest
 from sqlalchemy import select
 
-from app.cli import cli
 from app.db import get_catalog, get_session
-from rbac import assignments, queries, tenancy
-from rbac.access import find_resource, read_events
+from rbac import tenancy
+from rbac.admin import grants
 from rbac.catalog import DEFAULT_CATALOG, load_catalog
-from rbac.errors import NeedsConfirmation, Refused
+from rbac.context import Context, user_actor
+from rbac.errors import Forbidden, NeedsConfirmation
 from rbac.models import EffectiveAccess, Grant, Group, User
+from rbac.resources import find_resource
 from tests.conftest import ScimClient, make_directory
-
-
-class World:
-    """An organization with an Okta directory, its SCIM client and the CLI."""
-
-    def __init__(self, app, client):
-        self.app = app
-        self.directory = make_directory(app, org_slug="acme", name="okta")
-        self.scim = ScimClient(client, self.directory.token)
-        self.runner = app.test_cli_runner()
-
-    def run(self, *args):
-        """Run `rolecall ARGS` and return the click result."""
-        return self.runner.invoke(cli, list(args), catch_exceptions=False)
-
-    def ok(self, *args):
-        """Run a command that must succeed; return its output."""
-        result = self.run(*args)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    def check(self, user, permission, resource) -> bool:
-        """Return check's verdict, after asserting its exit code matches its JSON."""
-        result = self.run("check", "--org", "acme", "--json", user, permission, resource)
-        assert result.exit_code in (0, 1), result.output
-        assert json.loads(result.output)["allowed"] == (result.exit_code == 0)
-        return result.exit_code == 0
-
-    def explain(self, user, resource) -> dict:
-        """Return explain's JSON."""
-        return json.loads(self.ok("explain", "--org", "acme", "--json", user, resource))
-
-    def user(self, name, **attributes) -> str:
-        """Provision a user over SCIM; return its id."""
-        return self.scim.create_user(name, **attributes)["id"]
-
-    def group(self, name, *member_ids) -> str:
-        """Provision a group over SCIM; return its id."""
-        return self.scim.create_group(name, list(member_ids))["id"]
-
-    def remove_member(self, group_id, user_id):
-        """Remove one member by SCIM PATCH."""
-        response = self.scim.patch(
-            f"/Groups/{group_id}", [{"op": "remove", "path": f'members[value eq "{user_id}"]'}]
-        )
-        assert response.status_code == 204
-
-    def set_active(self, user_id, active: bool):
-        """Deactivate or reactivate a user by SCIM PATCH (Okta's form)."""
-        response = self.scim.patch(
-            f"/Users/{user_id}", [{"op": "replace", "value": {"active": active}}]
-        )
-        assert response.status_code == 200
-
-    def verify_clean(self):
-        """Assert that materialised access equals a recomputation from the base tables."""
-        result = self.run("verify", "--org", "acme")
-        assert result.exit_code == 0, result.output
-
-    def events(self, kind_prefix=""):
-        """Return the organization's events of a kind."""
-        with self.app.app_context():
-            session = get_session()
-            org = tenancy.get_organization(session, "acme")
-            return [
-                (e.type, e.data)
-                for e in read_events(session, org.id, 0, 10_000)
-                if e.type.startswith(kind_prefix)
-            ]
-
-
-@pytest.fixture
-def world(app, client):
-    """A fresh organization with one project (web) holding an agent (bot) and a tool (search)."""
-    w = World(app, client)
-    w.ok("project", "create", "--org", "acme", "web")
-    w.ok("asset", "create", "--org", "acme", "--project", "web", "--kind", "agent", "bot")
-    w.ok("asset", "create", "--org", "acme", "--project", "web", "--kind", "tool", "search")
-    return w
 
 
 def test_every_active_user_holds_the_default_org_role(world):
@@ -225,7 +147,8 @@ def test_org_admin_cascades_everywhere_and_creator_is_admin(world):
         "docs",
     )
     assert world.check("alice", "asset.edit", "asset:web/docs")
-    assert world.explain("carol", "asset:web/docs")["winner"] == "creator"
+    # The creator's admin role is a direct grant (PRODUCT.md), listed like any other.
+    assert world.explain("carol", "asset:web/docs")["winner"] == "direct"
     assert world.check("carol", "asset.assign_roles", "asset:web/docs")
     carol_project = world.explain("carol", "project:web")
     assert carol_project["role"] == "viewer"
@@ -281,18 +204,10 @@ def test_group_roles_switch_ignores_but_keeps_group_roles(world, app):
     world.user("alice")
     world.group("Team", world.scim.get("/Users").get_json()["Resources"][0]["id"])
     world.ok("assign", "--org", "acme", "--group", "Team", "--role", "member", "asset:web/bot")
-    with app.app_context():
-        session = get_session()
-        org = tenancy.get_organization(session, "acme")
-        assignments.set_group_roles_enabled(session, get_catalog(), org, False, "test")
-        session.commit()
+    world.ok("org", "settings", "--org", "acme", "--group-roles", "off")
     assert not world.check("alice", "asset.run", "asset:web/bot")
     world.verify_clean()
-    with app.app_context():
-        session = get_session()
-        org = tenancy.get_organization(session, "acme")
-        assignments.set_group_roles_enabled(session, get_catalog(), org, True, "test")
-        session.commit()
+    world.ok("org", "settings", "--org", "acme", "--group-roles", "on")
     assert world.check("alice", "asset.run", "asset:web/bot")
     assert any(d["cause"]["type"] == "switch_toggled" for _, d in world.events("access."))
 
@@ -309,7 +224,7 @@ def test_last_owner_cannot_be_revoked_but_the_idp_is_never_blocked(world):
 
 
 def test_only_an_owner_gives_the_owner_role_to_a_group(world, app):
-    """An org Admin acting may not make a group Owner; an Owner may."""
+    """An org Admin acting may not make a group Owner (the engine's own check); an Owner may."""
     world.user("adam")
     world.user("olivia")
     world.group("Execs")
@@ -322,34 +237,32 @@ def test_only_an_owner_gives_the_owner_role_to_a_group(world, app):
         org_res = find_resource(session, org, "org")
         adam = session.scalar(select(User).where(User.user_name == "adam"))
         olivia = session.scalar(select(User).where(User.user_name == "olivia"))
-        with pytest.raises(Refused):
-            assignments.assign_group(
-                session, get_catalog(), org, execs, "owner", org_res, "t", adam
-            )
-        assert assignments.assign_group(
-            session, get_catalog(), org, execs, "owner", org_res, "t", olivia
-        )
+        as_adam = Context(session, get_catalog(), org, user_actor(adam.id))
+        with pytest.raises(Forbidden, match=r"org\.assign_owner"):
+            grants.assign_group(as_adam, execs, "owner", org_res)
+        assert grants.assign_group(as_adam, execs, "admin", org_res)
+        as_olivia = Context(session, get_catalog(), org, user_actor(olivia.id))
+        assert grants.assign_group(as_olivia, execs, "owner", org_res)
 
 
-def test_nested_groups_are_transitive_and_cycles_refused(world, app):
+def test_nested_groups_are_transitive_and_cycles_refused(world):
     """A team inside a department inherits the department's roles; a cycle is refused."""
-    alice = world.user("alice")
-    world.group("Platform", alice)
-    world.group("Engineering")
-    world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "editor", "project:web")
-    with app.app_context():
-        session = get_session()
-        org = tenancy.get_organization(session, "acme")
-        eng = session.scalar(select(Group).where(Group.display_name == "Engineering"))
-        platform = session.scalar(select(Group).where(Group.display_name == "Platform"))
-        assignments.add_child_group(session, get_catalog(), org, eng, platform, "test")
-        session.commit()
-        with pytest.raises(Refused):
-            assignments.add_child_group(session, get_catalog(), org, platform, eng, "test")
-        session.rollback()
-        grants = queries.explain_group(session, org, platform)["grants"]
-        assert grants == [{"resource": "project:web", "role": "editor", "through": eng.id}]
+    world.user("alice")
+    world.ok("group", "create", "--org", "acme", "--slug", "eng", "Engineering")
+    world.ok("group", "create", "--org", "acme", "--slug", "platform", "Platform")
+    world.ok("group", "add", "--org", "acme", "platform", "alice")
+    world.ok("group", "nest", "--org", "acme", "eng", "platform")
+    world.ok("assign", "--org", "acme", "--group", "eng", "--role", "editor", "project:web")
+    cycle = world.run("group", "nest", "--org", "acme", "platform", "eng")
+    assert cycle.exit_code == 2 and "cannot contain itself" in cycle.output
+    explained = json.loads(world.ok("group", "explain", "--org", "acme", "--json", "platform"))
+    assert explained["grants"] == [
+        {"resource": "project:web", "role": "editor", "through": "Engineering"}
+    ]
+    assert explained["members"] == ["alice"]
     assert world.check("alice", "project.edit_assets", "project:web")
+    world.ok("group", "unnest", "--org", "acme", "eng", "platform")
+    assert not world.check("alice", "project.edit_assets", "project:web")
     world.verify_clean()
 
 
@@ -454,39 +367,49 @@ def test_catalog_lists_permissions_with_roles(world):
 
 def test_local_groups_hold_any_org_user_and_scim_groups_stay_read_only(world, app):
     """Local groups (name, slug, description) hold any org user; IdP groups stay read-only."""
-    alice = world.user("alice")
+    world.user("alice")
     other = make_directory(app, org_slug="acme", name="entra")
-    bob = ScimClient(app.test_client(), other.token).create_user("bob")["id"]
-    scim_group = world.group("FromIdP")
+    ScimClient(app.test_client(), other.token).create_user("bob")
+    world.group("FromIdP")
+    world.ok(
+        "group",
+        "create",
+        "--org",
+        "acme",
+        "--slug",
+        "reviewers",
+        "--description",
+        "Code review",
+        "Reviewers",
+    )
+    world.ok("group", "add", "--org", "acme", "reviewers", "alice", "bob")
+    world.ok("assign", "--org", "acme", "--group", "Reviewers", "--role", "viewer", "asset:web/bot")
     with app.app_context():
-        session = get_session()
-        org = tenancy.get_organization(session, "acme")
-        catalog = get_catalog()
-        local = assignments.create_local_group(
-            session, org, "Reviewers", "reviewers", "Code review"
-        )
-        assignments.set_local_members(session, catalog, org, local, [alice, bob], "admin:root")
-        assignments.assign_group(
-            session,
-            catalog,
-            org,
-            local,
-            "viewer",
-            find_resource(session, org, "asset:web/bot"),
-            "t",
-        )
-        session.commit()
-        assert (local.slug, local.description, local.directory_id) == (
-            "reviewers",
+        local = get_session().scalar(select(Group).where(Group.slug == "reviewers"))
+        assert (local.display_name, local.description, local.directory_id) == (
+            "Reviewers",
             "Code review",
             None,
         )
-        with pytest.raises(Refused):
-            assignments.set_local_members(
-                session, catalog, org, session.get(Group, scim_group), [alice], "admin:root"
-            )
+    refused = world.run("group", "add", "--org", "acme", "FromIdP", "alice")
+    assert refused.exit_code == 2 and "managed by its IdP" in refused.output
     assert world.check("alice", "asset.view", "asset:web/bot")
     assert world.check("bob", "asset.view", "asset:web/bot")
+    world.ok("group", "rename", "--org", "acme", "reviewers", "Code reviewers")
+    listed = world.ok("group", "list", "--org", "acme")
+    assert "Code reviewers\tlocal:reviewers" in listed and "FromIdP\tidp" in listed
+    deleted = world.ok("group", "delete", "--org", "acme", "--yes", "reviewers")
+    assert "revokes viewer on asset:web/bot from its members" in deleted
+    assert not world.check("bob", "asset.view", "asset:web/bot")
+    assert [t for t, _ in world.events("group.")] == [
+        "group.created",
+        "group.user_added",
+        "group.user_added",
+        "group.updated",
+        "group.user_removed",
+        "group.user_removed",
+        "group.deleted",
+    ]
     world.verify_clean()
 
 
@@ -501,13 +424,11 @@ def test_admin_lowering_an_assignment_that_removes_their_own_admin_must_confirm(
         catalog = get_catalog()
         leads = session.scalar(select(Group).where(Group.display_name == "Leads"))
         web = find_resource(session, org, "project:web")
-        acting = session.get(User, adam)
+        as_adam = Context(session, catalog, org, user_actor(adam))
         with pytest.raises(NeedsConfirmation):
-            assignments.unassign_group(session, catalog, org, leads, "admin", web, "t", acting)
+            grants.unassign_group(as_adam, leads, "admin", web)
         session.rollback()
-        assert assignments.unassign_group(
-            session, catalog, org, leads, "admin", web, "t", acting, confirm=True
-        )
+        assert grants.unassign_group(as_adam, leads, "admin", web, confirmed=True)
         session.commit()
     assert not world.check("adam", "project.assign_roles", "project:web")
 
@@ -535,17 +456,17 @@ def test_scim_groups_whose_members_are_groups_are_followed(world):
 
 def test_local_users_hold_the_default_role_and_can_be_granted(world, app):
     """A local user (no IdP) is a principal like any other."""
+    output = world.ok(
+        "user", "create", "--org", "acme", "--display-name", "C. Tractor", "contractor"
+    )
+    user_id = output.strip().rpartition(" ")[2]
     with app.app_context():
-        session = get_session()
-        org = tenancy.get_organization(session, "acme")
-        user = assignments.create_local_user(
-            session, get_catalog(), org, "contractor", "admin:root"
-        )
-        session.commit()
-        assert user.directory_id is None
+        assert get_session().get(User, user_id).directory_id is None
     assert world.explain("contractor", "org")["role"] == "viewer"
-    world.ok("grant", "--org", "acme", "--user", "contractor", "--role", "member", "asset:web/bot")
+    world.ok("grant", "--org", "acme", "--user", user_id, "--role", "member", "asset:web/bot")
     assert world.check("contractor", "asset.run", "asset:web/bot")
+    assert f"{user_id}\tcontractor\t-\tactive" in world.ok("user", "list", "--org", "acme")
+    assert [t for t, _ in world.events("user.")] == ["user.created"]
     world.verify_clean()
 
 

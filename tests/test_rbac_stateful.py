@@ -1,9 +1,11 @@
 """Stateful property: after any sequence of IdP and admin changes, incremental = from scratch.
 
-Random sequences of SCIM membership changes, deactivations, deletions, direct grants, group
-assignments, nesting and the group-roles switch. After every step: `verify` finds no drift
-(the materialised access equals a recomputation from the base tables) and folding the
-access events from the start reproduces the materialised access.
+Random sequences of SCIM membership changes, deactivations, deletions, and admin operations
+through the one door (direct grants, group assignments, local group membership and nesting,
+the default role, the group-roles switch). After every step: `verify` finds no drift (the
+materialised access equals a recomputation from the base tables), folding the access events
+from the start reproduces the materialised access, no admin step left the org without an
+active Owner, and every IdP step that did wrote the alert.
 """
 
 import os
@@ -21,11 +23,16 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from app.db import get_catalog, get_session
-from rbac import assignments, queries, tenancy
-from rbac.access import find_resource, read_events
-from rbac.errors import Refused
+from rbac import queries, tenancy
+from rbac.admin import grants, principals, resources
+from rbac.admin import settings as org_settings
+from rbac.changes import active_owners
+from rbac.context import Context
+from rbac.errors import DomainError
 from rbac.evaluation import ResourceKind
+from rbac.event_log import read_events
 from rbac.models import EffectiveAccess, Group, User
+from rbac.resources import find_resource
 from tests.conftest import ScimClient, make_directory
 
 STEPS = int(os.environ.get("ROLECALL_STATEFUL_STEPS", "30"))
@@ -66,7 +73,12 @@ operations = st.one_of(
     st.tuples(st.just("switch"), st.booleans()),
     st.tuples(st.just("new_user")),
     st.tuples(st.just("new_group"), st.lists(index, max_size=3)),
+    st.tuples(st.just("local_membership"), st.integers(0, 1), index, st.booleans()),
+    st.tuples(st.just("local_nest"), st.integers(0, 1), index, st.booleans()),
+    st.tuples(st.just("default_role"), st.sampled_from([None, "viewer", "member", "admin"])),
 )
+# Steps an admin takes: the owner rule refuses those that would leave no active Owner.
+ADMIN_STEPS = {"assign", "direct", "switch", "local_membership", "local_nest", "default_role"}
 
 
 class AccessMachine(RuleBasedStateMachine):
@@ -84,18 +96,19 @@ class AccessMachine(RuleBasedStateMachine):
         self.scim = ScimClient(app.test_client(), directory.token)
         self.users: list[str] = []
         self.groups: list[str] = []
+        self.local_groups: list[str] = []
 
-    @initialize()
-    def setup(self):
+    @initialize(owner_source=st.sampled_from(["idp_group", "local_group", "direct"]))
+    def setup(self, owner_source):
         """Two projects, an agent, a tool, a workforce; four users; three groups with roles."""
-        with self._domain() as (session, catalog, org):
-            p1 = assignments.create_project(session, catalog, org, "p1", "test")
-            p2 = assignments.create_project(session, catalog, org, "p2", "test")
-            a1 = assignments.create_asset(session, catalog, org, p1, ResourceKind.AGENT, "a1", "t")
-            assignments.create_asset(session, catalog, org, p1, ResourceKind.TOOL, "a2", "t")
-            assignments.create_asset(
-                session, catalog, org, p2, ResourceKind.WORKFORCE, "w", "t", uses=[a1]
-            )
+        with self._domain() as ctx:
+            p1 = resources.create_project(ctx, "p1")
+            p2 = resources.create_project(ctx, "p2")
+            a1 = resources.create_asset(ctx, p1, ResourceKind.AGENT, "a1")
+            resources.create_asset(ctx, p1, ResourceKind.TOOL, "a2")
+            resources.create_asset(ctx, p2, ResourceKind.WORKFORCE, "w", uses=[a1])
+            for slug in ("local0", "local1"):
+                self.local_groups.append(principals.create_local_group(ctx, slug, slug).id)
         for _ in range(4):
             self.new_user()
         self.new_group([0, 1])
@@ -104,12 +117,36 @@ class AccessMachine(RuleBasedStateMachine):
         self.assign(0, ("project:p1", "editor"), True)
         self.assign(1, ("asset:p1/a1", "member"), True)
         self.assign(2, ("org", "admin"), True)
+        # One Owner, through one kind of source, so that steps can take the last one away.
+        if owner_source == "idp_group":
+            self.assign(1, ("org", "owner"), True)
+        elif owner_source == "direct":
+            self.direct(2, ("org", "owner"), True)
+        else:
+            self.local_membership(0, 2, True)
+            with self._domain() as ctx:
+                local = session_group(ctx, self.local_groups[0])
+                grants.assign_group(ctx, local, "owner", resources_org(ctx))
 
     @rule(operation=operations)
     def apply(self, operation):
-        """Apply one IdP or admin change."""
+        """Apply one IdP or admin change; check the owner rule held for it."""
         name, *arguments = operation
+        owners_before, alerts_before = self._owners_and_alerts()
         getattr(self, name)(*arguments)
+        owners_after, alerts_after = self._owners_and_alerts()
+        if owners_before and not owners_after:
+            assert name not in ADMIN_STEPS, f"admin step {operation} left no active Owner"
+            assert alerts_after == alerts_before + 1, f"IdP step {operation} raised no alert"
+
+    def _owners_and_alerts(self):
+        with self._domain(commit=False) as ctx:
+            alerts = [
+                e
+                for e in read_events(ctx.session, ctx.org.id, 0, 1_000_000)
+                if e.type == "org.alert.no_active_owner"
+            ]
+            return active_owners(ctx), len(alerts)
 
     def _user(self, i):
         return self.users[i % len(self.users)]
@@ -161,56 +198,74 @@ class AccessMachine(RuleBasedStateMachine):
     def direct(self, user, role_on, give):
         """An admin grants or revokes a role directly."""
         address, role = role_on
-        with self._domain() as (session, catalog, org):
-            row = session.get(User, self._user(user))
+        with self._domain() as ctx:
+            row = ctx.session.get(User, self._user(user))
             if row is None:
                 return
-            operation = assignments.grant_role if give else assignments.revoke_role
-            try:
-                operation(
-                    session, catalog, org, row, role, find_resource(session, org, address), "t"
-                )
-            except Refused:
-                session.rollback()
+            operation = grants.grant_role if give else grants.revoke_role
+            self._attempt(ctx, operation, row, role, find_resource(ctx.session, ctx.org, address))
 
     def assign(self, group, role_on, give):
         """An admin assigns a role to a group, or takes it back."""
         address, role = role_on
-        with self._domain() as (session, catalog, org):
-            row = session.get(Group, self._group(group))
+        with self._domain() as ctx:
+            row = ctx.session.get(Group, self._group(group))
             if row is None:
                 return
-            operation = assignments.assign_group if give else assignments.unassign_group
-            try:
-                operation(
-                    session, catalog, org, row, role, find_resource(session, org, address), "t"
-                )
-            except Refused:
-                session.rollback()
+            operation = grants.assign_group if give else grants.unassign_group
+            self._attempt(ctx, operation, row, role, find_resource(ctx.session, ctx.org, address))
+
+    def local_membership(self, local, user, add):
+        """An admin adds a user to a local group, or removes one."""
+        with self._domain() as ctx:
+            row = ctx.session.get(User, self._user(user))
+            if row is None:
+                return
+            group = session_group(ctx, self.local_groups[local])
+            operation = principals.add_members if add else principals.remove_members
+            self._attempt(ctx, operation, group, [row])
+
+    def local_nest(self, local, child, nest):
+        """An admin nests a group (IdP or local) in a local group, or takes it out."""
+        with self._domain() as ctx:
+            row = ctx.session.get(Group, self._group(child))
+            if row is None:
+                return
+            group = session_group(ctx, self.local_groups[local])
+            operation = principals.add_members if nest else principals.remove_members
+            self._attempt(ctx, operation, group, [row])
 
     def nest(self, parent, child):
-        """An admin puts a group inside another; cycles are refused."""
-        with self._domain() as (session, catalog, org):
-            parent_row = session.get(Group, self._group(parent))
-            child_row = session.get(Group, self._group(child))
-            if parent_row is None or child_row is None:
-                return
-            try:
-                assignments.add_child_group(session, catalog, org, parent_row, child_row, "t")
-            except Refused:
-                session.rollback()
+        """The IdP lists a group among another group's members; cycles are refused."""
+        child_id = self._group(child)
+        op = {"op": "add", "path": "members", "value": [{"value": child_id}]}
+        status = self.scim.patch(f"/Groups/{self._group(parent)}", [op]).status_code
+        assert status in (204, 400, 404)
 
     def switch(self, enabled):
         """An admin turns group roles off or on."""
-        with self._domain() as (session, catalog, org):
-            assignments.set_group_roles_enabled(session, catalog, org, enabled, "t")
+        with self._domain() as ctx:
+            self._attempt(ctx, org_settings.set_group_roles_enabled, enabled)
+
+    def default_role(self, role):
+        """An admin changes the org's default role."""
+        with self._domain() as ctx:
+            self._attempt(ctx, org_settings.set_default_role, role)
+
+    @staticmethod
+    def _attempt(ctx, operation, *arguments):
+        """Run an admin operation; a refusal (a rail) rolls back and changes nothing."""
+        try:
+            operation(ctx, *arguments)
+        except DomainError:
+            ctx.session.rollback()
 
     @invariant()
     def materialised_equals_recomputed_and_folded_events(self):
         """No drift, and the event stream folds to the materialised state."""
-        with self._domain(commit=False) as (session, catalog, org):
-            drift = queries.verify(session, catalog, org)
-            assert drift == []
+        with self._domain(commit=False) as ctx:
+            session, org = ctx.session, ctx.org
+            assert queries.verify(ctx) == []
             folded = {}
             for event in read_events(session, org.id, 0, 1_000_000):
                 if not event.type.startswith("access."):
@@ -227,19 +282,30 @@ class AccessMachine(RuleBasedStateMachine):
     def _domain(self, commit=True):
         machine = self
 
-        class Context:
+        class Domain:
             def __enter__(self):
                 self.ctx = machine.app.app_context()
                 self.ctx.push()
                 session = get_session()
-                return session, get_catalog(), tenancy.get_organization(session, machine.slug)
+                org = tenancy.get_organization(session, machine.slug)
+                return Context(session, get_catalog(), org)
 
             def __exit__(self, exc_type, *args):
                 if exc_type is None and commit:
                     get_session().commit()
                 self.ctx.pop()
 
-        return Context()
+        return Domain()
+
+
+def session_group(ctx, group_id):
+    """The group row of an id, in the context's session."""
+    return ctx.session.get(Group, group_id)
+
+
+def resources_org(ctx):
+    """The organization's own resource."""
+    return find_resource(ctx.session, ctx.org, "org")
 
 
 def test_incremental_access_equals_recomputation(app):

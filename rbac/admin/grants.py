@@ -1,0 +1,96 @@
+"""Direct grants to users and role assignments to groups, on any resource of the organization."""
+
+from sqlalchemy import delete, select
+
+from rbac.authorization import authorize
+from rbac.catalog import Scope
+from rbac.changes import apply_changes
+from rbac.context import Context
+from rbac.errors import InvalidValue
+from rbac.evaluation import ResourceKind
+from rbac.events import GroupRoleAssigned, GroupRoleUnassigned, RoleGranted, RoleRevoked
+from rbac.models import Grant, Group, GroupAssignment, Resource, User
+
+
+def grant_role(ctx: Context, user: User, role: str, resource: Resource) -> bool:
+    """Give a user a role directly on a resource; return False if it was already given."""
+    name = _authorized_role(ctx, resource, role, user)
+    exists = select(Grant.id).where(
+        Grant.user_id == user.id, Grant.resource_id == resource.id, Grant.role == name
+    )
+    if ctx.session.scalar(exists) is not None:
+        return False
+    ctx.session.add(
+        Grant(user_id=user.id, resource_id=resource.id, role=name, granted_by=ctx.actor.label)
+    )
+    ctx.session.flush()
+    apply_changes(ctx, [RoleGranted(user.id, resource.id, name)])
+    return True
+
+
+def revoke_role(
+    ctx: Context, user: User, role: str, resource: Resource, *, confirmed: bool = False
+) -> bool:
+    """Take back a direct grant (the creator's admin role too); return False if there was none."""
+    name = _authorized_role(ctx, resource, role, user)
+    removed = ctx.session.execute(
+        delete(Grant).where(
+            Grant.user_id == user.id, Grant.resource_id == resource.id, Grant.role == name
+        )
+    ).rowcount
+    if not removed:
+        return False
+    apply_changes(ctx, [RoleRevoked(user.id, resource.id, name)], confirmed=confirmed)
+    return True
+
+
+def assign_group(ctx: Context, group: Group, role: str, resource: Resource) -> bool:
+    """Let a group hold a role on a resource; every transitive member inherits it."""
+    name = _authorized_role(ctx, resource, role, group)
+    exists = select(GroupAssignment.id).where(
+        GroupAssignment.group_id == group.id,
+        GroupAssignment.resource_id == resource.id,
+        GroupAssignment.role == name,
+    )
+    if ctx.session.scalar(exists) is not None:
+        return False
+    ctx.session.add(
+        GroupAssignment(
+            group_id=group.id, resource_id=resource.id, role=name, assigned_by=ctx.actor.label
+        )
+    )
+    ctx.session.flush()
+    apply_changes(ctx, [GroupRoleAssigned(group.id, resource.id, name)])
+    return True
+
+
+def unassign_group(
+    ctx: Context, group: Group, role: str, resource: Resource, *, confirmed: bool = False
+) -> bool:
+    """Take a group's role on a resource back; return False if it did not hold it."""
+    name = _authorized_role(ctx, resource, role, group)
+    removed = ctx.session.execute(
+        delete(GroupAssignment).where(
+            GroupAssignment.group_id == group.id,
+            GroupAssignment.resource_id == resource.id,
+            GroupAssignment.role == name,
+        )
+    ).rowcount
+    if not removed:
+        return False
+    apply_changes(ctx, [GroupRoleUnassigned(group.id, resource.id, name)], confirmed=confirmed)
+    return True
+
+
+def _authorized_role(ctx: Context, resource: Resource, role: str, holder: User | Group) -> str:
+    """Resolve a role of the resource's scope; authorise the actor to give or take it."""
+    if resource.organization_id != ctx.org.id or holder.organization_id != ctx.org.id:
+        raise InvalidValue("the resource and the user or group must belong to the organization")
+    scope = ResourceKind(resource.kind).scope
+    name = ctx.catalog.role(scope, role).name
+    administration = ctx.catalog.administration
+    authorize(ctx, administration.assign_roles[scope], resource)
+    if scope == Scope.ORGANIZATION and name == ctx.catalog.highest(scope).name:
+        # Seed 003: only an Owner may give the Owner role (or take it).
+        authorize(ctx, administration.assign_top_org_role, resource)
+    return name

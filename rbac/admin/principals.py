@@ -1,0 +1,172 @@
+"""Local users and groups (managed by no IdP), and finding users and groups by name or id.
+
+IdP-managed groups are read-only here: their members and names change only through their
+directory. A local group may hold any user of the organization and contain any group of it.
+"""
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rbac import provisioning
+from rbac.authorization import authorize
+from rbac.changes import apply_changes
+from rbac.context import Context
+from rbac.db import casefold_key
+from rbac.errors import Conflict, InvalidValue, NotFound, Refused
+from rbac.events import GroupCreated, GroupUpdated
+from rbac.models import Directory, Group, Organization, User
+from rbac.recompute import AccessDiff
+from rbac.resources import SLUG, org_resource
+
+
+def find_user(
+    session: Session, org: Organization, reference: str, directory: str | None = None
+) -> User:
+    """Return the org's user with this id or userName (within a directory if named)."""
+    return _find(session, org, User, User.user_name_key, reference, directory, "user")
+
+
+def find_group(
+    session: Session, org: Organization, reference: str, directory: str | None = None
+) -> Group:
+    """Return the org's group with this id, displayName or (local groups) slug."""
+    return _find(session, org, Group, Group.display_name_key, reference, directory, "group")
+
+
+def list_users(session: Session, org: Organization, directory: str | None = None) -> list[User]:
+    """Return the org's users (of one directory if named), by userName."""
+    query = _scoped(select(User), User, org, directory).order_by(User.user_name_key, User.id)
+    return list(session.scalars(query))
+
+
+def list_groups(session: Session, org: Organization, directory: str | None = None) -> list[Group]:
+    """Return the org's groups (of one directory if named), by displayName."""
+    query = _scoped(select(Group), Group, org, directory)
+    return list(session.scalars(query.order_by(Group.display_name_key, Group.id)))
+
+
+def create_local_user(ctx: Context, user_name: str, display_name: str | None = None) -> User:
+    """Create a local user (no IdP manages it); it gets the org's default role at once."""
+    authorize(ctx, ctx.catalog.administration.manage_principals, org_resource(ctx.session, ctx.org))
+    user, changes = provisioning.create_local_user(ctx.session, ctx.org, user_name, display_name)
+    apply_changes(ctx, changes)
+    return user
+
+
+def create_local_group(ctx: Context, name: str, slug: str, description: str | None = None) -> Group:
+    """Create a local group (managed by admins, not by any IdP): name, slug, description."""
+    _authorize(ctx)
+    if not SLUG.fullmatch(slug):
+        raise InvalidValue(f"{slug!r} is not a slug: letters, digits, '.', '_' or '-'")
+    if not name.strip() or len(name) > 256:
+        raise InvalidValue("a group name has 1 to 256 characters")
+    taken = select(Group.id).where(Group.organization_id == ctx.org.id, Group.slug == slug)
+    if ctx.session.scalar(taken) is not None:
+        raise Conflict(f"a group with slug {slug!r} exists")
+    group = Group(
+        organization_id=ctx.org.id,
+        directory_id=None,
+        display_name=name,
+        display_name_key=casefold_key(name),
+        slug=slug,
+        description=description,
+        attributes={},
+    )
+    ctx.session.add(group)
+    ctx.session.flush()
+    apply_changes(ctx, [GroupCreated(group.id)])
+    return group
+
+
+def rename_local_group(
+    ctx: Context, group: Group, name: str, description: str | None = None
+) -> None:
+    """Rename a local group (and set its description when given)."""
+    _authorize_local(ctx, group)
+    if not name.strip() or len(name) > 256:
+        raise InvalidValue("a group name has 1 to 256 characters")
+    group.display_name, group.display_name_key = name, casefold_key(name)
+    if description is not None:
+        group.description = description
+    group.version += 1
+    ctx.session.flush()
+    apply_changes(ctx, [GroupUpdated(group.id)])
+
+
+def delete_local_group(ctx: Context, group: Group) -> list[AccessDiff]:
+    """Delete a local group; return the access its members lost (see explain_group first)."""
+    _authorize_local(ctx, group)
+    return apply_changes(ctx, provisioning.delete_group(ctx.session, group))
+
+
+def add_members(ctx: Context, group: Group, members: Iterable[User | Group]) -> list[AccessDiff]:
+    """Add users, or groups to nest, to a local group; present members are a no-op."""
+    _authorize_local(ctx, group)
+    ids = [member.id for member in members]
+    return apply_changes(ctx, provisioning.add_members(ctx.session, group, ids))
+
+
+def remove_members(
+    ctx: Context, group: Group, members: Iterable[User | Group], *, confirmed: bool = False
+) -> list[AccessDiff]:
+    """Remove users, or nested groups, from a local group; absent members are a no-op."""
+    _authorize_local(ctx, group)
+    ids = [member.id for member in members]
+    changes = provisioning.remove_members(ctx.session, group, ids)
+    return apply_changes(ctx, changes, confirmed=confirmed)
+
+
+def set_members(
+    ctx: Context, group: Group, members: Iterable[User | Group], *, confirmed: bool = False
+) -> list[AccessDiff]:
+    """Make a local group's members exactly these users and groups."""
+    _authorize_local(ctx, group)
+    ids = [member.id for member in members]
+    changes = provisioning.set_members(ctx.session, group, ids)
+    return apply_changes(ctx, changes, confirmed=confirmed)
+
+
+def _authorize(ctx: Context) -> None:
+    authorize(ctx, ctx.catalog.administration.manage_principals, org_resource(ctx.session, ctx.org))
+
+
+def _authorize_local(ctx: Context, group: Group) -> None:
+    _authorize(ctx)
+    if group.organization_id != ctx.org.id:
+        raise NotFound(f"no group {group.id!r} in organization {ctx.org.slug!r}")
+    if group.directory_id is not None:
+        raise Refused(f"{group.display_name!r} is managed by its IdP: change it there")
+
+
+def _scoped(query, model, org: Organization, directory: str | None):
+    query = query.where(model.organization_id == org.id)
+    if directory is not None:
+        query = query.join(Directory, Directory.id == model.directory_id).where(
+            Directory.name == directory
+        )
+    return query
+
+
+def _find(session, org, model, name_key, reference: str, directory: str | None, what: str):
+    by_id = _scoped(select(model), model, org, directory).where(model.id == reference)
+    found = session.scalar(by_id)
+    if found is not None:
+        return found
+    named = [name_key == casefold_key(reference)]
+    if model is Group:
+        named.append(Group.slug == reference)
+    query = _scoped(select(model), model, org, directory)
+    matches = list(
+        session.scalars(query.where(named[0] if len(named) == 1 else named[0] | named[1]))
+    )
+    where = f"organization {org.slug!r}" + (f", directory {directory!r}" if directory else "")
+    if not matches:
+        raise NotFound(f"no {what} {reference!r} in {where}")
+    if len(matches) > 1:
+        raise InvalidValue(
+            f"{len(matches)} {what}s named {reference!r} in {where}: "
+            "name one by its id, or with --directory"
+        )
+    return matches[0]

@@ -1,0 +1,94 @@
+"""The one door: every change of the RBAC model, from an IdP or an admin, is applied here.
+
+`apply_changes` takes what an operation changed in the base tables (directory changes from
+provisioning, admin changes from `rbac.admin`), records each change's event, recomputes
+exactly the users whose access it may change (`rbac.recompute`), and applies the rules that
+concern the result, once, from what the recomputation saw:
+
+- **the owner rule**: a change that takes the top org role from someone and leaves no active
+  Owner is refused if an admin made it; an IdP's change is applied (the IdP is the authority on
+  who is still employed) and raises `org.alert.no_active_owner`;
+- **losing one's own access**: an admin change that takes the acting admin's own top role on a
+  resource needs `confirmed=True`.
+
+It flushes and never commits: a refusal raised here rolls the caller's transaction back.
+"""
+
+from sqlalchemy import func, select
+
+from rbac.catalog import Scope
+from rbac.context import Context
+from rbac.errors import NeedsConfirmation, Refused
+from rbac.evaluation import ResourceKind
+from rbac.event_log import record_event
+from rbac.handlers import HANDLERS, Objects
+from rbac.models import EffectiveAccess, Resource
+from rbac.payloads import person
+from rbac.recompute import AccessDiff, Cause, recompute
+from rbac.resources import org_resource
+
+
+def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> list[AccessDiff]:
+    """Record changes' events, recompute the users they affect, apply the rules; return diffs."""
+    if not changes:
+        return []
+    objects = Objects(ctx, changes)
+    affected: dict[Cause, set[str]] = {}
+    seen: set[str] = set()
+    for change in changes:
+        effect = HANDLERS[type(change)](ctx, change, objects)
+        if effect.event is not None:
+            kind, data = effect.event
+            record_event(ctx.session, ctx.org.id, kind, {**data, "actor": ctx.actor.label})
+        if effect.cause is None:
+            continue
+        users = {u for u in effect.users if u and u not in seen}
+        seen |= users
+        cause = Cause(effect.cause, ctx.actor.label, effect.detail)
+        affected.setdefault(cause, set()).update(users)
+    people = {user_id: person(snapshot) for user_id, snapshot in objects.user_snapshots.items()}
+    diffs = [d for cause, users in affected.items() for d in recompute(ctx, users, cause, people)]
+    _owner_rule(ctx, diffs)
+    if not confirmed:
+        _own_access_rule(ctx, diffs)
+    return diffs
+
+
+def active_owners(ctx: Context) -> int:
+    """Return how many active users hold the top org role (deactivated users hold nothing)."""
+    return ctx.session.scalar(
+        select(func.count()).where(
+            EffectiveAccess.resource_id == org_resource(ctx.session, ctx.org).id,
+            EffectiveAccess.role == ctx.catalog.highest(Scope.ORGANIZATION).name,
+        )
+    )
+
+
+def _owner_rule(ctx: Context, diffs: list[AccessDiff]) -> None:
+    top = ctx.catalog.highest(Scope.ORGANIZATION).name
+    org_id = org_resource(ctx.session, ctx.org).id
+    lost = any(d.resource_id == org_id and d.old_role == top != d.new_role for d in diffs)
+    if not lost or active_owners(ctx):
+        return
+    if ctx.actor.is_idp:
+        record_event(
+            ctx.session, ctx.org.id, "org.alert.no_active_owner", {"actor": ctx.actor.label}
+        )
+        return
+    raise Refused("that would leave the organization without an active Owner")
+
+
+def _own_access_rule(ctx: Context, diffs: list[AccessDiff]) -> None:
+    if ctx.actor.user_id is None:
+        return
+    for diff in diffs:
+        if diff.user_id != ctx.actor.user_id or diff.old_role is None:
+            continue
+        scope = _scope_of(ctx, diff.resource_id)
+        top = ctx.catalog.highest(scope).name
+        if diff.old_role == top != diff.new_role:
+            raise NeedsConfirmation(f"you would lose your own {top} role on this resource: confirm")
+
+
+def _scope_of(ctx: Context, resource_id: int) -> Scope:
+    return ResourceKind(ctx.session.get(Resource, resource_id).kind).scope

@@ -1,0 +1,264 @@
+"""What each change means: its event, the users whose access it may change, and why.
+
+One plain function per change type, found through the HANDLERS registry (dispatch by type,
+as cosmicpython's handlers); `rbac.changes.apply_changes` calls them. A handler reads what it
+needs and writes nothing: the event log and the recomputation are the door's.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from rbac import events
+from rbac.context import Context
+from rbac.group_graph import transitive_members
+from rbac.models import EffectiveAccess, Group, Resource, User
+from rbac.payloads import directory_group, directory_user
+from rbac.resources import address_of, org_resource
+
+
+@dataclass
+class Effect:
+    """A change's consequences: an event to record, users to recompute, and the cause's name."""
+
+    event: tuple[str, dict] | None = None
+    users: Iterable[str] = ()
+    cause: str | None = None
+    detail: tuple[tuple[str, str | int], ...] = ()
+
+
+class Objects:
+    """The users and groups a batch of changes names, loaded at once (deleted: from snapshots)."""
+
+    def __init__(self, ctx: Context, changes: list):
+        user_ids = {c.user_id for c in changes if hasattr(c, "user_id")}
+        group_ids = {
+            g
+            for c in changes
+            for g in (getattr(c, "group_id", None), getattr(c, "child_group_id", None))
+            if g
+        }
+        self.users = {
+            u.id: u
+            for u in ctx.session.scalars(
+                select(User).where(User.id.in_(user_ids)).options(selectinload(User.emails))
+            )
+        }
+        self.groups = {
+            g.id: g for g in ctx.session.scalars(select(Group).where(Group.id.in_(group_ids)))
+        }
+        self.user_snapshots = {
+            c.user_id: c.snapshot for c in changes if isinstance(c, events.UserDeleted)
+        }
+        self.group_snapshots = {
+            c.group_id: c.snapshot for c in changes if isinstance(c, events.GroupDeleted)
+        }
+
+    def user(self, user_id: str) -> dict:
+        """Return a user's directory object (its snapshot if the row is gone)."""
+        if user_id in self.users:
+            return directory_user(self.users[user_id])
+        return self.user_snapshots.get(user_id) or {"id": user_id}
+
+    def group(self, group_id: str) -> dict:
+        """Return a group's directory object (its snapshot if the row is gone)."""
+        if group_id in self.groups:
+            return directory_group(self.groups[group_id])
+        return self.group_snapshots.get(group_id) or {"id": group_id}
+
+    def group_event(self, group_id: str, suffix: str) -> str:
+        """Name a group event: dsync.group.* for an IdP's group, group.* for a local one."""
+        local = self.group(group_id).get("local", False)
+        return f"group.{suffix}" if local else f"dsync.group.{suffix}"
+
+
+Handler = Callable[[Context, object, Objects], Effect]
+HANDLERS: dict[type, Handler] = {}
+
+
+def handles(change_type: type):
+    """Register a function as the handler of one change type."""
+
+    def register(handler: Handler) -> Handler:
+        HANDLERS[change_type] = handler
+        return handler
+
+    return register
+
+
+# -- directory changes ----------------------------------------------------------------------
+
+
+def _user_event(name: str, cause: str | None = None):
+    def handler(ctx: Context, change, objects: Objects) -> Effect:
+        user = objects.user(change.user_id)
+        prefix = "dsync.user" if user.get("directory_id") else "user"
+        return Effect((f"{prefix}.{name}", user), [change.user_id] if cause else (), cause)
+
+    return handler
+
+
+handles(events.UserCreated)(_user_event("created", "user_created"))
+handles(events.UserUpdated)(_user_event("updated"))
+handles(events.UserDeactivated)(_user_event("updated", "user_deactivated"))
+handles(events.UserReactivated)(_user_event("updated", "user_reactivated"))
+handles(events.UserDeleted)(_user_event("deleted", "user_deleted"))
+
+
+@handles(events.GroupCreated)
+def group_created(ctx: Context, change, objects: Objects) -> Effect:
+    """A new group grants nothing yet."""
+    return Effect((objects.group_event(change.group_id, "created"), objects.group(change.group_id)))
+
+
+@handles(events.GroupUpdated)
+def group_updated(ctx: Context, change, objects: Objects) -> Effect:
+    """Renaming a group changes no one's access."""
+    return Effect((objects.group_event(change.group_id, "updated"), objects.group(change.group_id)))
+
+
+@handles(events.GroupDeleted)
+def group_deleted(ctx: Context, change, objects: Objects) -> Effect:
+    """Everyone who was in the group, at any depth, loses what it gave."""
+    event = (objects.group_event(change.group_id, "deleted"), objects.group(change.group_id))
+    return Effect(event, change.member_ids, "group_deleted", (("group_id", change.group_id),))
+
+
+def _membership(suffix: str, cause: str):
+    def handler(ctx: Context, change, objects: Objects) -> Effect:
+        group = objects.group(change.group_id)
+        data = {
+            "directory_id": group.get("directory_id"),
+            "user": objects.user(change.user_id),
+            "group": group,
+        }
+        event = (objects.group_event(change.group_id, suffix), data)
+        return Effect(event, [change.user_id], cause, (("group_id", change.group_id),))
+
+    return handler
+
+
+handles(events.MemberAdded)(_membership("user_added", "membership_added"))
+handles(events.MemberRemoved)(_membership("user_removed", "membership_removed"))
+
+
+def _nesting(name: str, cause: str):
+    def handler(ctx: Context, change, objects: Objects) -> Effect:
+        # WorkOS has no event for a group inside a group: these two are Rolecall's own.
+        data = {
+            "group": objects.group(change.group_id),
+            "child": objects.group(change.child_group_id),
+        }
+        detail = (("group_id", change.group_id), ("child_group_id", change.child_group_id))
+        users = transitive_members(ctx.session, change.child_group_id)
+        return Effect((f"group.{name}", data), users, cause, detail)
+
+    return handler
+
+
+handles(events.GroupNested)(_nesting("nested", "group_nested"))
+handles(events.GroupUnnested)(_nesting("unnested", "group_unnested"))
+
+# -- admin changes --------------------------------------------------------------------------
+
+
+@handles(events.ResourceCreated)
+def resource_created(ctx: Context, change, objects: Objects) -> Effect:
+    """Those whose roles cascade to the new resource: org owners and admins, project editors."""
+    resource = ctx.session.get(Resource, change.resource_id)
+    cascades = ctx.catalog.cascades
+    holders = _holders(
+        ctx, org_resource(ctx.session, ctx.org).id, cascades.org_roles_admin_everywhere
+    )
+    if resource.parent_id is not None and resource.kind != "project":
+        holders |= _holders(ctx, resource.parent_id, cascades.project_roles_admin_of_assets)
+    data = {
+        "resource_id": resource.id,
+        "resource": address_of(ctx.session, resource),
+        "kind": resource.kind,
+    }
+    return Effect(
+        ("resource.created", data), holders, "resource_created", (("resource_id", resource.id),)
+    )
+
+
+def _grant(name: str, cause: str):
+    def handler(ctx: Context, change, objects: Objects) -> Effect:
+        data = _role_on(ctx, change) | {"user": objects.user(change.user_id)}
+        return Effect((f"grant.{name}", data), [change.user_id], cause, _detail(change))
+
+    return handler
+
+
+handles(events.RoleGranted)(_grant("created", "direct_grant"))
+handles(events.RoleRevoked)(_grant("deleted", "direct_revoke"))
+
+
+def _assignment(name: str, cause: str):
+    def handler(ctx: Context, change, objects: Objects) -> Effect:
+        data = _role_on(ctx, change) | {"group": objects.group(change.group_id)}
+        users = transitive_members(ctx.session, change.group_id)
+        detail = (*_detail(change), ("group_id", change.group_id))
+        return Effect((f"assignment.{name}", data), users, cause, detail)
+
+    return handler
+
+
+handles(events.GroupRoleAssigned)(_assignment("created", "group_assigned"))
+handles(events.GroupRoleUnassigned)(_assignment("deleted", "group_unassigned"))
+
+
+@handles(events.DefaultRoleChanged)
+def default_role_changed(ctx: Context, change, objects: Objects) -> Effect:
+    """Every user of the org holds the default role."""
+    data = {"default_role": change.new_role, "old_default_role": change.old_role}
+    return Effect(("org.settings.changed", data), _everyone(ctx), "default_role_changed")
+
+
+@handles(events.GroupRolesSwitched)
+def group_roles_switched(ctx: Context, change, objects: Objects) -> Effect:
+    """Every user of the org may hold group-derived roles."""
+    data = {"group_roles_enabled": change.enabled}
+    detail = (("group_roles_enabled", int(change.enabled)),)
+    return Effect(("org.settings.changed", data), _everyone(ctx), "switch_toggled", detail)
+
+
+@handles(events.CatalogApplied)
+def catalog_applied(ctx: Context, change, objects: Objects) -> Effect:
+    """Every user of the org, against the catalog now loaded."""
+    return Effect(None, _everyone(ctx), "catalog_changed")
+
+
+def _role_on(ctx: Context, change) -> dict:
+    resource = ctx.session.get(Resource, change.resource_id)
+    return {
+        "resource_id": change.resource_id,
+        "resource": address_of(ctx.session, resource),
+        "role": change.role,
+    }
+
+
+def _detail(change) -> tuple:
+    return (("resource_id", change.resource_id), ("role", change.role))
+
+
+def _holders(ctx: Context, resource_id: int, roles) -> set[str]:
+    return set(
+        ctx.session.scalars(
+            select(EffectiveAccess.user_id).where(
+                EffectiveAccess.resource_id == resource_id, EffectiveAccess.role.in_(list(roles))
+            )
+        )
+    )
+
+
+def _everyone(ctx: Context) -> set[str]:
+    """Every user of the org, and anyone still holding access in it."""
+    users = set(ctx.session.scalars(select(User.id).where(User.organization_id == ctx.org.id)))
+    return users | set(
+        ctx.session.scalars(
+            select(EffectiveAccess.user_id).where(EffectiveAccess.organization_id == ctx.org.id)
+        )
+    )

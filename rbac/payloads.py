@@ -1,0 +1,54 @@
+"""Event payloads: users and groups shaped as WorkOS's directory objects, and people named.
+
+A consumer migrating from WorkOS Directory Sync finds in `dsync.*` events the objects it
+knows (`id`, `directory_id`, `organization_id`, `idp_id`, `username`, `emails`, `first_name`,
+`last_name`, `state`, `raw_attributes`; for groups `id`, `name`, ...). Access events name the
+user by id, userName and primary email, beside the resource's address.
+"""
+
+from rbac.models import Group, User
+
+
+def directory_user(user: User) -> dict:
+    """Return a user as WorkOS's directory user object (emails as the IdP sent them)."""
+    return {
+        "object": "directory_user",
+        "id": user.id,
+        "directory_id": user.directory_id,
+        "organization_id": user.organization_id,
+        "idp_id": user.external_id,
+        "username": user.user_name,
+        "emails": [
+            {"value": e.value, "type": e.type_key, "primary": bool(e.primary)} for e in user.emails
+        ],
+        "first_name": user.given_name,
+        "last_name": user.family_name,
+        "display_name": user.display_name,
+        "state": "active" if user.active else "inactive",
+        "raw_attributes": user.attributes,
+    }
+
+
+def directory_group(group: Group) -> dict:
+    """Return a group as WorkOS's directory group object; local groups have no directory."""
+    return {
+        "object": "directory_group",
+        "id": group.id,
+        "directory_id": group.directory_id,
+        "organization_id": group.organization_id,
+        "idp_id": group.external_id,
+        "name": group.display_name,
+        "slug": group.slug,
+        "local": group.directory_id is None,
+        "raw_attributes": group.attributes,
+    }
+
+
+def person(user: dict) -> dict:
+    """Return how access events name a user (from its directory object): id, userName, email."""
+    emails = sorted(user.get("emails", []), key=lambda e: not e.get("primary"))
+    return {
+        "id": user.get("id"),
+        "username": user.get("username"),
+        "email": emails[0]["value"] if emails else None,
+    }

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ lint: $(VENV)/.test-deps
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/membership.py
 	scripts/with-postgres $(BIN)/python bench/membership.py
+
+## Long fuzz run (not part of `make test`): FUZZ_EXAMPLES random requests to a live gunicorn,
+## on SQLite and then PostgreSQL; ROLECALL_FUZZ_SEED=N replays a run's seed.
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(VENV)/.test-deps
+	env -u DATABASE_URL -u ROLECALL_TEST_DATABASE_URL ROLECALL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/pytest -q -s tests/test_fuzz.py
+	ROLECALL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) scripts/with-postgres \
+		$(BIN)/pytest -q -s tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -8,6 +8,7 @@ does not declare is refused with invalidFilter, never silently widened.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -328,6 +329,8 @@ def _compare(column: Column, op: CompareOperator, value: Any, dialect: str) -> C
         return expr.is_(None) if op == CompareOperator.eq else expr.is_not(None)
     if isinstance(value, str) and column.casefold:
         value = casefold_key(value)
+    if isinstance(value, datetime):
+        value = _utc(value)
     if op == CompareOperator.ne:
         return or_(expr.is_(None), expr != value)
     if op == CompareOperator.eq:
@@ -335,6 +338,9 @@ def _compare(column: Column, op: CompareOperator, value: Any, dialect: str) -> C
     elif op in (CompareOperator.co, CompareOperator.sw, CompareOperator.ew):
         if not isinstance(value, str):
             return false()
+        if not column.string:
+            # RFC 7644 §3.4.2.2 defines co, sw and ew on strings: on a date they mean nothing.
+            raise InvalidFilterException(detail=f"{op.value} compares strings only")
         method = {"co": expr.contains, "sw": expr.startswith, "ew": expr.endswith}[op.value]
         condition = method(value, autoescape=True)
     else:
@@ -351,6 +357,14 @@ def _compare(column: Column, op: CompareOperator, value: Any, dialect: str) -> C
         }[op]
     # SQL's NULL would make NOT(...) drop rows that SCIM's not() keeps.
     return and_(expr.is_not(None), condition)
+
+
+def _utc(moment: datetime) -> datetime:
+    """A filter's date in UTC, as stored; one that UTC cannot hold is an invalid filter."""
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise InvalidFilterException(detail=f"{moment.isoformat()} is out of range") from None
 
 
 def _is_string(target_type: Any) -> bool:

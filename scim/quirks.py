@@ -127,7 +127,7 @@ def absorb_patch(provider: Provider, payload: dict, note: Note, locate_user: Loc
                 note("entra:bare-manager-path")
             elif path.lower().endswith(":manager"):
                 operation["value"] = _manager(value, note, locate_user)
-            elif "[" in path and operation["op"] == "add":
+            elif "[" in path and operation.get("op") == "add":
                 note("entra:add-on-filtered-path")
         elif isinstance(value, dict):
             if any("." in key or ":" in key for key in value):

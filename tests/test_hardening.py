@@ -390,3 +390,47 @@ def test_rate_limit_window_slides(app, client, directory, scim, monkeypatch):
             {"t": datetime(2020, 1, 1, tzinfo=UTC)},
         )
     assert scim.get("/Users").status_code == 200
+
+
+# -- found by the fuzz test (tests/test_fuzz.py) ---------------------------------------------
+
+
+def test_an_entra_patch_operation_without_op_is_400(app, client):
+    """Entra profile, an operation with a filtered path and no op: 400, not a KeyError."""
+    from tests.conftest import ScimClient
+
+    entra = ScimClient(client, make_directory(app, name="entra", provider=Provider.ENTRA).token)
+    group = entra.create_group("Team")
+    body = {"schemas": [PATCH_SCHEMA], "Operations": [{"path": "members[value pr]"}]}
+    response = entra.request("PATCH", f"/Groups/{group['id']}", json=body)
+    assert response.status_code == 400, response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "scim_filter",
+    [
+        'meta.lastModified gt "9999-12-31T23:59:59-14:00"',
+        'meta.created lt "0001-01-01T00:00:00+14:00"',
+        'meta.created co "2000"',
+        'meta.lastModified sw "2026"',
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["/Users", "/Groups"])
+def test_dates_out_of_range_and_substring_operators_on_dates_are_invalid_filters(
+    scim, endpoint, scim_filter
+):
+    """A date UTC cannot hold, or co/sw/ew on a date: 400 invalidFilter, not a 500."""
+    scim.create_user("alice")
+    response = scim.get(endpoint, query_string={"filter": scim_filter})
+    _assert_scim_error(response, 400, "invalidFilter")
+
+
+def test_a_name_whose_casefolded_key_outgrows_its_column_is_400(scim):
+    """200 x "İ" fits userName's 256 characters, but casefolds to 400: 400, not a 500."""
+    for path, body in (
+        ("/Users", {"schemas": [USER_SCHEMA], "userName": "İ" * 200}),
+        ("/Users", {"schemas": [USER_SCHEMA], "userName": "u", "displayName": "İ" * 200}),
+        ("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "İ" * 200}),
+    ):
+        _assert_scim_error(scim.post(path, body), 400, "invalidValue")
+    assert scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "İ" * 128}).status_code == 201

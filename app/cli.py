@@ -15,7 +15,7 @@ from sqlalchemy import select
 import migrations
 from app import create_app
 from app.db import get_engine, get_session
-from app.serving import ACCESS_LOG_FORMAT
+from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE
 from rbac import tenancy
 from rbac.db import utcnow
 from rbac.errors import DomainError
@@ -134,26 +134,23 @@ def directory_group():
     """IdP directories of an organization."""
 
 
-@directory_group.command("disable")
-@click.option("--org", "org_slug", required=True)
-@click.option("--directory", "directory_name", required=True)
-@with_appcontext
-def directory_disable(org_slug, directory_name):
-    """Pause provisioning: the directory's tokens get 403 until it is enabled again."""
-    tenancy.set_directory_enabled(get_session(), _directory(org_slug, directory_name), False)
-    get_session().commit()
-    click.echo(f"directory {directory_name!r} disabled")
+def _directory_switch(name: str, enabled: bool, doc: str):
+    @directory_group.command(name, help=doc)
+    @click.option("--org", "org_slug", required=True)
+    @click.option("--directory", "directory_name", required=True)
+    @with_appcontext
+    def command(org_slug, directory_name):
+        tenancy.set_directory_enabled(get_session(), _directory(org_slug, directory_name), enabled)
+        get_session().commit()
+        click.echo(f"directory {directory_name!r} {name}d")
+
+    return command
 
 
-@directory_group.command("enable")
-@click.option("--org", "org_slug", required=True)
-@click.option("--directory", "directory_name", required=True)
-@with_appcontext
-def directory_enable(org_slug, directory_name):
-    """Resume provisioning of a disabled directory."""
-    tenancy.set_directory_enabled(get_session(), _directory(org_slug, directory_name), True)
-    get_session().commit()
-    click.echo(f"directory {directory_name!r} enabled")
+_directory_switch(
+    "disable", False, "Pause provisioning: the directory's tokens get 403 until it is enabled."
+)
+_directory_switch("enable", True, "Resume provisioning of a disabled directory.")
 
 
 @cli.group("token")
@@ -323,6 +320,7 @@ def _serve(app, bind: str, workers: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+            self.cfg.set("limit_request_line", LIMIT_REQUEST_LINE)
 
         def load(self):
             return app

@@ -18,7 +18,7 @@ from rbac.admin import grants, principals, resources, settings
 from rbac.changes import active_owners
 from rbac.context import Context
 from rbac.evaluation import ResourceKind
-from rbac.models import ApiKey, Directory, Organization
+from rbac.models import Directory, Organization
 from rbac.resources import ASSET_KINDS, find_resource
 
 
@@ -41,6 +41,9 @@ def _user(ctx: Context, reference: str, directory: str | None = None):
 
 def _group(ctx: Context, reference: str, directory: str | None = None):
     return domain(principals.find_group, ctx.session, ctx.org, reference, directory)
+
+
+_FIND = {"user": _user, "users": _user, "group": _group, "groups": _group}
 
 
 def _resource(ctx: Context, address: str):
@@ -76,9 +79,7 @@ def apikey_create(org_slug, name):
 def apikey_list(org_slug):
     """List an organization's API keys (never their secrets)."""
     ctx = _context(org_slug)
-    keys = ctx.session.scalars(
-        select(ApiKey).where(ApiKey.organization_id == ctx.org.id).order_by(ApiKey.id)
-    )
+    keys = tenancy.list_api_keys(ctx.session, ctx.org)
     click.echo("id\tname\tprefix\tcreated\tlast_used\tstatus")
     for key in keys:
         status = "revoked" if key.revoked_at else "active"
@@ -168,8 +169,11 @@ def asset_create(org_slug, project, kind, uses, creator, directory, asset):
 
 def _role_command(name: str, operation, holder: str, verb: str):
     """A command giving or taking a role of a user (direct grant) or of a group (assignment)."""
+    kind = "directly" if holder == "user" else "as a group"
 
-    @cli.command(name)
+    @cli.command(
+        name, help=f"A {holder} {verb} a role {kind} on RESOURCE (org, project:P, asset:P/A)."
+    )
     @org_option
     @click.option(f"--{holder}", "reference", required=True, help=f"the {holder}'s name or id")
     @click.option("--role", required=True)
@@ -178,21 +182,22 @@ def _role_command(name: str, operation, holder: str, verb: str):
     @with_appcontext
     def command(org_slug, reference, role, directory, resource):
         ctx = _context(org_slug)
-        find = _user if holder == "user" else _group
-        principal, target = find(ctx, reference, directory), _resource(ctx, resource)
+        principal = _FIND[holder](ctx, reference, directory)
+        target = _resource(ctx, resource)
         changed = _run(operation, ctx, principal, role, target)
         who = principal.user_name if holder == "user" else f"group {principal.display_name!r}"
         click.echo(f"{who} {verb} {role.lower()} on {resource}" + ("" if changed else " (already)"))
 
-    kind = "directly" if holder == "user" else "as a group"
-    command.__doc__ = f"A {holder} {verb} a role {kind} on RESOURCE (org, project:P, asset:P/A)."
     return command
 
 
-_role_command("grant", grants.grant_role, "user", "is granted")
-_role_command("revoke", grants.revoke_role, "user", "is no longer granted")
-_role_command("assign", grants.assign_group, "group", "holds")
-_role_command("unassign", grants.unassign_group, "group", "no longer holds")
+for role_command in (
+    ("grant", grants.grant_role, "user", "is granted"),
+    ("revoke", grants.revoke_role, "user", "is no longer granted"),
+    ("assign", grants.assign_group, "group", "holds"),
+    ("unassign", grants.unassign_group, "group", "no longer holds"),
+):
+    _role_command(*role_command)
 
 
 @cli.group("user")
@@ -211,14 +216,24 @@ def user_create(org_slug, display_name, user_name):
     click.echo(f"local user {user.user_name!r} created: {user.id}")
 
 
-@user_group.command("list")
-@org_option
-@directory_option
-@with_appcontext
+def _listing(command_group, name: str):
+    """A listing command of an organization, narrowed to one directory by --directory."""
+
+    def register(function):
+        return command_group.command(name)(org_option(directory_option(with_appcontext(function))))
+
+    return register
+
+
+@_listing(user_group, "list")
 def user_list(org_slug, directory):
     """List the organization's users (of one directory with --directory)."""
     ctx = _context(org_slug)
-    names = dict(ctx.session.execute(select(Directory.id, Directory.name)).all())
+    names = dict(
+        ctx.session.execute(
+            select(Directory.id, Directory.name).where(Directory.organization_id == ctx.org.id)
+        ).all()
+    )
     click.echo("id\tuserName\tdirectory\tstate")
     for user in principals.list_users(ctx.session, ctx.org, directory):
         state = "active" if user.active else "inactive"
@@ -275,7 +290,9 @@ def group_delete(org_slug, yes, group):
 
 
 def _membership_command(name: str, operation, verb: str, members: str):
-    @group_group.command(name)
+    """A command changing the members (users) or the nested groups of a local group."""
+
+    @group_group.command(name, help=f"{verb.capitalize()} a local GROUP: {members} (names or ids).")
     @org_option
     @directory_option
     @click.argument("group")
@@ -283,28 +300,27 @@ def _membership_command(name: str, operation, verb: str, members: str):
     @with_appcontext
     def command(org_slug, directory, group, member):
         ctx = _context(org_slug)
-        find = _user if members == "users" else _group
         target = _group(ctx, group)
-        found = [find(ctx, reference, directory) for reference in member]
+        found = [_FIND[members](ctx, reference, directory) for reference in member]
         diffs = _run(operation, ctx, target, found)
         click.echo(
             f"{len(found)} {members} {verb} {target.display_name!r}; {len(diffs)} access change(s)"
         )
 
-    command.__doc__ = f"{verb.capitalize()} a local GROUP: MEMBER {members} (names or ids)."
     return command
 
 
-_membership_command("add", principals.add_members, "added to", "users")
-_membership_command("remove", principals.remove_members, "removed from", "users")
-_membership_command("nest", principals.add_members, "nested in", "groups")
-_membership_command("unnest", principals.remove_members, "taken out of", "groups")
+MEMBERSHIP_COMMANDS = {
+    "add": (principals.add_members, "added to", "users"),
+    "remove": (principals.remove_members, "removed from", "users"),
+    "nest": (principals.add_members, "nested in", "groups"),
+    "unnest": (principals.remove_members, "taken out of", "groups"),
+}
+for command_name, spec in MEMBERSHIP_COMMANDS.items():
+    _membership_command(command_name, *spec)
 
 
-@group_group.command("list")
-@org_option
-@directory_option
-@with_appcontext
+@_listing(group_group, "list")
 def group_list(org_slug, directory):
     """List the organization's groups: local ones and each directory's."""
     ctx = _context(org_slug)

@@ -3,3 +3,8 @@
 # gunicorn's default access log format prints the Basic-auth user name (%(u)s): an IdP set up
 # for Basic auth with its token as the user name would have it printed on every line.
 ACCESS_LOG_FORMAT = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+
+# gunicorn refuses request lines longer than this with its own HTML 414, before the app sees
+# them. 8190 is gunicorn's largest bound (0 would mean none); a longer filter goes by POST
+# /.search, whose body the app bounds (docs/scim.md).
+LIMIT_REQUEST_LINE = 8190

@@ -6,7 +6,7 @@ principal) may do what their own roles allow: an org Owner or Admin everything, 
 Admin their project's access and nothing else (seed 002).
 """
 
-from rbac.context import ActorKind, Context
+from rbac.context import Context
 from rbac.errors import Forbidden
 from rbac.models import Resource, User
 from rbac.queries import check
@@ -15,8 +15,8 @@ from rbac.resources import address_of
 
 def authorize(ctx: Context, permission: str, resource: Resource) -> None:
     """Let the acting principal use a permission on a resource, or raise Forbidden."""
-    if ctx.actor.kind != ActorKind.USER:
-        return
+    if ctx.actor.user_id is None:
+        return  # the operator (trusted) or an IdP (never calls admin operations)
     user = ctx.session.get(User, ctx.actor.user_id)
     if user is None or user.organization_id != ctx.org.id:
         raise Forbidden("the acting user is not a user of this organization")

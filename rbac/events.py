@@ -3,40 +3,66 @@
 Directory changes come from provisioning (an IdP through SCIM) or from admins editing local
 users and groups; admin changes come from `rbac.admin`. A change names ids; the few whose
 rows are gone by the time they are applied (deletions) carry a snapshot of the object, so that
-the event can still show what was deleted.
+the event can still show what was deleted. Changes of one shape share a base class; each is
+its own type, since the handlers dispatch on the exact type.
 """
 
 from dataclasses import dataclass, field
 
+
+@dataclass(frozen=True)
+class _OfUser:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class _OfGroup:
+    group_id: str
+
+
+@dataclass(frozen=True)
+class _Membership:
+    group_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class _Nesting:
+    group_id: str
+    child_group_id: str
+
+
+@dataclass(frozen=True)
+class _UserRole:
+    user_id: str
+    resource_id: int
+    role: str
+
+
+@dataclass(frozen=True)
+class _GroupRole:
+    group_id: str
+    resource_id: int
+    role: str
+
+
 # -- directory changes ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UserCreated:
+class UserCreated(_OfUser):
     """A directory provisioned a new user (or an admin created a local one)."""
 
-    user_id: str
 
-
-@dataclass(frozen=True)
-class UserUpdated:
+class UserUpdated(_OfUser):
     """A user's attributes changed."""
 
-    user_id: str
 
-
-@dataclass(frozen=True)
-class UserDeactivated:
+class UserDeactivated(_OfUser):
     """A user went from active to inactive."""
 
-    user_id: str
 
-
-@dataclass(frozen=True)
-class UserReactivated:
+class UserReactivated(_OfUser):
     """A user went from inactive to active."""
-
-    user_id: str
 
 
 @dataclass(frozen=True)
@@ -48,18 +74,12 @@ class UserDeleted:
     snapshot: dict = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True)
-class GroupCreated:
+class GroupCreated(_OfGroup):
     """A directory provisioned a new group (or an admin created a local one)."""
 
-    group_id: str
 
-
-@dataclass(frozen=True)
-class GroupUpdated:
+class GroupUpdated(_OfGroup):
     """A group's own attributes (not its members) changed."""
-
-    group_id: str
 
 
 @dataclass(frozen=True)
@@ -71,36 +91,20 @@ class GroupDeleted:
     snapshot: dict = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True)
-class MemberAdded:
+class MemberAdded(_Membership):
     """A user became a member of a group."""
 
-    group_id: str
-    user_id: str
 
-
-@dataclass(frozen=True)
-class MemberRemoved:
+class MemberRemoved(_Membership):
     """A user stopped being a member of a group."""
 
-    group_id: str
-    user_id: str
 
-
-@dataclass(frozen=True)
-class GroupNested:
+class GroupNested(_Nesting):
     """A group became a member of another group (its members are now the parent's too)."""
 
-    group_id: str
-    child_group_id: str
 
-
-@dataclass(frozen=True)
-class GroupUnnested:
+class GroupUnnested(_Nesting):
     """A group stopped being a member of another group."""
-
-    group_id: str
-    child_group_id: str
 
 
 DirectoryEvent = (
@@ -128,40 +132,20 @@ class ResourceCreated:
     resource_id: int
 
 
-@dataclass(frozen=True)
-class RoleGranted:
+class RoleGranted(_UserRole):
     """A user was given a role directly on a resource."""
 
-    user_id: str
-    resource_id: int
-    role: str
 
-
-@dataclass(frozen=True)
-class RoleRevoked:
+class RoleRevoked(_UserRole):
     """A direct grant was taken back."""
 
-    user_id: str
-    resource_id: int
-    role: str
 
-
-@dataclass(frozen=True)
-class GroupRoleAssigned:
+class GroupRoleAssigned(_GroupRole):
     """A group came to hold a role on a resource."""
 
-    group_id: str
-    resource_id: int
-    role: str
 
-
-@dataclass(frozen=True)
-class GroupRoleUnassigned:
+class GroupRoleUnassigned(_GroupRole):
     """A group's role on a resource was taken back."""
-
-    group_id: str
-    resource_id: int
-    role: str
 
 
 @dataclass(frozen=True)

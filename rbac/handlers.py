@@ -184,30 +184,27 @@ def resource_created(ctx: Context, change, objects: Objects) -> Effect:
     )
 
 
-def _grant(name: str, cause: str):
+def _role_change(event: str, cause: str):
     def handler(ctx: Context, change, objects: Objects) -> Effect:
-        data = _role_on(ctx, change) | {"user": objects.user(change.user_id)}
-        return Effect((f"grant.{name}", data), [change.user_id], cause, _detail(change))
+        resource = ctx.session.get(Resource, change.resource_id)
+        data = {"resource_id": resource.id, "resource": address_of(ctx.session, resource)}
+        data["role"] = change.role
+        detail = (("resource_id", change.resource_id), ("role", change.role))
+        if hasattr(change, "user_id"):  # a direct grant: that user
+            data["user"], users = objects.user(change.user_id), [change.user_id]
+        else:  # a group's role: every transitive member
+            data["group"] = objects.group(change.group_id)
+            users = transitive_members(ctx.session, change.group_id)
+            detail = (*detail, ("group_id", change.group_id))
+        return Effect((event, data), users, cause, detail)
 
     return handler
 
 
-handles(events.RoleGranted)(_grant("created", "direct_grant"))
-handles(events.RoleRevoked)(_grant("deleted", "direct_revoke"))
-
-
-def _assignment(name: str, cause: str):
-    def handler(ctx: Context, change, objects: Objects) -> Effect:
-        data = _role_on(ctx, change) | {"group": objects.group(change.group_id)}
-        users = transitive_members(ctx.session, change.group_id)
-        detail = (*_detail(change), ("group_id", change.group_id))
-        return Effect((f"assignment.{name}", data), users, cause, detail)
-
-    return handler
-
-
-handles(events.GroupRoleAssigned)(_assignment("created", "group_assigned"))
-handles(events.GroupRoleUnassigned)(_assignment("deleted", "group_unassigned"))
+handles(events.RoleGranted)(_role_change("grant.created", "direct_grant"))
+handles(events.RoleRevoked)(_role_change("grant.deleted", "direct_revoke"))
+handles(events.GroupRoleAssigned)(_role_change("assignment.created", "group_assigned"))
+handles(events.GroupRoleUnassigned)(_role_change("assignment.deleted", "group_unassigned"))
 
 
 @handles(events.DefaultRoleChanged)
@@ -229,19 +226,6 @@ def group_roles_switched(ctx: Context, change, objects: Objects) -> Effect:
 def catalog_applied(ctx: Context, change, objects: Objects) -> Effect:
     """Every user of the org, against the catalog now loaded."""
     return Effect(None, _everyone(ctx), "catalog_changed")
-
-
-def _role_on(ctx: Context, change) -> dict:
-    resource = ctx.session.get(Resource, change.resource_id)
-    return {
-        "resource_id": change.resource_id,
-        "resource": address_of(ctx.session, resource),
-        "role": change.role,
-    }
-
-
-def _detail(change) -> tuple:
-    return (("resource_id", change.resource_id), ("role", change.role))
 
 
 def _holders(ctx: Context, resource_id: int, roles) -> set[str]:

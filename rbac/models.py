@@ -112,36 +112,46 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class User(Base):
-    """A person, provisioned by a directory's IdP (or, later, created locally)."""
-
-    __tablename__ = "users"
-    __table_args__ = (
-        UniqueConstraint("directory_id", "user_name_key"),
-        Index(None, "directory_id", "external_id"),
-        Index(None, "directory_id", "created_at", "id"),
-    )
+class _Provisioned:
+    """What users and groups share: an org, a directory (none if local), the IdP's document."""
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     directory_id: Mapped[int | None] = mapped_column(
         ForeignKey("directories.id", ondelete="CASCADE")
     )
+    external_id: Mapped[str | None] = mapped_column(String(256))
+    # Every SCIM attribute as the IdP sent it (minus id, meta and never-returned ones).
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    # meta.version, bumped in SQL (version = version + 1) so concurrent changes never lose one.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @staticmethod
+    def indexes() -> tuple[Index, ...]:
+        """Look-ups by externalId, and the stable SCIM page order, within a directory."""
+        return (
+            Index(None, "directory_id", "external_id"),
+            Index(None, "directory_id", "created_at", "id"),
+        )
+
+
+class User(_Provisioned, Base):
+    """A person, provisioned by a directory's IdP (or created locally by an admin)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("directory_id", "user_name_key"), *_Provisioned.indexes())
+
     user_name: Mapped[str] = mapped_column(String(256))
     # userName compared case-insensitively (RFC 7643 §4.1.1): the key is its casefolded form.
     user_name_key: Mapped[str] = mapped_column(String(256))
-    external_id: Mapped[str | None] = mapped_column(String(256))
     display_name: Mapped[str | None] = mapped_column(String(256))
     display_name_key: Mapped[str | None] = mapped_column(String(256))
     # The person's name parts, for events shaped as WorkOS's directory users.
     given_name: Mapped[str | None] = mapped_column(String(256))
     family_name: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Every SCIM attribute as the IdP sent it (minus id, meta and never-returned ones).
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     emails: Mapped[list["UserEmail"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -163,30 +173,22 @@ class UserEmail(Base):
     user: Mapped[User] = relationship(back_populates="emails")
 
 
-class Group(Base):
-    """A group of users, provisioned by a directory's IdP."""
+class Group(_Provisioned, Base):
+    """A group of users, provisioned by a directory's IdP (or created locally by an admin)."""
 
     __tablename__ = "groups"
-    __table_args__ = (
-        Index(None, "directory_id", "external_id"),
-        Index(None, "directory_id", "created_at", "id"),
-    )
+    __table_args__ = _Provisioned.indexes()
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    directory_id: Mapped[int | None] = mapped_column(
-        ForeignKey("directories.id", ondelete="CASCADE")
-    )
     display_name: Mapped[str] = mapped_column(String(256))
     display_name_key: Mapped[str] = mapped_column(String(256))
-    external_id: Mapped[str | None] = mapped_column(String(256))
     # Local groups (no directory) have a slug and a description (seed 001).
     slug: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(String(1000))
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _pair_key(target: str, *, index: bool = False):
+    """Half of an association table's primary key: a row dies with what it points at."""
+    return mapped_column(ForeignKey(target, ondelete="CASCADE"), primary_key=True, index=index)
 
 
 class GroupChild(Base):
@@ -194,12 +196,8 @@ class GroupChild(Base):
 
     __tablename__ = "group_children"
 
-    group_id: Mapped[str] = mapped_column(
-        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
-    )
-    child_group_id: Mapped[str] = mapped_column(
-        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    group_id: Mapped[str] = _pair_key("groups.id")
+    child_group_id: Mapped[str] = _pair_key("groups.id", index=True)
 
 
 class GroupMembership(Base):
@@ -207,12 +205,8 @@ class GroupMembership(Base):
 
     __tablename__ = "group_memberships"
 
-    group_id: Mapped[str] = mapped_column(
-        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[str] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    group_id: Mapped[str] = _pair_key("groups.id")
+    user_id: Mapped[str] = _pair_key("users.id", index=True)
     # The member's display name as the IdP sent it when adding it (SCIM members.display).
     display: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -245,44 +239,39 @@ class WorkforceAgent(Base):
 
     __tablename__ = "workforce_agents"
 
-    workforce_id: Mapped[int] = mapped_column(
-        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
-    )
-    agent_id: Mapped[int] = mapped_column(
-        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    workforce_id: Mapped[int] = _pair_key("resources.id")
+    agent_id: Mapped[int] = _pair_key("resources.id", index=True)
 
 
-class Grant(Base):
+class _RoleOnResource:
+    """A role held on a resource, and when it was given."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Grant(_RoleOnResource, Base):
     """A role given directly to a user on a resource; IdP events never remove it."""
 
     __tablename__ = "grants"
     __table_args__ = (UniqueConstraint("user_id", "resource_id", "role"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    resource_id: Mapped[int] = mapped_column(
-        ForeignKey("resources.id", ondelete="CASCADE"), index=True
-    )
-    role: Mapped[str] = mapped_column(String(64))
     granted_by: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class GroupAssignment(Base):
+class GroupAssignment(_RoleOnResource, Base):
     """A role a group holds on a resource; every transitive member inherits it."""
 
     __tablename__ = "group_assignments"
     __table_args__ = (UniqueConstraint("group_id", "resource_id", "role"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
-    resource_id: Mapped[int] = mapped_column(
-        ForeignKey("resources.id", ondelete="CASCADE"), index=True
-    )
-    role: Mapped[str] = mapped_column(String(64))
     assigned_by: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class EffectiveAccess(Base):

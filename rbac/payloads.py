@@ -11,12 +11,7 @@ from rbac.models import Group, User
 
 def directory_user(user: User) -> dict:
     """Return a user as WorkOS's directory user object (emails as the IdP sent them)."""
-    return {
-        "object": "directory_user",
-        "id": user.id,
-        "directory_id": user.directory_id,
-        "organization_id": user.organization_id,
-        "idp_id": user.external_id,
+    return _directory_object("directory_user", user) | {
         "username": user.user_name,
         "emails": [
             {"value": e.value, "type": e.type_key, "primary": bool(e.primary)} for e in user.emails
@@ -25,22 +20,26 @@ def directory_user(user: User) -> dict:
         "last_name": user.family_name,
         "display_name": user.display_name,
         "state": "active" if user.active else "inactive",
-        "raw_attributes": user.attributes,
     }
 
 
 def directory_group(group: Group) -> dict:
     """Return a group as WorkOS's directory group object; local groups have no directory."""
-    return {
-        "object": "directory_group",
-        "id": group.id,
-        "directory_id": group.directory_id,
-        "organization_id": group.organization_id,
-        "idp_id": group.external_id,
+    return _directory_object("directory_group", group) | {
         "name": group.display_name,
         "slug": group.slug,
         "local": group.directory_id is None,
-        "raw_attributes": group.attributes,
+    }
+
+
+def _directory_object(kind: str, row: User | Group) -> dict:
+    return {
+        "object": kind,
+        "id": row.id,
+        "directory_id": row.directory_id,
+        "organization_id": row.organization_id,
+        "idp_id": row.external_id,
+        "raw_attributes": row.attributes,
     }
 
 

@@ -164,23 +164,14 @@ def rotate_tokens(
 
 def revoke_token(session: Session, directory: Directory, token_id: int) -> DirectoryToken:
     """Revoke one token of a directory; revoking twice keeps the first revocation time."""
-    token = session.scalar(
-        select(DirectoryToken).where(
-            DirectoryToken.id == token_id, DirectoryToken.directory_id == directory.id
-        )
-    )
-    if token is None:
-        raise NotFound(f"no token {token_id} in directory {directory.name!r}")
-    return _revoke(session, token)
+    owned = DirectoryToken.directory_id == directory.id
+    return _revoke(session, DirectoryToken, token_id, owned, f"directory {directory.name!r}")
 
 
 def authenticate_token(session: Session, plaintext: str) -> Directory | None:
     """Return the directory a live bearer token belongs to, or None."""
-    digest = hash_token(plaintext)
-    token = session.scalar(select(DirectoryToken).where(DirectoryToken.token_hash == digest))
-    if token is None or not _use(token, token.token_hash, digest, token.expires_at):
-        return None
-    return token.directory
+    token = _find_live(session, DirectoryToken.token_hash, plaintext)
+    return token.directory if token else None
 
 
 def issue_api_key(session: Session, org: Organization, name: str) -> tuple[ApiKey, str]:
@@ -197,23 +188,32 @@ def issue_api_key(session: Session, org: Organization, name: str) -> tuple[ApiKe
     return key, plaintext
 
 
+def list_api_keys(session: Session, org: Organization) -> list[ApiKey]:
+    """Return every API key of an organization, live or not, oldest first."""
+    query = select(ApiKey).where(ApiKey.organization_id == org.id).order_by(ApiKey.id)
+    return list(session.scalars(query))
+
+
 def revoke_api_key(session: Session, org: Organization, key_id: int) -> ApiKey:
     """Revoke one API key of an organization."""
-    key = session.scalar(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.organization_id == org.id)
-    )
-    if key is None:
-        raise NotFound(f"no API key {key_id} in organization {org.slug!r}")
-    return _revoke(session, key)
+    owned = ApiKey.organization_id == org.id
+    return _revoke(session, ApiKey, key_id, owned, f"organization {org.slug!r}")
 
 
 def authenticate_api_key(session: Session, plaintext: str) -> Organization | None:
     """Return the organization a live API key belongs to, or None."""
+    key = _find_live(session, ApiKey.key_hash, plaintext)
+    return session.get(Organization, key.organization_id) if key else None
+
+
+def _find_live(session: Session, digest_column, plaintext: str):
+    """Return the live token or key whose digest is the plaintext's, noting its use; or None."""
     digest = hash_token(plaintext)
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    if key is None or not _use(key, key.key_hash, digest, None):
+    secret = session.scalar(select(digest_column.class_).where(digest_column == digest))
+    stored = getattr(secret, digest_column.key, None)
+    if secret is None or not _use(secret, stored, digest, getattr(secret, "expires_at", None)):
         return None
-    return session.get(Organization, key.organization_id)
+    return secret
 
 
 def _use(secret: DirectoryToken | ApiKey, stored: str, digest: str, expires_at) -> bool:
@@ -234,8 +234,12 @@ def _is_live(revoked_at: datetime | None, expires_at: datetime | None, now: date
     return revoked_at is None and (expires_at is None or expires_at > now)
 
 
-def _revoke(session: Session, secret):
-    """Revoke a token or key; revoking twice keeps the first revocation time."""
+def _revoke(session: Session, model, secret_id: int, owned, where: str):
+    """Revoke a token or key of its owner; revoking twice keeps the first revocation time."""
+    secret = session.scalar(select(model).where(model.id == secret_id, owned))
+    if secret is None:
+        what = "token" if model is DirectoryToken else "API key"
+        raise NotFound(f"no {what} {secret_id} in {where}")
     if secret.revoked_at is None:
         secret.revoked_at = utcnow()
         session.flush()

@@ -15,70 +15,65 @@ from rbac.models import Grant, Group, GroupAssignment, Resource, User
 def grant_role(ctx: Context, user: User, role: str, resource: Resource) -> bool:
     """Give a user a role directly on a resource; return False if it was already given."""
     name = _authorized_role(ctx, resource, role, user)
-    exists = select(Grant.id).where(
-        Grant.user_id == user.id, Grant.resource_id == resource.id, Grant.role == name
-    )
-    if ctx.session.scalar(exists) is not None:
-        return False
-    ctx.session.add(
-        Grant(user_id=user.id, resource_id=resource.id, role=name, granted_by=ctx.actor.label)
-    )
-    ctx.session.flush()
-    apply_changes(ctx, [RoleGranted(user.id, resource.id, name)])
-    return True
+    row = Grant(user_id=user.id, resource_id=resource.id, role=name, granted_by=ctx.actor.label)
+    return _give(ctx, row, Grant.user_id == user.id, RoleGranted(user.id, resource.id, name))
 
 
 def revoke_role(
     ctx: Context, user: User, role: str, resource: Resource, *, confirmed: bool = False
 ) -> bool:
     """Take back a direct grant (the creator's admin role too); return False if there was none."""
-    name = _authorized_role(ctx, resource, role, user)
-    removed = ctx.session.execute(
-        delete(Grant).where(
-            Grant.user_id == user.id, Grant.resource_id == resource.id, Grant.role == name
-        )
-    ).rowcount
-    if not removed:
-        return False
-    apply_changes(ctx, [RoleRevoked(user.id, resource.id, name)], confirmed=confirmed)
-    return True
+    change = RoleRevoked(user.id, resource.id, _authorized_role(ctx, resource, role, user))
+    return _take(ctx, change, Grant, Grant.user_id == user.id, confirmed=confirmed)
 
 
 def assign_group(ctx: Context, group: Group, role: str, resource: Resource) -> bool:
     """Let a group hold a role on a resource; every transitive member inherits it."""
     name = _authorized_role(ctx, resource, role, group)
-    exists = select(GroupAssignment.id).where(
-        GroupAssignment.group_id == group.id,
-        GroupAssignment.resource_id == resource.id,
-        GroupAssignment.role == name,
+    row = GroupAssignment(
+        group_id=group.id, resource_id=resource.id, role=name, assigned_by=ctx.actor.label
     )
-    if ctx.session.scalar(exists) is not None:
-        return False
-    ctx.session.add(
-        GroupAssignment(
-            group_id=group.id, resource_id=resource.id, role=name, assigned_by=ctx.actor.label
-        )
-    )
-    ctx.session.flush()
-    apply_changes(ctx, [GroupRoleAssigned(group.id, resource.id, name)])
-    return True
+    change = GroupRoleAssigned(group.id, resource.id, name)
+    return _give(ctx, row, GroupAssignment.group_id == group.id, change)
 
 
 def unassign_group(
     ctx: Context, group: Group, role: str, resource: Resource, *, confirmed: bool = False
 ) -> bool:
-    """Take a group's role on a resource back; return False if it did not hold it."""
+    """Take a group's role on a resource back; return False if it did not hold it.
+
+    Taking away the acting admin's own top role this way needs `confirmed`.
+    """
     name = _authorized_role(ctx, resource, role, group)
+    holder = GroupAssignment.group_id == group.id
+    change = GroupRoleUnassigned(group.id, resource.id, name)
+    return _take(ctx, change, GroupAssignment, holder, confirmed=confirmed)
+
+
+def _give(ctx: Context, row: Grant | GroupAssignment, holder, change) -> bool:
+    """Add a grant or assignment row unless it exists; hand the change to the door."""
+    model = type(row)
+    exists = select(model.id).where(
+        holder, model.resource_id == row.resource_id, model.role == row.role
+    )
+    if ctx.session.scalar(exists) is not None:
+        return False
+    ctx.session.add(row)
+    ctx.session.flush()
+    apply_changes(ctx, [change])
+    return True
+
+
+def _take(ctx: Context, change, model, holder, *, confirmed: bool) -> bool:
+    """Delete a grant or assignment row if it exists; hand the change to the door."""
     removed = ctx.session.execute(
-        delete(GroupAssignment).where(
-            GroupAssignment.group_id == group.id,
-            GroupAssignment.resource_id == resource.id,
-            GroupAssignment.role == name,
+        delete(model).where(
+            holder, model.resource_id == change.resource_id, model.role == change.role
         )
     ).rowcount
     if not removed:
         return False
-    apply_changes(ctx, [GroupRoleUnassigned(group.id, resource.id, name)], confirmed=confirmed)
+    apply_changes(ctx, [change], confirmed=confirmed)
     return True
 
 

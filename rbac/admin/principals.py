@@ -6,7 +6,7 @@ directory. A local group may hold any user of the organization and contain any g
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rbac import provisioning
@@ -90,7 +90,7 @@ def rename_local_group(
     group.display_name, group.display_name_key = name, casefold_key(name)
     if description is not None:
         group.description = description
-    group.version += 1
+    group.version = Group.version + 1
     ctx.session.flush()
     apply_changes(ctx, [GroupUpdated(group.id)])
 
@@ -103,28 +103,19 @@ def delete_local_group(ctx: Context, group: Group) -> list[AccessDiff]:
 
 def add_members(ctx: Context, group: Group, members: Iterable[User | Group]) -> list[AccessDiff]:
     """Add users, or groups to nest, to a local group; present members are a no-op."""
-    _authorize_local(ctx, group)
-    ids = [member.id for member in members]
-    return apply_changes(ctx, provisioning.add_members(ctx.session, group, ids))
+    return _change_members(ctx, group, members, provisioning.add_members)
 
 
 def remove_members(
     ctx: Context, group: Group, members: Iterable[User | Group], *, confirmed: bool = False
 ) -> list[AccessDiff]:
     """Remove users, or nested groups, from a local group; absent members are a no-op."""
-    _authorize_local(ctx, group)
-    ids = [member.id for member in members]
-    changes = provisioning.remove_members(ctx.session, group, ids)
-    return apply_changes(ctx, changes, confirmed=confirmed)
+    return _change_members(ctx, group, members, provisioning.remove_members, confirmed)
 
 
-def set_members(
-    ctx: Context, group: Group, members: Iterable[User | Group], *, confirmed: bool = False
-) -> list[AccessDiff]:
-    """Make a local group's members exactly these users and groups."""
+def _change_members(ctx, group, members, operation, confirmed: bool = False) -> list[AccessDiff]:
     _authorize_local(ctx, group)
-    ids = [member.id for member in members]
-    changes = provisioning.set_members(ctx.session, group, ids)
+    changes = operation(ctx.session, group, [member.id for member in members])
     return apply_changes(ctx, changes, confirmed=confirmed)
 
 
@@ -154,13 +145,10 @@ def _find(session, org, model, name_key, reference: str, directory: str | None, 
     found = session.scalar(by_id)
     if found is not None:
         return found
-    named = [name_key == casefold_key(reference)]
+    named = name_key == casefold_key(reference)
     if model is Group:
-        named.append(Group.slug == reference)
-    query = _scoped(select(model), model, org, directory)
-    matches = list(
-        session.scalars(query.where(named[0] if len(named) == 1 else named[0] | named[1]))
-    )
+        named = or_(named, Group.slug == reference)  # a local group is also named by its slug
+    matches = list(session.scalars(_scoped(select(model), model, org, directory).where(named)))
     where = f"organization {org.slug!r}" + (f", directory {directory!r}" if directory else "")
     if not matches:
         raise NotFound(f"no {what} {reference!r} in {where}")

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app import create_app
 from app.cli import cli, upgrade_database
@@ -13,7 +13,7 @@ from app.db import get_engine, get_session
 from rbac import tenancy
 from rbac.db import Base, make_engine
 from rbac.event_log import read_events
-from rbac.models import Provider
+from rbac.models import EffectiveAccess, Provider
 
 SCIM_JSON = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -64,6 +64,25 @@ def _empty_tables(request):
 def client(app):
     """A Flask test client."""
     return app.test_client()
+
+
+def fold_access_events(session, org_id: int) -> dict:
+    """Fold an org's access events from the start: {(user, resource): (role, additive)}."""
+    folded = {}
+    for event in read_events(session, org_id, 0, 10_000_000):
+        if not event.type.startswith("access."):
+            continue
+        key = (event.data["user_id"], event.data["resource_id"])
+        folded[key] = (event.data["new_role"], tuple(event.data["new_additive"]))
+        if folded[key] == (None, ()):
+            del folded[key]
+    return folded
+
+
+def materialised_access(session, org_id: int) -> dict:
+    """The org's effective_access rows as {(user, resource): (role, additive)}."""
+    rows = session.scalars(select(EffectiveAccess).where(EffectiveAccess.organization_id == org_id))
+    return {(r.user_id, r.resource_id): (r.role, tuple(r.additive)) for r in rows}
 
 
 @dataclass

@@ -25,16 +25,21 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import select
 
 from app.cli import cli
 from app.db import get_session
 from rbac import tenancy
 from rbac.event_log import read_events
-from rbac.models import EffectiveAccess
 from rbac.resources import find_resource
 from tests import servers
-from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, make_directory
+from tests.conftest import (
+    GROUP_SCHEMA,
+    PATCH_SCHEMA,
+    USER_SCHEMA,
+    fold_access_events,
+    make_directory,
+    materialised_access,
+)
 
 KILLS = 5
 KILL_SPACING = 3  # seconds of load before each kill, and after the last one
@@ -237,21 +242,9 @@ def _check_access(app, groups: list[str], ledgers: list[Ledger]):
     with app.app_context():
         session = get_session()
         org = tenancy.get_organization(session, "acme")
-        folded = {}
         events = read_events(session, org.id, 0, 10_000_000)
-        for event in events:
-            if not event.type.startswith("access."):
-                continue
-            key = (event.data["user_id"], event.data["resource_id"])
-            folded[key] = (event.data["new_role"], tuple(event.data["new_additive"]))
-            if folded[key] == (None, ()):
-                del folded[key]
-        rows = list(
-            session.scalars(
-                select(EffectiveAccess).where(EffectiveAccess.organization_id == org.id)
-            )
-        )
-        materialised = {(r.user_id, r.resource_id): (r.role, tuple(r.additive)) for r in rows}
+        folded = fold_access_events(session, org.id)
+        materialised = materialised_access(session, org.id)
         assert folded == materialised, "folding the events does not reproduce the access"
         web = find_resource(session, org, "project:web").id
         role_of_group = dict(zip(groups, GROUP_ROLES, strict=True))

@@ -20,7 +20,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import select
 
 from app.db import get_catalog, get_session
 from rbac import queries, tenancy
@@ -31,9 +30,14 @@ from rbac.context import Context
 from rbac.errors import DomainError
 from rbac.evaluation import ResourceKind
 from rbac.event_log import read_events
-from rbac.models import EffectiveAccess, Group, User
+from rbac.models import Group, User
 from rbac.resources import find_resource
-from tests.conftest import ScimClient, make_directory
+from tests.conftest import (
+    ScimClient,
+    fold_access_events,
+    make_directory,
+    materialised_access,
+)
 
 STEPS = int(os.environ.get("ROLECALL_STATEFUL_STEPS", "30"))
 EXAMPLES = int(os.environ.get("ROLECALL_STATEFUL_EXAMPLES", "60"))
@@ -264,20 +268,9 @@ class AccessMachine(RuleBasedStateMachine):
     def materialised_equals_recomputed_and_folded_events(self):
         """No drift, and the event stream folds to the materialised state."""
         with self._domain(commit=False) as ctx:
-            session, org = ctx.session, ctx.org
             assert queries.verify(ctx) == []
-            folded = {}
-            for event in read_events(session, org.id, 0, 1_000_000):
-                if not event.type.startswith("access."):
-                    continue
-                key = (event.data["user_id"], event.data["resource_id"])
-                folded[key] = (event.data["new_role"], tuple(event.data["new_additive"]))
-                if folded[key] == (None, ()):
-                    del folded[key]
-            rows = session.scalars(
-                select(EffectiveAccess).where(EffectiveAccess.organization_id == org.id)
-            )
-            assert folded == {(r.user_id, r.resource_id): (r.role, tuple(r.additive)) for r in rows}
+            folded = fold_access_events(ctx.session, ctx.org.id)
+            assert folded == materialised_access(ctx.session, ctx.org.id)
 
     def _domain(self, commit=True):
         machine = self

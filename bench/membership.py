@@ -20,7 +20,9 @@ from sqlalchemy import insert
 from app import create_app
 from app.cli import upgrade_database
 from app.db import get_catalog, get_engine, get_session
-from rbac import assignments, queries, tenancy
+from rbac import queries, tenancy
+from rbac.admin import grants, resources
+from rbac.context import Context
 from rbac.db import utcnow
 from rbac.evaluation import ResourceKind
 from rbac.models import Group, GroupAssignment, GroupMembership, Organization, Provider, User
@@ -76,7 +78,7 @@ def build_group(app, directory, size: int) -> tuple[str, list[str]]:
         # recomputation (and access events), as in production.
         session = get_session()
         org = session.get(Organization, directory.organization_id)
-        project = assignments.create_project(session, get_catalog(), org, f"p{size}", "bench")
+        project = resources.create_project(Context(session, get_catalog(), org), f"p{size}")
         group = session.get(Group, group_id)
         session.add(GroupAssignment(group_id=group.id, resource_id=project.id, role="editor"))
         session.commit()
@@ -171,12 +173,11 @@ def measure_assign(app, directory, group_id: str) -> float:
         session = get_session()
         catalog = get_catalog()
         org = session.get(Organization, directory.organization_id)
-        project = assignments.create_project(session, catalog, org, "assigned", "bench")
+        ctx = Context(session, catalog, org)
+        project = resources.create_project(ctx, "assigned")
         session.commit()
         start = time.perf_counter()
-        assignments.assign_group(
-            session, catalog, org, session.get(Group, group_id), "member", project, "bench"
-        )
+        grants.assign_group(ctx, session.get(Group, group_id), "member", project)
         session.commit()
         return time.perf_counter() - start
 
@@ -189,8 +190,8 @@ def measure_check(app, directory, rounds: int) -> float:
         org = session.get(Organization, directory.organization_id)
         user = session.query(User).filter(User.directory_id == directory.id).first()
         project = find_resource(session, org, f"project:p{SIZES[0]}")
-        asset = assignments.create_asset(
-            session, catalog, org, project, ResourceKind.AGENT, "bench-agent", "bench", creator=user
+        asset = resources.create_asset(
+            Context(session, catalog, org), project, ResourceKind.AGENT, "bench-agent", creator=user
         )
         session.commit()
 

@@ -23,7 +23,7 @@ from rbac.evaluation import ResourceKind
 from rbac.event_log import record_event
 from rbac.handlers import HANDLERS, Objects
 from rbac.models import EffectiveAccess, Resource
-from rbac.payloads import person
+from rbac.payloads import person_of_snapshot
 from rbac.recompute import AccessDiff, Cause, recompute
 from rbac.resources import org_resource
 
@@ -46,7 +46,7 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
         seen |= users
         cause = Cause(effect.cause, ctx.actor.label, effect.detail)
         affected.setdefault(cause, set()).update(users)
-    people = {user_id: person(snapshot) for user_id, snapshot in objects.user_snapshots.items()}
+    people = {u: person_of_snapshot(snapshot) for u, snapshot in objects.user_snapshots.items()}
     diffs = [d for cause, users in affected.items() for d in recompute(ctx, users, cause, people)]
     _owner_rule(ctx, diffs)
     if not confirmed:

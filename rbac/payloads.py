@@ -43,11 +43,13 @@ def _directory_object(kind: str, row: User | Group) -> dict:
     }
 
 
-def person(user: dict) -> dict:
-    """Return how access events name a user (from its directory object): id, userName, email."""
-    emails = sorted(user.get("emails", []), key=lambda e: not e.get("primary"))
-    return {
-        "id": user.get("id"),
-        "username": user.get("username"),
-        "email": emails[0]["value"] if emails else None,
-    }
+def person(user_id: str, username: str | None, emails: list[tuple[str | None, bool]]) -> dict:
+    """Return how access events name a user: id, userName, primary (or first) email."""
+    ranked = sorted(emails, key=lambda email: not email[1])
+    return {"id": user_id, "username": username, "email": ranked[0][0] if ranked else None}
+
+
+def person_of_snapshot(snapshot: dict) -> dict:
+    """Return how access events name a deleted user, from its directory object."""
+    emails = [(e.get("value"), bool(e.get("primary"))) for e in snapshot.get("emails", [])]
+    return person(snapshot.get("id"), snapshot.get("username"), emails)

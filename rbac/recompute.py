@@ -11,12 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from rbac.context import Context
 from rbac.event_log import record_event
-from rbac.models import EffectiveAccess, Resource, User
-from rbac.payloads import directory_user, person
+from rbac.models import EffectiveAccess, Resource, User, UserEmail
+from rbac.payloads import person
 from rbac.resources import resource_path
 from rbac.user_access import evaluate_users
 from rbac.wording import SourceWords
@@ -144,9 +143,14 @@ def recompute(
 
 
 def _people(user_ids: set[str], ctx: Context, known: dict[str, dict]) -> dict[str, dict]:
-    """Name users for events: from their rows, or from a deletion's snapshot."""
-    rows = ctx.session.scalars(
-        select(User).where(User.id.in_(user_ids)).options(selectinload(User.emails))
-    )
-    named = {user.id: person(directory_user(user)) for user in rows}
+    """Name users for events: from their rows (two column queries), or a deletion's snapshot."""
+    emails: dict[str, list] = {}
+    for user_id, value, primary in ctx.session.execute(
+        select(UserEmail.user_id, UserEmail.value, UserEmail.primary).where(
+            UserEmail.user_id.in_(user_ids)
+        )
+    ):
+        emails.setdefault(user_id, []).append((value, bool(primary)))
+    rows = ctx.session.execute(select(User.id, User.user_name).where(User.id.in_(user_ids)))
+    named = {u: person(u, name, emails.get(u, [])) for u, name in rows}
     return {u: named.get(u) or known.get(u) or {"id": u} for u in user_ids}

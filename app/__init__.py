@@ -49,7 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from app import api
 
-    app.register_blueprint(api.bp)
+    api.init_app(app)
 
     @app.get("/healthz")
     def healthz():

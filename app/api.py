@@ -1,74 +1,197 @@
-"""The /api/v1 JSON API (org API keys, marshmallow at the edge): for now, the event stream."""
+"""The /api/v1 JSON API: org API keys acting with a role, marshmallow at the edge, OpenAPI 3.
 
-from flask import Blueprint, g, jsonify, request
-from marshmallow import Schema, ValidationError, fields, validate
-from werkzeug.exceptions import HTTPException
+Routes translate and delegate: users and resources are found by `rbac.admin.principals` and
+`rbac.resources` (scoped to the key's organization, so another organization's objects are
+404 exactly as missing ones), questions are answered by `rbac.queries`, and every error is
+translated once, in app/api_errors.py.
+"""
 
-from app.db import get_session
+import functools
+import json
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from app.api_errors import ApiError, ItemError, init_error_handlers, unauthorized
+from app.api_reference import init_api
+from app.api_schemas import (
+    MAX_CHECKS,
+    CheckIn,
+    CheckListOut,
+    CheckOut,
+    EventsPage,
+    EventsQuery,
+    ExplainOut,
+    ExplainQuery,
+    GroupGrantsOut,
+)
+from app.db import get_catalog, get_session
+from app.request_body import read_body
+from rbac import queries
+from rbac.admin.principals import find_group, find_user
+from rbac.context import Context
+from rbac.errors import DomainError
 from rbac.event_log import read_events
+from rbac.models import ApiKeyRole
+from rbac.resources import find_resource
 from rbac.tenancy import authenticate_api_key
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint(
+    "api", __name__, url_prefix="/api/v1", description="The RBAC model of the key's organization"
+)
+init_error_handlers(bp, bp.record_once)
 
-
-class EventsQuery(Schema):
-    """Query parameters of GET /api/v1/events."""
-
-    # Event ids are BIGINTs: a cursor past 2**63 - 1 cannot name one (and overflows drivers).
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-
-
-class EventOut(Schema):
-    """One event as consumers read it; `id` is the cursor and a stable idempotency key."""
-
-    id = fields.Integer()
-    type = fields.String()
-    created_at = fields.DateTime(format="iso")
-    data = fields.Dict()
-
-
-def _error(status: int, code: str, message: str, details=None):
-    body = {"error": {"code": code, "message": message}}
-    if details:
-        body["error"]["details"] = details
-    return jsonify(body), status
+# Query parameters that fail are a 400 (as /events always answered); JSON bodies a 422.
+QUERY = {"location": "query", "error_status_code": 400, "unknown": None}
+_ERRORS = {401: "UNAUTHORIZED", 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"}
 
 
 @bp.before_request
 def authenticate():
-    """Resolve the org API key (Authorization: Bearer rck_…) to its organization."""
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    """Resolve the API key (Authorization: Bearer rck_…) to its organization and role."""
+    scheme, _, plaintext = request.headers.get("Authorization", "").partition(" ")
     session = get_session()
-    org = authenticate_api_key(session, key.strip()) if scheme.lower() == "bearer" else None
-    if org is None:
-        response, status = _error(401, "unauthorized", "a valid API key is required")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="rolecall-api"'
-        return response, status
+    key = authenticate_api_key(session, plaintext.strip()) if scheme.lower() == "bearer" else None
+    if key is None:
+        return unauthorized()
     session.commit()  # last_used_at
-    g.org = org
+    g.api_key, g.org = key, key.organization
 
 
-@bp.errorhandler(ValidationError)
-def invalid_input(error: ValidationError):
-    """Bad parameters are a 400 with the field messages."""
-    return _error(400, "invalid_request", "the request parameters are invalid", error.messages)
+def require_role(role: ApiKeyRole):
+    """Let a route be called only by keys with this role (admin keys may do what viewers do)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if role == ApiKeyRole.ADMIN and g.api_key.role != ApiKeyRole.ADMIN:
+                raise ApiError(
+                    403, "forbidden", "this is a viewer API key: it reads and checks, never writes"
+                )
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
-@bp.errorhandler(HTTPException)
-def http_error(error: HTTPException):
-    """Every HTTP error of the API is a JSON error."""
-    return _error(error.code or 500, error.name.lower().replace(" ", "_"), error.description)
+def _context() -> Context:
+    return Context(get_session(), get_catalog(), g.org)
 
 
-@bp.get("/events")
-def list_events():
-    """Return the organization's events after a cursor, oldest first (resumable, gap-safe)."""
-    query = EventsQuery().load(request.args)
+def _json_body():
+    """Decode the request body as JSON (any Content-Type), or raise a 400 that says why."""
+    try:
+        return json.loads(read_body() or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+
+
+@bp.route("/events", methods=["GET"])
+@bp.arguments(EventsQuery, **QUERY)
+@bp.response(200, EventsPage)
+@bp.alt_response(401, response=_ERRORS[401])
+def list_events(query):
+    """The organization's events after a cursor, oldest first (resumable, gap-safe).
+
+    Event ids only grow; a page ends before any event whose transaction is still open, so
+    resuming from `next_cursor` never skips one.
+    """
     events = read_events(get_session(), g.org.id, query["after"], query["limit"] + 1)
     page = events[: query["limit"]]
     return {
-        "data": EventOut(many=True).dump(page),
+        "data": page,
         "next_cursor": page[-1].id if page else query["after"],
         "has_more": len(events) > len(page),
     }
+
+
+_CHECK_BODY = {
+    "oneOf": [
+        CheckIn,
+        {"type": "array", "items": CheckIn, "minItems": 1, "maxItems": MAX_CHECKS},
+    ]
+}
+_CHECK_ANSWER = {"oneOf": [CheckOut, CheckListOut]}
+
+
+@bp.route("/check", methods=["POST"])
+@bp.doc(
+    requestBody={"required": True, "content": {"application/json": {"schema": _CHECK_BODY}}},
+    responses={
+        "200": {
+            "description": "a CheckOut for one question; CheckListOut, in order, for a list",
+            "content": {"application/json": {"schema": _CHECK_ANSWER}},
+        },
+        "400": {"$ref": "#/components/responses/BAD_REQUEST"},
+        "404": {"$ref": "#/components/responses/NOT_FOUND"},
+        "422": {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"},
+    },
+)
+@bp.alt_response(401, response=_ERRORS[401])
+def check():
+    """May a user use a permission on a resource? One question, or a list of up to 100.
+
+    An unknown user or resource is a 404 (another organization's too); an unknown permission,
+    a malformed resource address or a userName held by several users is a 422. In a list, the
+    first failing item fails the request; `details.index` names it.
+    """
+    body = _json_body()
+    if isinstance(body, list):
+        questions = CheckIn(many=True).load(body) if len(body) <= MAX_CHECKS else None
+        if not body or questions is None:
+            message = f"a list of checks holds 1 to {MAX_CHECKS} questions"
+            raise ApiError(422, "invalid_body", message, {"_schema": [message]})
+        results = []
+        for index, question in enumerate(questions):
+            try:
+                results.append(_decide(question))
+            except DomainError as error:
+                raise ItemError(index, error) from error
+        return CheckListOut().dump({"results": results})
+    if not isinstance(body, dict):
+        message = "the body is a check object or a list of them"
+        raise ApiError(422, "invalid_body", message, {"_schema": [message]})
+    return CheckOut().dump(_decide(CheckIn().load(body)))
+
+
+def _decide(question: dict) -> queries.Decision:
+    ctx = _context()
+    user = find_user(ctx.session, ctx.org, question["user"])
+    resource = find_resource(ctx.session, ctx.org, question["resource"])
+    return queries.check(ctx.session, ctx.catalog, user, question["permission"], resource)
+
+
+@bp.route("/explain", methods=["GET"])
+@bp.arguments(ExplainQuery, **QUERY)
+@bp.response(200, ExplainOut)
+@bp.alt_response(401, response=_ERRORS[401])
+@bp.alt_response(404, response=_ERRORS[404])
+@bp.alt_response(422, response=_ERRORS[422])
+def explain(query):
+    """Every source of a user's role on a resource, the winner, and the workforce rule.
+
+    The same document as `rolecall explain --json`.
+    """
+    ctx = _context()
+    user = find_user(ctx.session, ctx.org, query["user"])
+    resource = find_resource(ctx.session, ctx.org, query["resource"])
+    return queries.explain_document(ctx, user, resource)
+
+
+@bp.route("/groups/<group_id>/grants", methods=["GET"])
+@bp.response(200, GroupGrantsOut)
+@bp.alt_response(401, response=_ERRORS[401])
+@bp.alt_response(404, response=_ERRORS[404])
+def group_grants(group_id):
+    """Everything a group grants (its own and its parent groups' roles) and to whom.
+
+    The group is named by its id (a displayName or local slug works too, when unique).
+    """
+    ctx = _context()
+    return queries.explain_group(ctx, find_group(ctx.session, ctx.org, group_id))
+
+
+def init_app(app) -> None:
+    """Register /api/v1, its OpenAPI document and its reference page on the app."""
+    init_api(app, bp)

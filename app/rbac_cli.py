@@ -64,12 +64,22 @@ def apikey_group():
 @apikey_group.command("create")
 @org_option
 @click.option("--name", default="api", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "viewer"], case_sensitive=False),
+    default="admin",
+    show_default=True,
+    help="a viewer key reads and checks; an admin key also writes",
+)
 @with_appcontext
-def apikey_create(org_slug, name):
-    """Create an API key; it is printed once, on the last line."""
+def apikey_create(org_slug, name, role):
+    """Create an API key acting with a role; it is printed once, on the last line."""
     ctx = _context(org_slug)
-    key, plaintext = _run(tenancy.issue_api_key, ctx.session, ctx.org, name)
-    click.echo(f"API key {key.id} ({name!r}) created for {ctx.org.slug!r}; it is shown only once:")
+    key, plaintext = _run(tenancy.issue_api_key, ctx.session, ctx.org, name, role)
+    click.echo(
+        f"API key {key.id} ({name!r}, {key.role.value}) created for {ctx.org.slug!r}; "
+        "it is shown only once:"
+    )
     click.echo(plaintext)
 
 
@@ -80,11 +90,12 @@ def apikey_list(org_slug):
     """List an organization's API keys (never their secrets)."""
     ctx = _context(org_slug)
     keys = tenancy.list_api_keys(ctx.session, ctx.org)
-    click.echo("id\tname\tprefix\tcreated\tlast_used\tstatus")
+    click.echo("id\tname\tprefix\trole\tcreated\tlast_used\tstatus")
     for key in keys:
         status = "revoked" if key.revoked_at else "active"
         when = [format_time(key.created_at), format_time(key.last_used_at)]
-        click.echo("\t".join([str(key.id), key.name, key.prefix + "…", *when, status]))
+        fields = [str(key.id), key.name, key.prefix + "…", key.role, *when, status]
+        click.echo("\t".join(fields))
 
 
 @apikey_group.command("revoke")
@@ -393,43 +404,21 @@ def explain(org_slug, directory, as_json, user_name, resource):
     """Every source of USERNAME's role on RESOURCE, the winner, and why cascades apply."""
     ctx = _context(org_slug)
     user, target = _user(ctx, user_name, directory), _resource(ctx, resource)
-    result = queries.explain(ctx, user, target)
-    access = result.access
-    sources = [
-        {
-            "kind": s.kind.value,
-            "role": s.role,
-            "detail": result.reasons[s],
-            "wins": s == access.source,
-        }
-        for s in (access.sources if access else ())
-    ]
-    document = {
-        "user": user.user_name,
-        "resource": result.resource,
-        "active": result.active,
-        "role": access.role if access else None,
-        "additive": sorted(access.additive) if access else [],
-        "winner": access.source.kind.value if access and access.source else None,
-        "winner_detail": result.reasons[access.source] if access and access.source else None,
-        "sources": sources,
-        "workforce_rule": result.workforce_rule,
-        "materialised_role": result.materialised_role,
-    }
+    document = queries.explain_document(ctx, user, target)
     if as_json:
         click.echo(json.dumps(document))
         return
-    click.echo(f"{user.user_name} on {result.resource}: {document['role'] or 'no role'}")
-    if not result.active:
+    click.echo(f"{user.user_name} on {document['resource']}: {document['role'] or 'no role'}")
+    if not document["active"]:
         click.echo(
             "  the user is deactivated: no access at all (direct grants are kept, suspended)"
         )
-    for source in sources:
+    for source in document["sources"]:
         mark = "*" if source["wins"] else " "
         click.echo(f" {mark} {source['role']:<8} {source['detail']}")
     if document["additive"]:
         click.echo(f"  additive: {', '.join(document['additive'])}")
-    for permission, why in result.workforce_rule.items():
+    for permission, why in document["workforce_rule"].items():
         click.echo(f"  withheld {permission}: {why}")
 
 

@@ -95,8 +95,15 @@ class DirectoryToken(Base):
     directory: Mapped[Directory] = relationship(back_populates="tokens")
 
 
+class ApiKeyRole(StrEnum):
+    """What an /api/v1 key may do: a viewer reads and checks, an admin also writes."""
+
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
 class ApiKey(Base):
-    """An organization's key for /api/v1, stored only as its SHA-256 digest."""
+    """An organization's key for /api/v1, stored only as its SHA-256 digest, with its role."""
 
     __tablename__ = "api_keys"
 
@@ -107,9 +114,16 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[ApiKeyRole] = mapped_column(
+        Enum(ApiKeyRole, native_enum=False, length=16, values_callable=enum_values),
+        default=ApiKeyRole.ADMIN,
+        server_default=ApiKeyRole.ADMIN.value,
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
 
 
 class _Provisioned:
@@ -327,6 +341,7 @@ class JournalEntry(Base):
 
 __all__ = [
     "ApiKey",
+    "ApiKeyRole",
     "Directory",
     "DirectoryToken",
     "EffectiveAccess",

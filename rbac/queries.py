@@ -124,6 +124,33 @@ def explain(ctx: Context, user: User, resource: Resource) -> Explanation:
     )
 
 
+def explain_document(ctx: Context, user: User, resource: Resource) -> dict:
+    """Return `explain` as the CLI's --json and the API print it: sources, winner, rule."""
+    result = explain(ctx, user, resource)
+    access = result.access
+    winner = access.source if access else None
+    return {
+        "user": user.user_name,
+        "resource": result.resource,
+        "active": result.active,
+        "role": access.role if access else None,
+        "additive": sorted(access.additive) if access else [],
+        "winner": winner.kind.value if winner else None,
+        "winner_detail": result.reasons[winner] if winner else None,
+        "sources": [
+            {
+                "kind": source.kind.value,
+                "role": source.role,
+                "detail": result.reasons[source],
+                "wins": source == winner,
+            }
+            for source in (access.sources if access else ())
+        ],
+        "workforce_rule": result.workforce_rule,
+        "materialised_role": result.materialised_role,
+    }
+
+
 def explain_group(ctx: Context, group: Group) -> dict:
     """Return what a group grants (its own and inherited assignments) and to whom."""
     inherited_from = ancestor_groups(ctx.session, [group.id])

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from rbac.db import utcnow
 from rbac.errors import Conflict, InvalidValue, NotFound
-from rbac.models import ApiKey, Directory, DirectoryToken, Organization, Provider
+from rbac.models import ApiKey, ApiKeyRole, Directory, DirectoryToken, Organization, Provider
 from rbac.resources import org_resource
 
 TOKEN_PREFIX = "rcs_"
@@ -114,12 +114,9 @@ def issue_token(
     session: Session, directory: Directory, expires_at: datetime | None = None
 ) -> tuple[DirectoryToken, str]:
     """Create a bearer token; return its row and the plaintext, which is never stored."""
-    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    plaintext, digest, prefix = _new_secret(TOKEN_PREFIX)
     token = DirectoryToken(
-        directory=directory,
-        token_hash=hash_token(plaintext),
-        prefix=plaintext[: len(TOKEN_PREFIX) + 6],
-        expires_at=expires_at,
+        directory=directory, token_hash=digest, prefix=prefix, expires_at=expires_at
     )
     session.add(token)
     session.flush()
@@ -174,15 +171,17 @@ def authenticate_token(session: Session, plaintext: str) -> Directory | None:
     return token.directory if token else None
 
 
-def issue_api_key(session: Session, org: Organization, name: str) -> tuple[ApiKey, str]:
-    """Create an /api/v1 key for an organization; return its row and the plaintext."""
-    plaintext = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(
-        organization_id=org.id,
-        name=name,
-        key_hash=hash_token(plaintext),
-        prefix=plaintext[: len(API_KEY_PREFIX) + 6],
-    )
+def issue_api_key(
+    session: Session, org: Organization, name: str, role: str = ApiKeyRole.ADMIN
+) -> tuple[ApiKey, str]:
+    """Create an /api/v1 key acting with a role (admin or viewer); return its row and plaintext."""
+    try:
+        role = ApiKeyRole(role.lower())
+    except ValueError:
+        choices = ", ".join(r.value for r in ApiKeyRole)
+        raise InvalidValue(f"an API key's role is one of {choices}, not {role!r}") from None
+    plaintext, digest, prefix = _new_secret(API_KEY_PREFIX)
+    key = ApiKey(organization_id=org.id, name=name, key_hash=digest, prefix=prefix, role=role)
     session.add(key)
     session.flush()
     return key, plaintext
@@ -200,10 +199,15 @@ def revoke_api_key(session: Session, org: Organization, key_id: int) -> ApiKey:
     return _revoke(session, ApiKey, key_id, owned, f"organization {org.slug!r}")
 
 
-def authenticate_api_key(session: Session, plaintext: str) -> Organization | None:
-    """Return the organization a live API key belongs to, or None."""
-    key = _find_live(session, ApiKey.key_hash, plaintext)
-    return session.get(Organization, key.organization_id) if key else None
+def authenticate_api_key(session: Session, plaintext: str) -> ApiKey | None:
+    """Return the live API key (its organization and role) a plaintext names, or None."""
+    return _find_live(session, ApiKey.key_hash, plaintext)
+
+
+def _new_secret(kind_prefix: str) -> tuple[str, str, str]:
+    """Return a new secret's plaintext (32 random bytes), its stored digest and shown prefix."""
+    plaintext = kind_prefix + secrets.token_urlsafe(32)
+    return plaintext, hash_token(plaintext), plaintext[: len(kind_prefix) + 6]
 
 
 def _find_live(session: Session, digest_column, plaintext: str):

@@ -35,6 +35,7 @@ PUBLIC_ROUTES = {
     "/healthz": {},
     "/static/<path:filename>": {"filename": "missing.css"},
     "/api/v1/openapi.json": {},
+    "/api/v1/docs": {},
     "/admin/login": {},
 }
 # URL variables that name a tenant's resource, and the Refs field that fills them.
@@ -413,7 +414,13 @@ SCIM_BODIES: dict[tuple[str, str], list[Body]] = {
     ("", ".search"): [_search('id eq "{user_id}"'), _search('id eq "{group_id}"')],
 }
 # /api/v1 write routes, by endpoint, as they are added (until then, an empty object).
-API_BODIES: dict[str, list[Body]] = {}
+API_BODIES: dict[str, list[Body]] = {
+    "api.check": [
+        lambda r: {"user": r.user_id, "permission": "org.manage_users", "resource": "org"},
+        lambda r: {"user": r.user_name, "permission": "project.view", "resource": "project:x"},
+        lambda r: [{"user": r.user_id, "permission": "org.manage_users", "resource": "org"}],
+    ],
+}
 
 
 def _bodies(surface: str, rule, method: str) -> list[Body]:

@@ -1,0 +1,345 @@
+"""POST /api/v1/check, GET /api/v1/explain and /groups/{id}/grants over org API keys."""
+
+import json
+
+import pytest
+from flask import g
+
+from app.api import require_role
+from app.api_errors import ApiError, domain_error_response, error_response
+from app.cli import cli
+from app.db import get_catalog, get_session
+from rbac import tenancy
+from rbac.admin.resources import create_project
+from rbac.context import Context
+from rbac.errors import (
+    Conflict,
+    Forbidden,
+    InvalidMembers,
+    NeedsConfirmation,
+    NotFound,
+    Refused,
+    UnknownRole,
+)
+from rbac.models import ApiKey, ApiKeyRole
+from tests.conftest import ScimClient, make_directory
+
+
+def _api_key(app, org="acme", role=None) -> str:
+    args = ["apikey", "create", "--org", org, "--name", "ci"]
+    result = app.test_cli_runner().invoke(cli, args + (["--role", role] if role else []))
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+class Api:
+    """The test client with an org's API key."""
+
+    def __init__(self, client, key: str):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def get(self, path, **query):
+        return self.client.get("/api/v1" + path, query_string=query, headers=self.headers)
+
+    def post(self, path, body=None, data=None, content_type="application/json"):
+        data = json.dumps(body) if data is None else data
+        return self.client.post(
+            "/api/v1" + path, data=data, content_type=content_type, headers=self.headers
+        )
+
+    def check(self, user, permission, resource):
+        """POST one check; return the response."""
+        body = {"user": user, "permission": permission, "resource": resource}
+        return self.post("/check", body)
+
+
+@pytest.fixture
+def acme(world, app, client) -> Api:
+    """An admin key of acme (the `world` organization: project web, agent bot, tool search)."""
+    return Api(client, _api_key(app))
+
+
+@pytest.fixture
+def globex(app, client) -> Api:
+    """A key of another organization, globex, with a user and a group of its own."""
+    make_directory(app, org_slug="globex", name="entra")
+    return Api(client, _api_key(app, "globex"))
+
+
+def _error(response, status: int) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    error = response.get_json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    return error
+
+
+def test_check_answers_as_the_cli_does(world, acme):
+    """Allowed and denied checks carry the role, the additive roles, the source and a reason."""
+    alice = world.user("alice")
+    world.group("Engineering", alice)
+    world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "editor", "project:web")
+    allowed = acme.check("alice", "asset.edit", "asset:web/bot")
+    assert allowed.status_code == 200
+    body = allowed.get_json()
+    assert body["allowed"] is True and body["role"] == "admin"
+    assert body["additive"] == [] and body["source"] and body["reason"]
+    cli = json.loads(
+        world.ok("check", "--org", "acme", "--json", "alice", "asset.edit", "asset:web/bot")
+    )
+    assert body == cli
+    by_id = acme.check(alice, "org.manage_billing", "org").get_json()
+    assert by_id["allowed"] is False and by_id["role"] == "viewer"
+
+
+def test_check_list_form_answers_in_order(world, acme):
+    """A list of checks is answered in order; an empty or over-long list is a 422."""
+    world.user("alice")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "admin", "asset:web/bot")
+    questions = [
+        {"user": "alice", "permission": "asset.edit", "resource": "asset:web/bot"},
+        {"user": "alice", "permission": "asset.edit", "resource": "asset:web/search"},
+        {"user": "alice", "permission": "project.view", "resource": "project:web"},
+    ]
+    response = acme.post("/check", questions)
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r["allowed"] for r in results] == [True, False, True]
+    assert results[0] == acme.check(**questions[0]).get_json()
+    assert _error(acme.post("/check", []), 422)["code"] == "invalid_body"
+    assert _error(acme.post("/check", questions[:1] * 101), 422)["code"] == "invalid_body"
+    assert acme.post("/check", questions[:1] * 100).status_code == 200
+    bad_item = [*questions[:1], {"user": "nobody", "permission": "org.delete", "resource": "org"}]
+    error = _error(acme.post("/check", bad_item), 404)
+    assert error["details"] == {"index": 1} and "nobody" in error["message"]
+    invalid = _error(acme.post("/check", [questions[0], {"user": 1}]), 422)
+    assert set(invalid["details"]["1"]) == {"user", "permission", "resource"}
+
+
+def test_check_errors_name_what_is_wrong(world, acme):
+    """Unknown user or resource: 404; unknown permission, bad address, ambiguity: 422."""
+    world.user("alice")
+    assert _error(acme.check("nobody", "org.delete", "org"), 404)["code"] == "not_found"
+    assert _error(acme.check("alice", "project.view", "project:nope"), 404)
+    assert _error(acme.check("alice", "org.fly", "org"), 422)["code"] == "invalid_value"
+    assert _error(acme.check("alice", "project.view", "org"), 422)  # a project permission
+    assert _error(acme.check("alice", "org.delete", "nowhere"), 422)
+    other = make_directory(world.app, org_slug="acme", name="entra")
+    ScimClient(world.scim.client, other.token).create_user("alice")
+    ambiguous = _error(acme.check("alice", "org.delete", "org"), 422)
+    assert "2 users named 'alice'" in ambiguous["message"]
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ("not json", 400),
+        ("{", 400),
+        (b"\xff\xfe", 400),
+        ("[" * 100_000 + "]" * 100_000, 400),  # deeper than the decoder recurses
+        ("null", 422),
+        ("42", 422),
+        ('"alice"', 422),
+        (json.dumps({"user": "alice"}), 422),
+        (json.dumps({"user": 1, "permission": [], "resource": {}}), 422),
+        (json.dumps({"user": 10**400, "permission": "org.delete", "resource": "org"}), 422),
+        (json.dumps({"user": "a", "permission": "org.delete", "resource": "org", "x": 1}), 422),
+        (json.dumps({"user": "a" * 600, "permission": "org.delete", "resource": "org"}), 422),
+        (json.dumps({"user": "a\u0000b", "permission": "org.delete", "resource": "org"}), 422),
+        ('{"user": "\\ud800", "permission": "org.delete", "resource": "org"}', 422),
+        (json.dumps([1, 2]), 422),
+    ],
+)
+def test_bad_check_bodies_are_json_errors(world, acme, data, status):
+    """Bodies that are not JSON, or JSON of the wrong shape, are JSON errors, never a 500."""
+    error = _error(acme.post("/check", data=data), status)
+    assert error["code"] == ("invalid_json" if status == 400 else "invalid_body")
+    if status == 422 and data.startswith("{"):
+        assert isinstance(error["details"], dict) and error["details"]
+
+
+def test_check_body_is_read_whatever_its_content_type(world, acme):
+    """A JSON body sent as text/plain (curl -d) is still read as JSON."""
+    world.user("alice")
+    body = json.dumps({"user": "alice", "permission": "org.delete", "resource": "org"})
+    assert acme.post("/check", data=body, content_type="text/plain").status_code == 200
+
+
+def test_explain_returns_the_cli_document(world, acme):
+    """GET /explain answers exactly what `rolecall explain --json` prints."""
+    alice = world.user("alice")
+    world.group("Team", alice)
+    world.ok("assign", "--org", "acme", "--group", "Team", "--role", "member", "asset:web/bot")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "viewer", "asset:web/bot")
+    response = acme.get("/explain", user=alice, resource="asset:web/bot")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body == world.explain("alice", "asset:web/bot")
+    assert body["role"] == "member" and body["winner"] == "group"
+    assert sum(source["wins"] for source in body["sources"]) == 1
+
+
+def test_explain_shows_the_workforce_rule(world, acme):
+    """A workforce's explanation lists the permissions its agents withhold."""
+    world.user("alice")
+    world.ok(
+        "asset", "create", "--org", "acme", "--project", "web", "--kind", "workforce",
+        "--uses", "bot", "crew",
+    )  # fmt: skip
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "member", "asset:web/crew")
+    body = acme.get("/explain", user="alice", resource="asset:web/crew").get_json()
+    assert "asset.run" in body["workforce_rule"]
+    assert "bot" in body["workforce_rule"]["asset.run"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"user": "alice"},
+        {"user": "alice", "resource": ""},
+        {"user": "alice", "resource": "org", "extra": "1"},
+        {"user": "a\u0000", "resource": "org"},
+        {"user": "a" * 600, "resource": "org"},
+    ],
+)
+def test_bad_explain_parameters_are_400(world, acme, query):
+    """Missing, empty, unknown or unstorable query parameters are a 400 naming the field."""
+    error = _error(acme.get("/explain", **query), 400)
+    assert error["code"] == "invalid_parameters" and error["details"]
+
+
+def test_group_grants_lists_own_and_inherited_roles(world, acme):
+    """GET /groups/{id}/grants returns explain_group's document (as `group explain --json`)."""
+    alice = world.user("alice")
+    team = world.group("Team", alice)
+    world.ok("assign", "--org", "acme", "--group", "Team", "--role", "member", "asset:web/bot")
+    response = acme.get(f"/groups/{team}/grants")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body == json.loads(world.ok("group", "explain", "--org", "acme", "--json", team))
+    assert body["grants"] == [{"resource": "asset:web/bot", "role": "member", "through": None}]
+    assert body["members"] == ["alice"]
+
+
+def test_another_org_objects_answer_as_missing_ones(world, acme, globex, app, client):
+    """Org A's key on org B's user, group and resource answers exactly as on made-up ones."""
+    stranger = make_directory(app, org_slug="globex", name="okta")
+    scim = ScimClient(client, stranger.token)
+    bob = scim.create_user("bob")["id"]
+    crew = scim.create_group("Crew", [bob])["id"]
+    with app.app_context():
+        session = get_session()
+        org = tenancy.get_organization(session, "globex")
+        create_project(Context(session, get_catalog(), org), "secret")
+        session.commit()
+    assert globex.check("bob", "project.view", "project:secret").status_code == 200
+
+    def same(foreign, missing, name_foreign, name_missing):
+        assert foreign.status_code == missing.status_code == 404
+        text = foreign.get_data(as_text=True).replace(name_foreign, "X")
+        assert text == missing.get_data(as_text=True).replace(name_missing, "X")
+
+    same(
+        acme.get(f"/groups/{crew}/grants"),
+        acme.get("/groups/00000000-0000-0000-0000-000000000000/grants"),
+        crew,
+        "00000000-0000-0000-0000-000000000000",
+    )
+    same(
+        acme.check(bob, "org.delete", "org"), acme.check("ghost", "org.delete", "org"), bob, "ghost"
+    )
+    same(
+        acme.get("/explain", user=bob, resource="org"),
+        acme.get("/explain", user="ghost", resource="org"),
+        bob,
+        "ghost",
+    )
+    world.user("alice")
+    same(
+        acme.check("alice", "project.view", "project:secret"),
+        acme.check("alice", "project.view", "project:ghost"),
+        "secret",
+        "ghost",
+    )
+
+
+def test_bad_keys_are_401_with_a_challenge_on_every_route(world, client):
+    """No key, a made-up key and a non-bearer scheme are 401 with WWW-Authenticate: Bearer."""
+    routes = [
+        ("GET", "/api/v1/events"),
+        ("POST", "/api/v1/check"),
+        ("GET", "/api/v1/explain?user=a&resource=org"),
+        ("GET", "/api/v1/groups/x/grants"),
+    ]
+    for method, path in routes:
+        for headers in ({}, {"Authorization": "Bearer rck_nope"}, {"Authorization": "Basic x"}):
+            response = client.open(path, method=method, headers=headers, data="{}")
+            error = _error(response, 401)
+            assert error["code"] == "unauthorized"
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_viewer_keys_read_and_check(world, app, client):
+    """A viewer key may check, explain and read events."""
+    world.user("alice")
+    viewer = Api(client, _api_key(app, role="viewer"))
+    assert viewer.check("alice", "org.delete", "org").status_code == 200
+    assert viewer.get("/explain", user="alice", resource="org").status_code == 200
+    assert viewer.get("/events").status_code == 200
+    with app.app_context():
+        keys = tenancy.list_api_keys(get_session(), tenancy.get_organization(get_session(), "acme"))
+        assert [key.role for key in keys] == [ApiKeyRole.VIEWER]
+
+
+def test_write_requirement_refuses_viewer_keys_with_403(world, app):
+    """A route that requires an admin key refuses a viewer key (403) and runs for an admin key."""
+    write = require_role(ApiKeyRole.ADMIN)(lambda: "written")
+    for role, allowed in ((ApiKeyRole.ADMIN, True), (ApiKeyRole.VIEWER, False)):
+        with app.test_request_context("/api/v1/anything", method="POST"):
+            g.api_key = ApiKey(role=role)
+            if allowed:
+                assert write() == "written"
+            else:
+                with pytest.raises(ApiError) as refused:
+                    write()
+                assert refused.value.status == 403
+    with app.test_request_context():
+        error = refused.value
+        response = error_response(error.status, error.code, error.message)
+        assert response.get_json()["error"]["code"] == "forbidden"
+
+
+def test_apikey_create_refuses_an_unknown_role(world, app):
+    """`apikey create --role` takes admin or viewer only (exit 2)."""
+    result = app.test_cli_runner().invoke(
+        cli, ["apikey", "create", "--org", "acme", "--role", "owner"]
+    )
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (NotFound("no user 'x'"), 404, "not_found"),
+        (UnknownRole("no role 'x'"), 422, "invalid_value"),
+        (InvalidMembers(["x"]), 422, "invalid_members"),
+        (Conflict("taken"), 409, "conflict"),
+        (Refused("that would leave the organization without an active Owner"), 409, "refused"),
+        (NeedsConfirmation("you would lose your own admin role"), 409, "needs_confirmation"),
+        (Forbidden("may not"), 403, "forbidden"),
+    ],
+)
+def test_domain_errors_are_translated_by_type(app, error, status, code):
+    """Each domain error becomes its status and code, with the domain's message (the rail)."""
+    with app.test_request_context("/api/v1/check"):
+        response = domain_error_response(error)
+    assert response.status_code == status
+    assert response.get_json()["error"] == {"code": code, "message": str(error), "details": None}
+
+
+def test_a_body_over_the_limit_is_a_json_413(world, acme, app):
+    """A body over MAX_CONTENT_LENGTH is a JSON 413, not a 500 nor a reset connection."""
+    data = "[" + ",".join(["1"] * (app.config["MAX_CONTENT_LENGTH"] // 2)) + "]"
+    assert _error(acme.post("/check", data=data), 413)["code"] == "request_entity_too_large"

@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 from rbac.errors import InvalidValue, UnknownRole
@@ -75,6 +76,11 @@ class Catalog:
     def highest(self, scope: Scope) -> Role:
         """Return the top of a scope's ladder."""
         return self.ladders[scope][0]
+
+    @cached_property
+    def permission_ids(self) -> frozenset[str]:
+        """Every permission id some role holds (computed once: the catalog never changes)."""
+        return frozenset(self.permissions())
 
     def permissions(self) -> dict[str, list[Role]]:
         """Return every permission id with the roles that hold it."""

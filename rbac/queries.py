@@ -43,11 +43,12 @@ def check(
     scope = ResourceKind(resource.kind).scope
     if _PERMISSION_SCOPES.get(permission.partition(".")[0]) != scope:
         raise InvalidValue(f"{permission!r} is not a permission on a {scope.value}")
-    if permission not in catalog.permissions():
+    if permission not in catalog.permission_ids:
         raise InvalidValue(f"unknown permission {permission!r} (see `rolecall catalog`)")
-    access = _materialised(session, user, resource)
-    role, source = (access.role, _source_of(session, user, resource)) if access else (None, None)
-    additive = tuple(sorted(access.additive)) if access else ()
+    row = session.get(EffectiveAccess, (user.id, resource.id))
+    access = _access_of(row)
+    role, source = (row.role, row.source) if row else (None, None)
+    additive = tuple(sorted(row.additive)) if row else ()
     if permission not in permissions_of(catalog, scope, access):
         held = f"holds {role}" if role else "holds no role"
         reason = f"{held} on it, which does not grant {permission}"
@@ -79,7 +80,7 @@ def workforce_blocker(
         .order_by(Resource.slug)
     )
     for agent in agents:
-        access = _materialised(session, user, agent)
+        access = _access_of(session.get(EffectiveAccess, (user.id, agent.id)))
         if permission not in permissions_of(catalog, Scope.ASSET, access):
             held = access.role if access and access.role else "no role"
             return (
@@ -218,11 +219,6 @@ def verify(ctx: Context) -> list[Drift]:
     ]
 
 
-def _materialised(session: Session, user: User, resource: Resource) -> Access | None:
-    row = session.get(EffectiveAccess, (user.id, resource.id))
+def _access_of(row: EffectiveAccess | None) -> Access | None:
+    """A materialised row as the Access that permissions_of reads."""
     return Access(row.role, None, frozenset(row.additive)) if row else None
-
-
-def _source_of(session: Session, user: User, resource: Resource) -> str | None:
-    row = session.get(EffectiveAccess, (user.id, resource.id))
-    return row.source if row else None

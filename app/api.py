@@ -29,7 +29,7 @@ from app.db import get_catalog, get_session
 from app.request_body import read_body
 from rbac import queries
 from rbac.admin.principals import find_group, find_user
-from rbac.context import Context
+from rbac.context import Actor, Context
 from rbac.errors import DomainError
 from rbac.event_log import read_events
 from rbac.models import ApiKeyRole
@@ -77,6 +77,15 @@ def require_role(role: ApiKeyRole):
 
 def _context() -> Context:
     return Context(get_session(), get_catalog(), g.org)
+
+
+def acting_context() -> Context:
+    """The context of a write: the key's organization, acted on by the key (named in events).
+
+    An admin key may do what an org admin may (require_role(ApiKeyRole.ADMIN) guards the
+    route); the engine does not check a key's actions against a user's roles.
+    """
+    return Context(get_session(), get_catalog(), g.org, Actor(f"apikey:{g.api_key.id}"))
 
 
 def _json_body():
@@ -195,3 +204,7 @@ def group_grants(group_id):
 def init_app(app) -> None:
     """Register /api/v1, its OpenAPI document and its reference page on the app."""
     init_api(app, bp)
+
+
+# The routes of the RBAC model and of the directory register themselves on `bp`.
+from app import api_directory, api_model  # noqa: E402,F401

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint bench fuzz clean
+.PHONY: run test lint bench bench-api fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,23 @@ bench: $(VENV)/.test-deps
 
 ## Long fuzz run (not part of `make test`): FUZZ_EXAMPLES random requests to a live gunicorn,
 ## on SQLite and then PostgreSQL; ROLECALL_FUZZ_SEED=N replays a run's seed.
+## Then schemathesis on /api/v1 with SCHEMATHESIS_EXAMPLES cases per operation and mode.
 FUZZ_EXAMPLES ?= 20000
+SCHEMATHESIS_EXAMPLES ?= 1000
 fuzz: $(VENV)/.test-deps
 	env -u DATABASE_URL -u ROLECALL_TEST_DATABASE_URL ROLECALL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
 		$(BIN)/pytest -q -s tests/test_fuzz.py
 	ROLECALL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) scripts/with-postgres \
 		$(BIN)/pytest -q -s tests/test_fuzz.py
+	env -u DATABASE_URL -u ROLECALL_TEST_DATABASE_URL ROLECALL_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) \
+		$(BIN)/pytest -q -s tests/test_api_schemathesis.py
+	ROLECALL_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) scripts/with-postgres \
+		$(BIN)/pytest -q -s tests/test_api_schemathesis.py
+
+## POST /api/v1/check over HTTP against the stack's floor (bare Flask, one PK read), both backends.
+bench-api: $(VENV)/.test-deps
+	$(BIN)/python bench/api_check.py
+	scripts/with-postgres $(BIN)/python bench/api_check.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

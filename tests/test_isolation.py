@@ -8,6 +8,7 @@ existence oracle), no response may carry foreign data, and foreign rows must not
 """
 
 import json
+import random
 import re
 import uuid
 from collections.abc import Callable
@@ -16,11 +17,14 @@ from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
-from app.db import get_engine, get_session
+from app.db import get_catalog, get_engine, get_session
 from rbac import models, tenancy
+from rbac.admin import grants, resources
+from rbac.context import Context
 from rbac.db import utcnow
+from rbac.evaluation import ResourceKind
 from rbac.models import Provider
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, ScimClient, make_directory
 
@@ -39,13 +43,21 @@ PUBLIC_ROUTES = {
     "/admin/login": {},
 }
 # URL variables that name a tenant's resource, and the Refs field that fills them.
-TENANT_VARIABLES = {"user_id": "user_id", "group_id": "group_id"}
+TENANT_VARIABLES = {
+    "user_id": "user_id",
+    "group_id": "group_id",
+    "project": "project",
+    "asset": "asset",
+    "grant_id": "grant_id",
+    "assignment_id": "assignment_id",
+}
+VOLATILE_KEYS = {"id", "meta", "created_at"}
 # URL variables that name something every tenant shares.
 SHARED_VARIABLES = {"resource_type_id": "User", "schema_id": USER_SCHEMA}
 # Today: 26 (route, method) pairs under /scim/v2 and 1 under /api/v1. Fewer means the
 # enumeration lost routes, not that the app has fewer.
 MIN_SCIM_PAIRS = 26
-MIN_API_PAIRS = 1
+MIN_API_PAIRS = 30
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Response headers whose values change from one request to the next.
 VOLATILE_HEADERS = {"X-Request-Id", "Content-Length", "ETag", "Location", "Date"}
@@ -64,6 +76,10 @@ class Refs:
     group_id: str
     group_name: str
     group_external_id: str
+    project: str
+    asset: str
+    grant_id: str
+    assignment_id: str
 
 
 def _attributes(tag: str) -> dict:
@@ -76,13 +92,21 @@ def _attributes(tag: str) -> dict:
         "email": f"ada.{tag}@mail.example",
         "group_name": f"Engineering {tag}",
         "group_external_id": f"ext-eng-{tag}",
+        "project": f"p-{tag}",
+        "asset": f"a-{tag}",
     }
 
 
 def _missing_refs() -> Refs:
     """Refs of nothing at all: random ids and names no directory holds."""
     tag = f"nobody{uuid.uuid4().hex[:8]}"
-    return Refs(user_id=str(uuid.uuid4()), group_id=str(uuid.uuid4()), **_attributes(tag))
+    return Refs(
+        user_id=str(uuid.uuid4()),
+        group_id=str(uuid.uuid4()),
+        grant_id=str(random.randint(10**9, 2**31 - 1)),
+        assignment_id=str(random.randint(10**9, 2**31 - 1)),
+        **_attributes(tag),
+    )
 
 
 @dataclass
@@ -124,6 +148,13 @@ DIRECTORIES = [
 ]
 
 
+def _renumber(session, model, which) -> int:
+    """Give the row `which` selects a random ten-digit id; return it."""
+    new_id = random.randint(10**9, 2**31 - 1)
+    session.execute(update(model).where(which).values(id=new_id))
+    return new_id
+
+
 def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
     """Create a directory and provision, through SCIM, three users and two groups (one nested)."""
     made = make_directory(app, org_slug=org, name=name, provider=provider)
@@ -155,15 +186,36 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
         f"Sales {tag}", [shared["id"], engineering["id"]], externalId=f"ext-sales-{tag}"
     )
     with app.app_context():
-        directory = get_session().get(models.Directory, made.id)
+        session = get_session()
+        directory = session.get(models.Directory, made.id)
         organization_id = directory.organization_id
+        # What /api/v1 names: a project, an asset, a grant and an assignment per directory.
+        ctx = Context(session, get_catalog(), directory.organization)
+        project = resources.create_project(ctx, attributes["project"])
+        resources.create_asset(ctx, project, ResourceKind.AGENT, attributes["asset"])
+        grants.grant_role(ctx, session.get(models.User, ada["id"]), "viewer", project)
+        grants.assign_group(ctx, session.get(models.Group, engineering["id"]), "viewer", project)
+        session.commit()
+        # Small serial ids ("3") would match inside any other text of an answer: renumber the
+        # rows to ten random digits, so that the matrix can tell where an answer names them.
+        grant_id = _renumber(session, models.Grant, models.Grant.user_id == ada["id"])
+        assignment_id = _renumber(
+            session, models.GroupAssignment, models.GroupAssignment.group_id == engineering["id"]
+        )
+        session.commit()
     return Seeded(
         org=org,
         name=name,
         directory_id=made.id,
         organization_id=organization_id,
         token=made.token,
-        refs=Refs(user_id=ada["id"], group_id=engineering["id"], **attributes),
+        refs=Refs(
+            user_id=ada["id"],
+            group_id=engineering["id"],
+            grant_id=str(grant_id),
+            assignment_id=str(assignment_id),
+            **attributes,
+        ),
         user_ids=[ada["id"], bob["id"], shared["id"]],
         group_ids=[engineering["id"], sales["id"]],
         shared_user_id=shared["id"],
@@ -415,6 +467,14 @@ SCIM_BODIES: dict[tuple[str, str], list[Body]] = {
 }
 # /api/v1 write routes, by endpoint, as they are added (until then, an empty object).
 API_BODIES: dict[str, list[Body]] = {
+    "api.post_project": [lambda r: {"slug": r.project}],
+    "api.post_asset": [lambda r: {"slug": r.asset, "kind": "agent", "creator": r.user_id}],
+    "api.post_grant": [lambda r: {"user": r.user_id, "role": "viewer", "resource": "org"}],
+    "api.post_assignment": [lambda r: {"group": r.group_id, "role": "viewer", "resource": "org"}],
+    "api.create_local_user": [lambda r: {"user_name": f"{r.user_name}-local"}],
+    "api.create_local_group": [lambda r: {"name": "Local", "slug": "local-x"}],
+    "api.update_local_group": [lambda r: {"name": "Renamed"}, lambda r: {"description": "d"}],
+    "api.add_members": [lambda r: {"users": [r.user_id]}, lambda r: {"groups": [r.group_id]}],
     "api.check": [
         lambda r: {"user": r.user_id, "permission": "org.manage_users", "resource": "org"},
         lambda r: {"user": r.user_name, "permission": "project.view", "resource": "project:x"},
@@ -516,9 +576,9 @@ def _replace_carried(text: str, refs: Refs | None, request: str) -> str:
 
 
 def _without_volatile(document):
-    """A successful answer without what differs between two equal requests (ids, meta)."""
+    """A successful answer without what differs between two equal requests (ids, times)."""
     if isinstance(document, dict):
-        return {k: _without_volatile(v) for k, v in document.items() if k not in ("id", "meta")}
+        return {k: _without_volatile(v) for k, v in document.items() if k not in VOLATILE_KEYS}
     if isinstance(document, list):
         return [_without_volatile(item) for item in document]
     return document

@@ -58,8 +58,8 @@ def create_local_user(ctx: Context, user_name: str, display_name: str | None = N
 def create_local_group(ctx: Context, name: str, slug: str, description: str | None = None) -> Group:
     """Create a local group (managed by admins, not by any IdP): name, slug, description."""
     _authorize(ctx)
-    if not SLUG.fullmatch(slug):
-        raise InvalidValue(f"{slug!r} is not a slug: letters, digits, '.', '_' or '-'")
+    if not SLUG.fullmatch(slug) or len(slug) > Group.__table__.c.slug.type.length:
+        raise InvalidValue(f"{slug!r} is not a group slug: 1 to 64 letters, digits, '.', '_', '-'")
     if not name.strip() or len(name) > 256:
         raise InvalidValue("a group name has 1 to 256 characters")
     taken = select(Group.id).where(Group.organization_id == ctx.org.id, Group.slug == slug)

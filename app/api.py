@@ -75,7 +75,8 @@ def require_role(role: ApiKeyRole):
     return decorator
 
 
-def _context() -> Context:
+def read_context() -> Context:
+    """The context of a read: the key's organization (any key may read)."""
     return Context(get_session(), get_catalog(), g.org)
 
 
@@ -88,7 +89,43 @@ def acting_context() -> Context:
     return Context(get_session(), get_catalog(), g.org, Actor(f"apikey:{g.api_key.id}"))
 
 
-def _json_body():
+READ_ERRORS = {401: "UNAUTHORIZED", 404: "NOT_FOUND"}
+WRITE_ERRORS = {
+    **READ_ERRORS,
+    400: "BAD_REQUEST",
+    403: "FORBIDDEN",
+    409: "CONFLICT",
+    422: "UNPROCESSABLE_ENTITY",
+}
+
+
+def documented_errors(statuses: dict):
+    """Document these error responses on a route."""
+
+    def decorator(view):
+        for status, name in statuses.items():
+            view = bp.alt_response(status, response=name)(view)
+        return view
+
+    return decorator
+
+
+def documented_body(schema, description: str):
+    """Document a JSON request body (read by `load_body`: any Content-Type, 422 per field)."""
+    content = {"application/json": {"schema": schema}}
+    return bp.doc(requestBody={"required": True, "description": description, "content": content})
+
+
+def load_body(schema) -> dict:
+    """Read the JSON body with this schema: 400 if not JSON, 422 per field if ill-shaped."""
+    body = json_body()
+    if not isinstance(body, dict):
+        message = "the body is a JSON object"
+        raise ApiError(422, "invalid_body", message, {"_schema": [message]})
+    return schema().load(body)
+
+
+def json_body():
     """Decode the request body as JSON (any Content-Type), or raise a 400 that says why."""
     try:
         return json.loads(read_body() or b"null")
@@ -145,7 +182,7 @@ def check():
     a malformed resource address or a userName held by several users is a 422. In a list, the
     first failing item fails the request; `details.index` names it.
     """
-    body = _json_body()
+    body = json_body()
     if isinstance(body, list):
         questions = CheckIn(many=True).load(body) if len(body) <= MAX_CHECKS else None
         if not body or questions is None:
@@ -165,7 +202,7 @@ def check():
 
 
 def _decide(question: dict) -> queries.Decision:
-    ctx = _context()
+    ctx = read_context()
     user = find_user(ctx.session, ctx.org, question["user"])
     resource = find_resource(ctx.session, ctx.org, question["resource"])
     return queries.check(ctx.session, ctx.catalog, user, question["permission"], resource)
@@ -182,7 +219,7 @@ def explain(query):
 
     The same document as `rolecall explain --json`.
     """
-    ctx = _context()
+    ctx = read_context()
     user = find_user(ctx.session, ctx.org, query["user"])
     resource = find_resource(ctx.session, ctx.org, query["resource"])
     return queries.explain_document(ctx, user, resource)
@@ -197,7 +234,7 @@ def group_grants(group_id):
 
     The group is named by its id (a displayName or local slug works too, when unique).
     """
-    ctx = _context()
+    ctx = read_context()
     return queries.explain_group(ctx, find_group(ctx.session, ctx.org, group_id))
 
 

@@ -9,7 +9,18 @@ from flask import g
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.api import QUERY, _context, _json_body, acting_context, bp, require_role
+from app.api import (
+    QUERY,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    acting_context,
+    bp,
+    documented_body,
+    documented_errors,
+    load_body,
+    read_context,
+    require_role,
+)
 from app.api_directory_schemas import (
     AccessQuery,
     GroupDetailOut,
@@ -25,7 +36,6 @@ from app.api_directory_schemas import (
     UserOut,
     UsersPage,
 )
-from app.api_errors import ApiError
 from app.db import get_session
 from rbac.admin import principals
 from rbac.models import (
@@ -41,48 +51,13 @@ from rbac.models import (
 from rbac.payloads import directory_group, directory_user
 from rbac.resources import address_of, find_resource, resource_path
 
-_READ = {401: "UNAUTHORIZED", 404: "NOT_FOUND"}
-_WRITE = {
-    **_READ,
-    400: "BAD_REQUEST",
-    403: "FORBIDDEN",
-    409: "CONFLICT",
-    422: "UNPROCESSABLE_ENTITY",
-}
-
-
-def _errors(statuses: dict):
-    """Document these error responses on a route."""
-
-    def decorator(view):
-        for status, name in statuses.items():
-            view = bp.alt_response(status, response=name)(view)
-        return view
-
-    return decorator
-
-
-def _body(schema, description: str):
-    """Document a JSON request body (read by `_load`: any Content-Type, 422 per field)."""
-    content = {"application/json": {"schema": schema}}
-    return bp.doc(requestBody={"required": True, "description": description, "content": content})
-
-
-def _load(schema) -> dict:
-    body = _json_body()
-    if not isinstance(body, dict):
-        message = "the body is a JSON object"
-        raise ApiError(422, "invalid_body", message, {"_schema": [message]})
-    return schema().load(body)
-
-
 # Users
 
 
 @bp.route("/users", methods=["GET"])
 @bp.arguments(PageQuery, **QUERY)
 @bp.response(200, UsersPage)
-@_errors({401: "UNAUTHORIZED", 400: "BAD_REQUEST"})
+@documented_errors({401: "UNAUTHORIZED", 400: "BAD_REQUEST"})
 def list_users(query):
     """The organization's users (of one directory if named), by id, a page at a time."""
     users = _page(select(User).options(selectinload(User.emails)), User, query)
@@ -91,24 +66,24 @@ def list_users(query):
 
 @bp.route("/users/<user_id>", methods=["GET"])
 @bp.response(200, UserOut)
-@_errors(_READ)
+@documented_errors(READ_ERRORS)
 def get_user(user_id):
     """A user as WorkOS's directory user object (named by its id or userName)."""
-    ctx = _context()
+    ctx = read_context()
     return _user(principals.find_user(ctx.session, ctx.org, user_id))
 
 
 @bp.route("/users", methods=["POST"])
-@_body(UserIn, "the new local user")
+@documented_body(UserIn, "the new local user")
 @bp.response(201, UserOut)
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def create_local_user():
     """Create a local user (managed by no IdP); it gets the org's default role at once.
 
     An existing local userName is a 409.
     """
-    body = _load(UserIn)
+    body = load_body(UserIn)
     user = principals.create_local_user(
         acting_context(), body["user_name"], body.get("display_name")
     )
@@ -118,10 +93,10 @@ def create_local_user():
 
 @bp.route("/users/<user_id>/access", methods=["GET"])
 @bp.response(200, UserAccessOut)
-@_errors(_READ)
+@documented_errors(READ_ERRORS)
 def user_access(user_id):
     """A user's effective access on every resource, with the source that wins each."""
-    ctx = _context()
+    ctx = read_context()
     user = principals.find_user(ctx.session, ctx.org, user_id)
     rows = ctx.session.scalars(
         select(EffectiveAccess).where(
@@ -149,13 +124,13 @@ def user_access(user_id):
 @bp.route("/access", methods=["GET"])
 @bp.arguments(AccessQuery, **QUERY)
 @bp.response(200, ResourceAccessOut)
-@_errors({**_READ, 400: "BAD_REQUEST", 422: "UNPROCESSABLE_ENTITY"})
+@documented_errors({**READ_ERRORS, 400: "BAD_REQUEST", 422: "UNPROCESSABLE_ENTITY"})
 def resource_access(query):
     """Everyone with access to a resource, their role and why: a page of users, by id.
 
     A malformed address is a 422; an unknown resource (another organization's too) a 404.
     """
-    ctx = _context()
+    ctx = read_context()
     resource = find_resource(ctx.session, ctx.org, query["resource"])
     statement = (
         select(EffectiveAccess, User)
@@ -188,7 +163,7 @@ def resource_access(query):
 @bp.route("/groups", methods=["GET"])
 @bp.arguments(PageQuery, **QUERY)
 @bp.response(200, GroupsPage)
-@_errors({401: "UNAUTHORIZED", 400: "BAD_REQUEST"})
+@documented_errors({401: "UNAUTHORIZED", 400: "BAD_REQUEST"})
 def list_groups(query):
     """The organization's groups (of one directory if named), by id, a page at a time."""
     groups = _page(select(Group), Group, query)
@@ -200,21 +175,21 @@ def list_groups(query):
 @bp.route("/groups/<group_id>", methods=["GET"])
 @bp.arguments(GroupQuery, **QUERY)
 @bp.response(200, GroupDetailOut)
-@_errors({**_READ, 400: "BAD_REQUEST"})
+@documented_errors({**READ_ERRORS, 400: "BAD_REQUEST"})
 def get_group(query, group_id):
     """A group (by id, name or slug) with its direct members: users and nested groups."""
-    ctx = _context()
+    ctx = read_context()
     return _group_detail(principals.find_group(ctx.session, ctx.org, group_id), query["limit"])
 
 
 @bp.route("/groups", methods=["POST"])
-@_body(GroupIn, "the new local group")
+@documented_body(GroupIn, "the new local group")
 @bp.response(201, GroupDetailOut)
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def create_local_group():
     """Create a local group (managed by admins, not by an IdP). A taken slug is a 409."""
-    body = _load(GroupIn)
+    body = load_body(GroupIn)
     group = principals.create_local_group(
         acting_context(), body["name"], body["slug"], body.get("description")
     )
@@ -223,13 +198,13 @@ def create_local_group():
 
 
 @bp.route("/groups/<group_id>", methods=["PATCH"])
-@_body(GroupPatchIn, "the new name, description or both")
+@documented_body(GroupPatchIn, "the new name, description or both")
 @bp.response(200, GroupDetailOut)
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def update_local_group(group_id):
     """Rename a local group or change its description. An IdP-managed group is a 409."""
-    body = _load(GroupPatchIn)
+    body = load_body(GroupPatchIn)
     ctx = acting_context()
     group = principals.find_group(ctx.session, ctx.org, group_id)
     name = body.get("name", group.display_name)
@@ -240,7 +215,7 @@ def update_local_group(group_id):
 
 @bp.route("/groups/<group_id>", methods=["DELETE"])
 @bp.response(204)
-@_errors({401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"})
+@documented_errors({401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"})
 @require_role(ApiKeyRole.ADMIN)
 def delete_local_group(group_id):
     """Delete a local group; its members lose what it granted. An IdP-managed group is a 409."""
@@ -250,9 +225,9 @@ def delete_local_group(group_id):
 
 
 @bp.route("/groups/<group_id>/members", methods=["POST"])
-@_body(MembersIn, "users and groups to add (present ones are a no-op)")
+@documented_body(MembersIn, "users and groups to add (present ones are a no-op)")
 @bp.response(200, GroupDetailOut)
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def add_members(group_id):
     """Add users, and groups to nest, to a local group. A cycle is a 422."""
@@ -260,9 +235,9 @@ def add_members(group_id):
 
 
 @bp.route("/groups/<group_id>/members", methods=["DELETE"])
-@_body(MembersIn, "users and groups to remove (absent ones are a no-op)")
+@documented_body(MembersIn, "users and groups to remove (absent ones are a no-op)")
 @bp.response(200, GroupDetailOut)
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def remove_members(group_id):
     """Remove users, and nested groups, from a local group."""
@@ -270,7 +245,7 @@ def remove_members(group_id):
 
 
 def _change_members(group_id: str, operation) -> dict:
-    body = _load(MembersIn)
+    body = load_body(MembersIn)
     ctx = acting_context()
     group = principals.find_group(ctx.session, ctx.org, group_id)
     members = [principals.find_user(ctx.session, ctx.org, ref) for ref in body["users"]]

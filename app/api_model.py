@@ -9,8 +9,18 @@ exactly as a missing one.
 
 from sqlalchemy import select
 
-from app.api import QUERY, _context, _json_body, acting_context, bp, require_role
-from app.api_errors import ApiError
+from app.api import (
+    QUERY,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    acting_context,
+    bp,
+    documented_body,
+    documented_errors,
+    load_body,
+    read_context,
+    require_role,
+)
 from app.api_model_schemas import (
     AssetIn,
     AssetOut,
@@ -41,41 +51,7 @@ from rbac.resources import find_resource, org_resource, resource_path
 
 # Grant and assignment ids are 32-bit integers: a larger id is a 404, not a database error.
 _MAX_ID = 2**31 - 1
-_READ = {401: "UNAUTHORIZED", 404: "NOT_FOUND"}
 _LIST = {401: "UNAUTHORIZED", 400: "BAD_REQUEST"}
-_WRITE = {
-    **_READ,
-    400: "BAD_REQUEST",
-    403: "FORBIDDEN",
-    409: "CONFLICT",
-    422: "UNPROCESSABLE_ENTITY",
-}
-
-
-def _errors(statuses: dict):
-    """Document these error responses on a route."""
-
-    def decorator(view):
-        for status, name in statuses.items():
-            view = bp.alt_response(status, response=name)(view)
-        return view
-
-    return decorator
-
-
-def _body(schema, description: str):
-    """Document a JSON request body (read by `_load`: any Content-Type, 422 per field)."""
-    content = {"application/json": {"schema": schema}}
-    return bp.doc(requestBody={"required": True, "description": description, "content": content})
-
-
-def _load(schema) -> dict:
-    """Read the JSON body with this schema: 400 if not JSON, 422 per field if ill-shaped."""
-    body = _json_body()
-    if not isinstance(body, dict):
-        message = "the body is a JSON object"
-        raise ApiError(422, "invalid_body", message, {"_schema": [message]})
-    return schema().load(body)
 
 
 def _existed(schema, description: str):
@@ -99,24 +75,24 @@ def _page(rows: list, limit: int, after: int, dump) -> dict:
 @bp.route("/projects", methods=["GET"])
 @bp.arguments(PageQuery, **QUERY)
 @bp.response(200, ProjectsPage)
-@_errors(_LIST)
+@documented_errors(_LIST)
 def list_projects(query):
     """The organization's projects, by id, a page at a time."""
-    ctx = _context()
+    ctx = read_context()
     org = org_resource(ctx.session, ctx.org)
     rows = _children(ctx, org.id, query["after"], query["limit"] + 1)
     return _page(rows, query["limit"], query["after"], _project)
 
 
 @bp.route("/projects", methods=["POST"])
-@_body(ProjectIn, "the new project")
+@documented_body(ProjectIn, "the new project")
 @bp.response(201, ProjectOut)
 @_existed(ProjectOut, "the project existed: it is returned")
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def post_project():
     """Create a project (org owners and admins become its admins by cascade)."""
-    body = _load(ProjectIn)
+    body = load_body(ProjectIn)
     ctx = acting_context()
     existing = _child(ctx, org_resource(ctx.session, ctx.org).id, body["slug"])
     if existing is not None:
@@ -128,10 +104,10 @@ def post_project():
 
 @bp.route("/projects/<project>", methods=["GET"])
 @bp.response(200, ProjectOut)
-@_errors(_READ)
+@documented_errors(READ_ERRORS)
 def get_project(project):
     """A project, named by its slug."""
-    ctx = _context()
+    ctx = read_context()
     return _project(find_resource(ctx.session, ctx.org, f"project:{project}"))
 
 
@@ -141,24 +117,24 @@ def get_project(project):
 @bp.route("/projects/<project>/assets", methods=["GET"])
 @bp.arguments(PageQuery, **QUERY)
 @bp.response(200, AssetsPage)
-@_errors({**_LIST, 404: "NOT_FOUND"})
+@documented_errors({**_LIST, 404: "NOT_FOUND"})
 def list_assets(query, project):
     """A project's assets, by id, a page at a time."""
-    ctx = _context()
+    ctx = read_context()
     parent = find_resource(ctx.session, ctx.org, f"project:{project}")
     rows = _children(ctx, parent.id, query["after"], query["limit"] + 1)
     return _page(rows, query["limit"], query["after"], lambda asset: _asset(ctx, asset, parent))
 
 
 @bp.route("/projects/<project>/assets", methods=["POST"])
-@_body(AssetIn, "the new asset")
+@documented_body(AssetIn, "the new asset")
 @bp.response(201, AssetOut)
 @_existed(AssetOut, "an identical asset existed: it is returned (a different one is a 409)")
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def post_asset(project):
     """Create an asset; its creator, if named, gets its admin role as a direct grant."""
-    body = _load(AssetIn)
+    body = load_body(AssetIn)
     ctx = acting_context()
     parent = find_resource(ctx.session, ctx.org, f"project:{project}")
     creator = find_user(ctx.session, ctx.org, body["creator"]) if "creator" in body else None
@@ -178,10 +154,10 @@ def post_asset(project):
 
 @bp.route("/projects/<project>/assets/<asset>", methods=["GET"])
 @bp.response(200, AssetOut)
-@_errors(_READ)
+@documented_errors(READ_ERRORS)
 def get_asset(project, asset):
     """An asset: its kind, its creator's id, and the agents a workforce uses."""
-    ctx = _context()
+    ctx = read_context()
     found = find_resource(ctx.session, ctx.org, f"asset:{project}/{asset}")
     return _asset(ctx, found, ctx.session.get(Resource, found.parent_id))
 
@@ -192,10 +168,10 @@ def get_asset(project, asset):
 @bp.route("/grants", methods=["GET"])
 @bp.arguments(GrantsQuery, **QUERY)
 @bp.response(200, GrantsPage)
-@_errors({**_LIST, 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"})
+@documented_errors({**_LIST, 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"})
 def list_grants(query):
     """The organization's direct grants, by id, optionally of one user or on one resource."""
-    ctx = _context()
+    ctx = read_context()
     where = [Grant.id > query["after"]]
     if "user" in query:
         where.append(Grant.user_id == find_user(ctx.session, ctx.org, query["user"]).id)
@@ -207,14 +183,14 @@ def list_grants(query):
 
 
 @bp.route("/grants", methods=["POST"])
-@_body(GrantIn, "the grant to give")
+@documented_body(GrantIn, "the grant to give")
 @bp.response(201, GrantOut)
 @_existed(GrantOut, "the identical grant existed: it is returned")
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def post_grant():
     """Give a user a role directly on a resource (idempotent: an existing grant is a 200)."""
-    body = _load(GrantIn)
+    body = load_body(GrantIn)
     ctx = acting_context()
     user = find_user(ctx.session, ctx.org, body["user"])
     resource = find_resource(ctx.session, ctx.org, body["resource"])
@@ -226,17 +202,17 @@ def post_grant():
 
 @bp.route(f"/grants/<int(max={_MAX_ID}):grant_id>", methods=["GET"])
 @bp.response(200, GrantOut)
-@_errors(_READ)
+@documented_errors(READ_ERRORS)
 def get_grant(grant_id):
     """A direct grant, by its id."""
-    ctx = _context()
+    ctx = read_context()
     return _grant(ctx, _by_id(ctx, Grant, User, grant_id, "grant"))
 
 
 @bp.route("/grants", methods=["DELETE"])
 @bp.arguments(GrantTriple, **QUERY)
 @bp.response(204)
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def delete_grant(query):
     """Take back a direct grant named by user, role and resource (409 if a rail refuses)."""
@@ -248,7 +224,7 @@ def delete_grant(query):
 
 @bp.route(f"/grants/<int(max={_MAX_ID}):grant_id>", methods=["DELETE"])
 @bp.response(204)
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def delete_grant_by_id(grant_id):
     """Take back a direct grant, by its id (409 if a safety rail refuses, naming it)."""
@@ -270,10 +246,10 @@ def _revoke(ctx: Context, user: User, role: str, resource: Resource) -> None:
 @bp.route("/assignments", methods=["GET"])
 @bp.arguments(AssignmentsQuery, **QUERY)
 @bp.response(200, AssignmentsPage)
-@_errors({**_LIST, 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"})
+@documented_errors({**_LIST, 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"})
 def list_assignments(query):
     """The organization's group assignments, by id, optionally of one group or resource."""
-    ctx = _context()
+    ctx = read_context()
     where = [GroupAssignment.id > query["after"]]
     if "group" in query:
         group = find_group(ctx.session, ctx.org, query["group"])
@@ -286,14 +262,14 @@ def list_assignments(query):
 
 
 @bp.route("/assignments", methods=["POST"])
-@_body(AssignmentIn, "the assignment to make")
+@documented_body(AssignmentIn, "the assignment to make")
 @bp.response(201, AssignmentOut)
 @_existed(AssignmentOut, "the identical assignment existed: it is returned")
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def post_assignment():
     """Let a group hold a role on a resource (idempotent: an existing one is a 200)."""
-    body = _load(AssignmentIn)
+    body = load_body(AssignmentIn)
     ctx = acting_context()
     group = find_group(ctx.session, ctx.org, body["group"])
     resource = find_resource(ctx.session, ctx.org, body["resource"])
@@ -306,17 +282,17 @@ def post_assignment():
 
 @bp.route(f"/assignments/<int(max={_MAX_ID}):assignment_id>", methods=["GET"])
 @bp.response(200, AssignmentOut)
-@_errors(_READ)
+@documented_errors(READ_ERRORS)
 def get_assignment(assignment_id):
     """A group assignment, by its id."""
-    ctx = _context()
+    ctx = read_context()
     return _assignment(ctx, _by_id(ctx, GroupAssignment, Group, assignment_id, "assignment"))
 
 
 @bp.route("/assignments", methods=["DELETE"])
 @bp.arguments(AssignmentTriple, **QUERY)
 @bp.response(204)
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def delete_assignment(query):
     """Take a group's role on a resource back, named by group, role and resource."""
@@ -328,7 +304,7 @@ def delete_assignment(query):
 
 @bp.route(f"/assignments/<int(max={_MAX_ID}):assignment_id>", methods=["DELETE"])
 @bp.response(204)
-@_errors(_WRITE)
+@documented_errors(WRITE_ERRORS)
 @require_role(ApiKeyRole.ADMIN)
 def delete_assignment_by_id(assignment_id):
     """Take a group's role on a resource back, by the assignment's id."""

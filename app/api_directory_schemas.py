@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api_schemas import _REFERENCE, StrictSchema, _storable
+from app.api_schemas import REFERENCE, StrictSchema, storable
 
 MAX_PAGE = 1000
 MAX_MEMBERS_CHANGED = 1000
@@ -11,7 +11,7 @@ MAX_MEMBERS_CHANGED = 1000
 def _text(maximum: int, description: str, **kwargs) -> fields.String:
     """A stored text: 1 to `maximum` characters (the column's width), storable."""
     return fields.String(
-        validate=[validate.Length(min=1, max=maximum), _storable],
+        validate=[validate.Length(min=1, max=maximum), storable],
         metadata={"description": description},
         **kwargs,
     )
@@ -44,7 +44,7 @@ class AccessQuery(StrictSchema):
 
     resource = fields.String(
         required=True,
-        validate=_REFERENCE,
+        validate=REFERENCE,
         metadata={"description": "org, project:PROJECT or asset:PROJECT/ASSET"},
     )
     after = _text(36, "return users after this id (the previous next_cursor)")
@@ -159,13 +159,13 @@ class MembersIn(StrictSchema):
     """Users and groups to add to, or remove from, a local group (at least one)."""
 
     users = fields.List(
-        fields.String(validate=_REFERENCE),
+        fields.String(validate=REFERENCE),
         load_default=list,
         validate=validate.Length(max=MAX_MEMBERS_CHANGED),
         metadata={"description": "users' ids or userNames"},
     )
     groups = fields.List(
-        fields.String(validate=_REFERENCE),
+        fields.String(validate=REFERENCE),
         load_default=list,
         validate=validate.Length(max=MAX_MEMBERS_CHANGED),
         metadata={"description": "groups' ids, names or slugs (nested in this one)"},

@@ -2,13 +2,13 @@
 
 from marshmallow import Schema, fields, validate
 
-from app.api_schemas import _REFERENCE, StrictSchema, _reference, _storable
+from app.api_schemas import REFERENCE, StrictSchema, _reference, storable
 from rbac.resources import ASSET_KINDS, SLUG
 
 MAX_USES = 100
 _SLUG = [
     validate.Length(min=1, max=100),
-    _storable,
+    storable,
     validate.Regexp(
         f"^{SLUG.pattern}$",
         error="1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit",
@@ -40,9 +40,9 @@ class PageQuery(StrictSchema):
 class GrantsQuery(PageQuery):
     """Query parameters of GET /api/v1/grants: a page, optionally of one user or resource."""
 
-    user = fields.String(validate=_REFERENCE, metadata={"description": "a user's id or userName"})
+    user = fields.String(validate=REFERENCE, metadata={"description": "a user's id or userName"})
     resource = fields.String(
-        validate=_REFERENCE, metadata={"description": "org, project:PROJECT or asset:PROJECT/ASSET"}
+        validate=REFERENCE, metadata={"description": "org, project:PROJECT or asset:PROJECT/ASSET"}
     )
 
 
@@ -50,10 +50,10 @@ class AssignmentsQuery(PageQuery):
     """Query parameters of GET /api/v1/assignments: a page, optionally of one group or resource."""
 
     group = fields.String(
-        validate=_REFERENCE, metadata={"description": "a group's id, displayName or slug"}
+        validate=REFERENCE, metadata={"description": "a group's id, displayName or slug"}
     )
     resource = fields.String(
-        validate=_REFERENCE, metadata={"description": "org, project:PROJECT or asset:PROJECT/ASSET"}
+        validate=REFERENCE, metadata={"description": "org, project:PROJECT or asset:PROJECT/ASSET"}
     )
 
 
@@ -95,7 +95,7 @@ class AssetIn(StrictSchema):
         required=True, validate=validate.OneOf(ASSET_KINDS), metadata={"description": "asset kind"}
     )
     creator = fields.String(
-        validate=_REFERENCE,
+        validate=REFERENCE,
         metadata={"description": "a user's id or userName: gets the asset's admin role"},
     )
     uses = fields.List(

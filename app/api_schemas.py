@@ -9,14 +9,15 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _storable(text: str) -> None:
+def storable(text: str) -> None:
+    """Refuse NUL and lone surrogates, which no database stores."""
     if _UNSTORABLE.search(text):
         raise ValidationError("NUL characters and lone surrogates are not allowed.")
 
 
 # Lengths well above any stored value (userName 256, slugs 100, permission ids ~40), so that a
 # too-long value is a 422 here rather than a surprise in the database.
-_REFERENCE = [validate.Length(min=1, max=512), _storable]
+REFERENCE = [validate.Length(min=1, max=512), storable]
 MAX_CHECKS = 100
 
 
@@ -63,8 +64,8 @@ class EventsPage(Schema):
 
 
 def _reference(description: str) -> fields.String:
-    """A required name or id, bounded and storable (see _REFERENCE)."""
-    return fields.String(required=True, validate=_REFERENCE, metadata={"description": description})
+    """A required name or id, bounded and storable (see REFERENCE)."""
+    return fields.String(required=True, validate=REFERENCE, metadata={"description": description})
 
 
 class CheckIn(StrictSchema):

@@ -180,7 +180,7 @@ def asset_create(org_slug, project, kind, uses, creator, directory, asset):
 
 def _role_command(name: str, operation, holder: str, verb: str):
     """A command giving or taking a role of a user (direct grant) or of a group (assignment)."""
-    kind = "directly" if holder == "user" else "as a group"
+    kind = "directly" if holder == "user" else "(every member inherits it)"
 
     @cli.command(
         name, help=f"A {holder} {verb} a role {kind} on RESOURCE (org, project:P, asset:P/A)."

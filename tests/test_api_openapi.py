@@ -1,8 +1,10 @@
 """The OpenAPI 3 document of /api/v1, served without a key, and its reference page."""
 
+import json
 import re
 
 from app.api_reference import openapi_document
+from app.cli import cli
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 SELF = {"/api/v1/openapi.json", "/api/v1/docs"}  # the document does not describe itself
@@ -82,3 +84,10 @@ def test_unknown_api_paths_and_methods_are_json_errors(client):
     assert "GET" in wrong_method.headers["Allow"]
     scim = client.get("/scim/v2/nothing-here")
     assert scim.status_code == 404 and scim.get_json()["status"] == "404"
+
+
+def test_rolecall_openapi_print_is_the_served_document(app, client):
+    """`rolecall openapi print` (README) prints the document GET /api/v1/openapi.json serves."""
+    result = app.test_cli_runner().invoke(cli, ["openapi", "print"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == client.get("/api/v1/openapi.json").get_json()

@@ -37,6 +37,7 @@ from app.api_directory_schemas import (
     UsersPage,
 )
 from app.db import get_session
+from rbac import lookups
 from rbac.admin import principals
 from rbac.models import (
     ApiKeyRole,
@@ -70,7 +71,7 @@ def list_users(query):
 def get_user(user_id):
     """A user as WorkOS's directory user object (named by its id or userName)."""
     ctx = read_context()
-    return _user(principals.find_user(ctx.session, ctx.org, user_id))
+    return _user(lookups.find_user(ctx.session, ctx.org, user_id))
 
 
 @bp.route("/users", methods=["POST"])
@@ -97,7 +98,7 @@ def create_local_user():
 def user_access(user_id):
     """A user's effective access on every resource, with the source that wins each."""
     ctx = read_context()
-    user = principals.find_user(ctx.session, ctx.org, user_id)
+    user = lookups.find_user(ctx.session, ctx.org, user_id)
     rows = ctx.session.scalars(
         select(EffectiveAccess).where(
             EffectiveAccess.organization_id == ctx.org.id, EffectiveAccess.user_id == user.id
@@ -179,7 +180,7 @@ def list_groups(query):
 def get_group(query, group_id):
     """A group (by id, name or slug) with its direct members: users and nested groups."""
     ctx = read_context()
-    return _group_detail(principals.find_group(ctx.session, ctx.org, group_id), query["limit"])
+    return _group_detail(lookups.find_group(ctx.session, ctx.org, group_id), query["limit"])
 
 
 @bp.route("/groups", methods=["POST"])
@@ -206,7 +207,7 @@ def update_local_group(group_id):
     """Rename a local group or change its description. An IdP-managed group is a 409."""
     body = load_body(GroupPatchIn)
     ctx = acting_context()
-    group = principals.find_group(ctx.session, ctx.org, group_id)
+    group = lookups.find_group(ctx.session, ctx.org, group_id)
     name = body.get("name", group.display_name)
     principals.rename_local_group(ctx, group, name, body.get("description"))
     ctx.session.commit()
@@ -220,7 +221,7 @@ def update_local_group(group_id):
 def delete_local_group(group_id):
     """Delete a local group; its members lose what it granted. An IdP-managed group is a 409."""
     ctx = acting_context()
-    principals.delete_local_group(ctx, principals.find_group(ctx.session, ctx.org, group_id))
+    principals.delete_local_group(ctx, lookups.find_group(ctx.session, ctx.org, group_id))
     ctx.session.commit()
 
 
@@ -247,9 +248,9 @@ def remove_members(group_id):
 def _change_members(group_id: str, operation) -> dict:
     body = load_body(MembersIn)
     ctx = acting_context()
-    group = principals.find_group(ctx.session, ctx.org, group_id)
-    members = [principals.find_user(ctx.session, ctx.org, ref) for ref in body["users"]]
-    members += [principals.find_group(ctx.session, ctx.org, ref) for ref in body["groups"]]
+    group = lookups.find_group(ctx.session, ctx.org, group_id)
+    members = [lookups.find_user(ctx.session, ctx.org, ref) for ref in body["users"]]
+    members += [lookups.find_group(ctx.session, ctx.org, ref) for ref in body["groups"]]
     operation(ctx, group, members)
     ctx.session.commit()
     return _group_detail(group)

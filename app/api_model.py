@@ -41,11 +41,11 @@ from app.api_model_schemas import (
     ProjectsPage,
 )
 from rbac.admin import grants
-from rbac.admin.principals import find_group, find_user
 from rbac.admin.resources import create_asset, create_project
 from rbac.context import Context
 from rbac.errors import NotFound
 from rbac.evaluation import ResourceKind
+from rbac.lookups import find_group, find_user
 from rbac.models import ApiKeyRole, Grant, Group, GroupAssignment, Resource, User, WorkforceAgent
 from rbac.resources import find_resource, org_resource, resource_path
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.cli import cli, domain, format_time
 from app.db import get_catalog, get_session
-from rbac import queries, tenancy
+from rbac import lookups, queries, tenancy
 from rbac.admin import grants, principals, resources, settings
 from rbac.changes import active_owners
 from rbac.context import Context
@@ -36,11 +36,11 @@ def _run(call, *args, **kwargs):
 
 
 def _user(ctx: Context, reference: str, directory: str | None = None):
-    return domain(principals.find_user, ctx.session, ctx.org, reference, directory)
+    return domain(lookups.find_user, ctx.session, ctx.org, reference, directory)
 
 
 def _group(ctx: Context, reference: str, directory: str | None = None):
-    return domain(principals.find_group, ctx.session, ctx.org, reference, directory)
+    return domain(lookups.find_group, ctx.session, ctx.org, reference, directory)
 
 
 _FIND = {"user": _user, "users": _user, "group": _group, "groups": _group}
@@ -246,7 +246,7 @@ def user_list(org_slug, directory):
         ).all()
     )
     click.echo("id\tuserName\tdirectory\tstate")
-    for user in principals.list_users(ctx.session, ctx.org, directory):
+    for user in lookups.list_users(ctx.session, ctx.org, directory):
         state = "active" if user.active else "inactive"
         click.echo(f"{user.id}\t{user.user_name}\t{names.get(user.directory_id, '-')}\t{state}")
 
@@ -336,7 +336,7 @@ def group_list(org_slug, directory):
     """List the organization's groups: local ones and each directory's."""
     ctx = _context(org_slug)
     click.echo("id\tname\tsource")
-    for group in principals.list_groups(ctx.session, ctx.org, directory):
+    for group in lookups.list_groups(ctx.session, ctx.org, directory):
         source = f"local:{group.slug}" if group.directory_id is None else "idp"
         click.echo(f"{group.id}\t{group.display_name}\t{source}")
 

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -144,6 +144,9 @@ def build_org(app, users: int, groups: int, projects: int) -> tuple[int, str, li
             for group in rng.sample(group_rows, 3):
                 role = rng.choice(PROJECT_ROLES)
                 grants.assign_group(ctx, session.get(Group, group["id"]), role, project)
+        session.commit()
+        # Planner statistics, as autovacuum (PostgreSQL) would have them after a bulk load.
+        session.execute(text("ANALYZE"))
         session.commit()
         permissions = sorted(get_catalog().permission_ids)
     questions = []

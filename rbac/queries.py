@@ -2,23 +2,31 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from rbac.catalog import Catalog, Scope
 from rbac.context import Context
 from rbac.errors import InvalidValue
 from rbac.evaluation import Access, ResourceKind, Source, permissions_of
 from rbac.group_graph import ancestor_groups, transitive_members
+from rbac.lookups import USER_BY_REFERENCE, find_user, lookup_params
 from rbac.models import (
     EffectiveAccess,
     Group,
     GroupAssignment,
+    Organization,
     Resource,
     User,
     WorkforceAgent,
 )
-from rbac.resources import resource_ancestors, resource_path
+from rbac.resources import (
+    RESOURCE_BY_ADDRESS,
+    find_resource,
+    parse_address,
+    resource_ancestors,
+    resource_path,
+)
 from rbac.user_access import evaluate_users
 from rbac.wording import SourceWords
 
@@ -40,12 +48,35 @@ def check(
     session: Session, catalog: Catalog, user: User, permission: str, resource: Resource
 ) -> Decision:
     """Return whether a user may use a permission on a resource, from materialised access."""
+    row = session.get(EffectiveAccess, (user.id, resource.id))
+    return _decide(session, catalog, user, permission, resource, row)
+
+
+def check_named(
+    session: Session, catalog: Catalog, org: Organization, user: str, permission: str, address: str
+) -> Decision:
+    """check() for a user named by id or userName and a resource by its address.
+
+    The user, the resource and the materialised row come in one statement; when that finds
+    no single answer, the lookups run apart and say what is missing or ambiguous.
+    """
+    form, names = parse_address(address)
+    params = {**lookup_params(org, user), **names}
+    rows = session.execute(_NAMED_CHECKS[form], params).all()
+    answers = [row for row in rows if row[0].id == user] or rows
+    if len(answers) != 1:
+        found_user, resource = find_user(session, org, user), find_resource(session, org, address)
+        return check(session, catalog, found_user, permission, resource)
+    found_user, resource, row = answers[0]
+    return _decide(session, catalog, found_user, permission, resource, row)
+
+
+def _decide(session, catalog, user, permission, resource, row) -> Decision:
     scope = ResourceKind(resource.kind).scope
     if _PERMISSION_SCOPES.get(permission.partition(".")[0]) != scope:
         raise InvalidValue(f"{permission!r} is not a permission on a {scope.value}")
     if permission not in catalog.permission_ids:
         raise InvalidValue(f"unknown permission {permission!r} (see `rolecall catalog`)")
-    row = session.get(EffectiveAccess, (user.id, resource.id))
     access = _access_of(row)
     role, source = (row.role, row.source) if row else (None, None)
     additive = tuple(sorted(row.additive)) if row else ()
@@ -58,6 +89,23 @@ def check(
     return Decision(
         True, role, source, f"{role or 'an additive role'} grants {permission}", additive
     )
+
+
+def _named_check(resource_by_address):
+    user = aliased(User, USER_BY_REFERENCE.subquery("named_user"))
+    resource = aliased(Resource, resource_by_address.subquery("addressed"))
+    return (
+        select(user, resource, EffectiveAccess)
+        .join_from(user, resource, true())
+        .outerjoin(
+            EffectiveAccess,
+            and_(EffectiveAccess.user_id == user.id, EffectiveAccess.resource_id == resource.id),
+        )
+    )
+
+
+# Built once, run with values bound: composing a statement costs more than running it.
+_NAMED_CHECKS = {form: _named_check(query) for form, query in RESOURCE_BY_ADDRESS.items()}
 
 
 def workforce_blocker(

@@ -6,8 +6,8 @@ is an admin operation (`rbac.admin.resources`).
 
 import re
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, aliased
 
 from rbac.catalog import Scope
 from rbac.errors import InvalidValue, NotFound
@@ -21,11 +21,7 @@ SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 def org_resource(session: Session, org: Organization) -> Resource:
     """Return the resource standing for the organization itself, creating it if missing."""
-    resource = session.scalar(
-        select(Resource).where(
-            Resource.organization_id == org.id, Resource.kind == ResourceKind.ORGANIZATION.value
-        )
-    )
+    resource = session.scalar(_ORG_RESOURCE, {"org": org.id})
     if resource is None:
         resource = Resource(
             organization_id=org.id, kind=ResourceKind.ORGANIZATION.value, slug=org.slug
@@ -49,18 +45,31 @@ def address_of(session: Session, resource: Resource) -> str:
     return resource_path(resource, resource_ancestors(session, resource))
 
 
+def parse_address(address: str) -> tuple[str, dict[str, str]]:
+    """Return an address's form (org, project or asset) and the slugs it names, bound by name."""
+    form, _, rest = address.partition(":")
+    if address == "org":
+        return "org", {}
+    if form == "project" and rest and "/" not in rest:
+        return "project", {"project": rest}
+    if form == "asset" and rest.count("/") == 1:
+        project, asset = rest.split("/")
+        return "asset", {"project": project, "asset": asset}
+    raise InvalidValue(f"{address!r} is not org, project:PROJECT or asset:PROJECT/ASSET")
+
+
 def find_resource(session: Session, org: Organization, address: str) -> Resource:
     """Resolve org, project:PROJECT or asset:PROJECT/ASSET; raise NotFound or InvalidValue."""
-    kind, _, rest = address.partition(":")
-    if address == "org":
+    form, names = parse_address(address)
+    if form == "org":
         return org_resource(session, org)
-    if kind == "project" and rest and "/" not in rest:
-        return _child(session, org, org_resource(session, org).id, rest, "project")
-    if kind == "asset" and rest.count("/") == 1:
-        project_slug, asset_slug = rest.split("/")
-        project = _child(session, org, org_resource(session, org).id, project_slug, "project")
-        return _child(session, org, project.id, asset_slug, "asset")
-    raise InvalidValue(f"{address!r} is not org, project:PROJECT or asset:PROJECT/ASSET")
+    found = session.scalar(RESOURCE_BY_ADDRESS[form], {"org": org.id, **names})
+    if found is not None:
+        return found
+    project = {"org": org.id, "project": names["project"]}
+    if form == "project" or session.scalar(_PROJECT, project) is None:
+        raise NotFound(f"no project {names['project']!r} in organization {org.slug!r}")
+    raise NotFound(f"no asset {names['asset']!r} in organization {org.slug!r}")
 
 
 def resource_ancestors(session: Session, resource: Resource) -> dict[int, Resource]:
@@ -79,14 +88,23 @@ def resource_ref(resource: Resource) -> ResourceRef:
     return ResourceRef(resource.id, kind, resource.parent_id if kind.scope == Scope.ASSET else None)
 
 
-def _child(session, org, parent_id, slug, what) -> Resource:
-    found = session.scalar(
-        select(Resource).where(
-            Resource.organization_id == org.id,
-            Resource.parent_id == parent_id,
-            Resource.slug == slug,
-        )
+# Built once, run with values bound: check resolves an address on every request, and composing
+# a statement costs more than running it (docs/performance.md).
+_IN_ORG = Resource.organization_id == bindparam("org")
+_ORG_RESOURCE = select(Resource).where(_IN_ORG, Resource.kind == ResourceKind.ORGANIZATION.value)
+_PROJECT = select(Resource).where(
+    _IN_ORG, Resource.kind == ResourceKind.PROJECT.value, Resource.slug == bindparam("project")
+)
+_PARENT = aliased(Resource, name="parent")
+_ASSET = (
+    select(Resource)
+    .join(_PARENT, _PARENT.id == Resource.parent_id)
+    .where(
+        _IN_ORG,
+        Resource.slug == bindparam("asset"),
+        _PARENT.kind == ResourceKind.PROJECT.value,
+        _PARENT.slug == bindparam("project"),
     )
-    if found is None:
-        raise NotFound(f"no {what} {slug!r} in organization {org.slug!r}")
-    return found
+)
+# Each form of address, as one statement binding "org" and the address's slugs.
+RESOURCE_BY_ADDRESS = {"org": _ORG_RESOURCE, "project": _PROJECT, "asset": _ASSET}

@@ -7,8 +7,8 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from rbac.db import utcnow
 from rbac.errors import Conflict, InvalidValue, NotFound
@@ -167,7 +167,7 @@ def revoke_token(session: Session, directory: Directory, token_id: int) -> Direc
 
 def authenticate_token(session: Session, plaintext: str) -> Directory | None:
     """Return the directory a live bearer token belongs to, or None."""
-    token = _find_live(session, DirectoryToken.token_hash, plaintext)
+    token = _find_live(session, _TOKEN_BY_DIGEST, DirectoryToken.token_hash, plaintext)
     return token.directory if token else None
 
 
@@ -201,7 +201,21 @@ def revoke_api_key(session: Session, org: Organization, key_id: int) -> ApiKey:
 
 def authenticate_api_key(session: Session, plaintext: str) -> ApiKey | None:
     """Return the live API key (its organization and role) a plaintext names, or None."""
-    return _find_live(session, ApiKey.key_hash, plaintext)
+    return _find_live(session, _KEY_BY_DIGEST, ApiKey.key_hash, plaintext)
+
+
+# Built once, run with the digest bound: every authenticated request runs one of them, and
+# composing a statement costs more than running it (docs/performance.md).
+_TOKEN_BY_DIGEST = (
+    select(DirectoryToken)
+    .where(DirectoryToken.token_hash == bindparam("digest"))
+    .options(joinedload(DirectoryToken.directory))
+)
+_KEY_BY_DIGEST = (
+    select(ApiKey)
+    .where(ApiKey.key_hash == bindparam("digest"))
+    .options(joinedload(ApiKey.organization))
+)
 
 
 def _new_secret(kind_prefix: str) -> tuple[str, str, str]:
@@ -210,10 +224,10 @@ def _new_secret(kind_prefix: str) -> tuple[str, str, str]:
     return plaintext, hash_token(plaintext), plaintext[: len(kind_prefix) + 6]
 
 
-def _find_live(session: Session, digest_column, plaintext: str):
+def _find_live(session: Session, by_digest, digest_column, plaintext: str):
     """Return the live token or key whose digest is the plaintext's, noting its use; or None."""
     digest = hash_token(plaintext)
-    secret = session.scalar(select(digest_column.class_).where(digest_column == digest))
+    secret = session.scalar(by_digest, {"digest": digest})
     stored = getattr(secret, digest_column.key, None)
     if secret is None or not _use(secret, stored, digest, getattr(secret, "expires_at", None)):
         return None

@@ -78,7 +78,8 @@ def authenticate():
     directory = authenticate_token(session, token.strip())
     if directory is None:
         return unauthorized("the bearer token is not valid")
-    session.commit()  # last_used_at, written apart from the request's own transaction
+    if session.dirty:  # last_used_at (once a minute), apart from the request's own transaction
+        session.commit()
     g.directory = directory
     g.policy = quirks.policy_for(directory.provider)
     if directory.disabled_at is not None:

@@ -119,9 +119,17 @@ def test_check_list_form_answers_in_order(world, acme):
 
 def test_check_errors_name_what_is_wrong(world, acme):
     """Unknown user or resource: 404; unknown permission, bad address, ambiguity: 422."""
-    world.user("alice")
+    alice = world.user("alice")
     assert _error(acme.check("nobody", "org.delete", "org"), 404)["code"] == "not_found"
     assert _error(acme.check("alice", "project.view", "project:nope"), 404)
+    no_project = _error(acme.check("alice", "asset.view", "asset:nope/bot"), 404)
+    assert "no project 'nope'" in no_project["message"]
+    no_asset = _error(acme.check("alice", "asset.view", "asset:web/nope"), 404)
+    assert "no asset 'nope'" in no_asset["message"]
+    # A userName that is another user's id names that user: ids win.
+    world.user(alice)
+    world.ok("grant", "--org", "acme", "--user", alice, "--role", "admin", "org")
+    assert acme.check(alice, "org.delete", "org").get_json()["role"] == "admin"
     assert _error(acme.check("alice", "org.fly", "org"), 422)["code"] == "invalid_value"
     assert _error(acme.check("alice", "project.view", "org"), 422)  # a project permission
     assert _error(acme.check("alice", "org.delete", "nowhere"), 422)

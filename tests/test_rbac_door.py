@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from app.db import get_catalog, get_session
-from rbac import tenancy
-from rbac.admin import grants, principals
+from rbac import lookups, tenancy
+from rbac.admin import grants
 from rbac.context import Context, user_actor
 from rbac.errors import Forbidden
 from rbac.models import EffectiveAccess, Grant, User
@@ -231,8 +231,8 @@ def test_a_project_admin_manages_their_project_and_nothing_else(world, app):
     with app.app_context():
         session = get_session()
         org = tenancy.get_organization(session, "acme")
-        pat = principals.find_user(session, org, "pat")
-        alice = principals.find_user(session, org, "alice")
+        pat = lookups.find_user(session, org, "pat")
+        alice = lookups.find_user(session, org, "alice")
         as_pat = Context(session, get_catalog(), org, user_actor(pat.id))
         assert grants.grant_role(
             as_pat, alice, "editor", find_resource(session, org, "project:web")

@@ -1,4 +1,4 @@
-"""Local users and groups (managed by no IdP), and finding users and groups by name or id.
+"""Local users and groups (managed by no IdP): created, renamed, filled and deleted by admins.
 
 IdP-managed groups are read-only here: their members and names change only through their
 directory. A local group may hold any user of the organization and contain any group of it.
@@ -6,8 +6,7 @@ directory. A local group may hold any user of the organization and contain any g
 
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from rbac import provisioning
 from rbac.authorization import authorize
@@ -16,35 +15,9 @@ from rbac.context import Context
 from rbac.db import casefold_key
 from rbac.errors import Conflict, InvalidValue, NotFound, Refused
 from rbac.events import GroupCreated, GroupUpdated
-from rbac.models import Directory, Group, Organization, User
+from rbac.models import Group, User
 from rbac.recompute import AccessDiff
 from rbac.resources import SLUG, org_resource
-
-
-def find_user(
-    session: Session, org: Organization, reference: str, directory: str | None = None
-) -> User:
-    """Return the org's user with this id or userName (within a directory if named)."""
-    return _find(session, org, User, User.user_name_key, reference, directory, "user")
-
-
-def find_group(
-    session: Session, org: Organization, reference: str, directory: str | None = None
-) -> Group:
-    """Return the org's group with this id, displayName or (local groups) slug."""
-    return _find(session, org, Group, Group.display_name_key, reference, directory, "group")
-
-
-def list_users(session: Session, org: Organization, directory: str | None = None) -> list[User]:
-    """Return the org's users (of one directory if named), by userName."""
-    query = _scoped(select(User), User, org, directory).order_by(User.user_name_key, User.id)
-    return list(session.scalars(query))
-
-
-def list_groups(session: Session, org: Organization, directory: str | None = None) -> list[Group]:
-    """Return the org's groups (of one directory if named), by displayName."""
-    query = _scoped(select(Group), Group, org, directory)
-    return list(session.scalars(query.order_by(Group.display_name_key, Group.id)))
 
 
 def create_local_user(ctx: Context, user_name: str, display_name: str | None = None) -> User:
@@ -129,32 +102,3 @@ def _authorize_local(ctx: Context, group: Group) -> None:
         raise NotFound(f"no group {group.id!r} in organization {ctx.org.slug!r}")
     if group.directory_id is not None:
         raise Refused(f"{group.display_name!r} is managed by its IdP: change it there")
-
-
-def _scoped(query, model, org: Organization, directory: str | None):
-    query = query.where(model.organization_id == org.id)
-    if directory is not None:
-        query = query.join(Directory, Directory.id == model.directory_id).where(
-            Directory.name == directory
-        )
-    return query
-
-
-def _find(session, org, model, name_key, reference: str, directory: str | None, what: str):
-    by_id = _scoped(select(model), model, org, directory).where(model.id == reference)
-    found = session.scalar(by_id)
-    if found is not None:
-        return found
-    named = name_key == casefold_key(reference)
-    if model is Group:
-        named = or_(named, Group.slug == reference)  # a local group is also named by its slug
-    matches = list(session.scalars(_scoped(select(model), model, org, directory).where(named)))
-    where = f"organization {org.slug!r}" + (f", directory {directory!r}" if directory else "")
-    if not matches:
-        raise NotFound(f"no {what} {reference!r} in {where}")
-    if len(matches) > 1:
-        raise InvalidValue(
-            f"{len(matches)} {what}s named {reference!r} in {where}: "
-            "name one by its id, or with --directory"
-        )
-    return matches[0]

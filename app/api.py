@@ -7,10 +7,13 @@ translated once, in app/api_errors.py.
 """
 
 import functools
+import hashlib
 import json
+import re
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_smorest import Blueprint
+from sqlalchemy.exc import IntegrityError
 
 from app.api_errors import ApiError, ItemError, init_error_handlers, unauthorized
 from app.api_reference import init_api
@@ -27,7 +30,7 @@ from app.api_schemas import (
 )
 from app.db import get_catalog, get_session
 from app.request_body import read_body
-from rbac import queries
+from rbac import idempotency, queries
 from rbac.context import Actor, Context
 from rbac.errors import DomainError
 from rbac.event_log import read_events
@@ -36,7 +39,34 @@ from rbac.models import ApiKeyRole
 from rbac.resources import find_resource
 from rbac.tenancy import authenticate_api_key
 
-bp = Blueprint(
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "Retrying a write with the same key (1 to 255 visible ASCII characters) "
+    "answers what the first one answered, for 24 hours, with `Idempotent-Replayed: true`; "
+    "the same key with another request is a 422.",
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+}
+
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's Blueprint, also documenting the Idempotency-Key header of writes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # flask-smorest's extension point: callbacks after the first append parameters.
+        self._prepare_doc_cbks.append(self._prepare_idempotency_doc)
+
+    @staticmethod
+    def _prepare_idempotency_doc(doc, doc_info, **kwargs):
+        if doc_info.get("idempotent"):
+            doc.setdefault("parameters", []).append(_IDEMPOTENCY_HEADER)
+        return doc
+
+
+bp = ApiBlueprint(
     "api", __name__, url_prefix="/api/v1", description="The RBAC model of the key's organization"
 )
 init_error_handlers(bp, bp.record_once)
@@ -59,21 +89,70 @@ def authenticate():
     g.api_key, g.org = key, key.organization
 
 
-def require_role(role: ApiKeyRole):
-    """Let a route be called only by keys with this role (admin keys may do what viewers do)."""
+def writes(view):
+    """Make a route a write: admin keys only, one commit, Idempotency-Key honoured.
 
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            if role == ApiKeyRole.ADMIN and g.api_key.role != ApiKeyRole.ADMIN:
-                raise ApiError(
-                    403, "forbidden", "this is a viewer API key: it reads and checks, never writes"
-                )
-            return view(*args, **kwargs)
+    Sits above `bp.response`, so it sees the serialized answer: a successful one is kept
+    with the key (in the same transaction) before the commit.
+    """
 
-        return wrapper
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if g.api_key.role != ApiKeyRole.ADMIN:
+            raise ApiError(
+                403, "forbidden", "this is a viewer API key: it reads and checks, never writes"
+            )
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return _write(view, args, kwargs)
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            message = "an Idempotency-Key has 1 to 255 visible ASCII characters"
+            raise ApiError(400, "invalid_idempotency_key", message)
+        fingerprint = hashlib.sha256(
+            b"\n".join([request.method.encode(), request.path.encode(), read_body()])
+        ).hexdigest()
+        session = get_session()
+        if kept := idempotency.find_answer(session, g.api_key.id, key):
+            return _replay(kept, fingerprint)
+        try:
+            return _write(view, args, kwargs, (key, fingerprint))
+        except Exception:
+            # A copy of this request sent at the same time may have won: answer as it did.
+            session.rollback()
+            if kept := idempotency.find_answer(session, g.api_key.id, key):
+                return _replay(kept, fingerprint)
+            raise
 
-    return decorator
+    wrapper._apidoc = {**getattr(view, "_apidoc", {}), "idempotent": True}
+    return wrapper
+
+
+def _write(view, args, kwargs, keep: tuple[str, str] | None = None):
+    """Run a write view, keep its answer under an Idempotency-Key if given, and commit."""
+    session = get_session()
+    try:
+        response = view(*args, **kwargs)
+        if keep is not None and response.status_code < 300:
+            body = response.get_data(as_text=True)
+            idempotency.keep_answer(session, g.api_key.id, *keep, response.status_code, body)
+        session.commit()
+    except IntegrityError:  # a concurrent request wrote the same row first
+        session.rollback()
+        message = "a concurrent request changed the same objects: send this one again"
+        raise ApiError(409, "conflict", message) from None
+    return response
+
+
+def _replay(kept, fingerprint: str):
+    if kept.fingerprint != fingerprint:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for another request: use a new key",
+        )
+    response = current_app.response_class(kept.body, kept.status, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def read_context() -> Context:
@@ -84,7 +163,7 @@ def read_context() -> Context:
 def acting_context() -> Context:
     """The context of a write: the key's organization, acted on by the key (named in events).
 
-    An admin key may do what an org admin may (require_role(ApiKeyRole.ADMIN) guards the
+    An admin key may do what an org admin may (`writes` guards the
     route); the engine does not check a key's actions against a user's roles.
     """
     return Context(get_session(), get_catalog(), g.org, Actor(f"apikey:{g.api_key.id}"))
@@ -247,4 +326,4 @@ def init_app(app) -> None:
 
 
 # The routes of the RBAC model and of the directory register themselves on `bp`.
-from app import api_directory, api_model  # noqa: E402,F401
+from app import api_directory, api_model, api_org  # noqa: E402,F401

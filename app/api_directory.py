@@ -19,7 +19,7 @@ from app.api import (
     documented_errors,
     load_body,
     read_context,
-    require_role,
+    writes,
 )
 from app.api_directory_schemas import (
     AccessQuery,
@@ -40,7 +40,6 @@ from app.db import get_session
 from rbac import lookups
 from rbac.admin import principals
 from rbac.models import (
-    ApiKeyRole,
     Directory,
     EffectiveAccess,
     Group,
@@ -75,10 +74,10 @@ def get_user(user_id):
 
 
 @bp.route("/users", methods=["POST"])
+@writes
 @documented_body(UserIn, "the new local user")
 @bp.response(201, UserOut)
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def create_local_user():
     """Create a local user (managed by no IdP); it gets the org's default role at once.
 
@@ -88,7 +87,6 @@ def create_local_user():
     user = principals.create_local_user(
         acting_context(), body["user_name"], body.get("display_name")
     )
-    get_session().commit()
     return _user(user)
 
 
@@ -184,25 +182,24 @@ def get_group(query, group_id):
 
 
 @bp.route("/groups", methods=["POST"])
+@writes
 @documented_body(GroupIn, "the new local group")
 @bp.response(201, GroupDetailOut)
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def create_local_group():
     """Create a local group (managed by admins, not by an IdP). A taken slug is a 409."""
     body = load_body(GroupIn)
     group = principals.create_local_group(
         acting_context(), body["name"], body["slug"], body.get("description")
     )
-    get_session().commit()
     return _group_detail(group)
 
 
 @bp.route("/groups/<group_id>", methods=["PATCH"])
+@writes
 @documented_body(GroupPatchIn, "the new name, description or both")
 @bp.response(200, GroupDetailOut)
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def update_local_group(group_id):
     """Rename a local group or change its description. An IdP-managed group is a 409."""
     body = load_body(GroupPatchIn)
@@ -210,36 +207,34 @@ def update_local_group(group_id):
     group = lookups.find_group(ctx.session, ctx.org, group_id)
     name = body.get("name", group.display_name)
     principals.rename_local_group(ctx, group, name, body.get("description"))
-    ctx.session.commit()
     return _group_detail(group)
 
 
 @bp.route("/groups/<group_id>", methods=["DELETE"])
+@writes
 @bp.response(204)
 @documented_errors({401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"})
-@require_role(ApiKeyRole.ADMIN)
 def delete_local_group(group_id):
     """Delete a local group; its members lose what it granted. An IdP-managed group is a 409."""
     ctx = acting_context()
     principals.delete_local_group(ctx, lookups.find_group(ctx.session, ctx.org, group_id))
-    ctx.session.commit()
 
 
 @bp.route("/groups/<group_id>/members", methods=["POST"])
+@writes
 @documented_body(MembersIn, "users and groups to add (present ones are a no-op)")
 @bp.response(200, GroupDetailOut)
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def add_members(group_id):
     """Add users, and groups to nest, to a local group. A cycle is a 422."""
     return _change_members(group_id, principals.add_members)
 
 
 @bp.route("/groups/<group_id>/members", methods=["DELETE"])
+@writes
 @documented_body(MembersIn, "users and groups to remove (absent ones are a no-op)")
 @bp.response(200, GroupDetailOut)
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def remove_members(group_id):
     """Remove users, and nested groups, from a local group."""
     return _change_members(group_id, principals.remove_members)
@@ -252,7 +247,6 @@ def _change_members(group_id: str, operation) -> dict:
     members = [lookups.find_user(ctx.session, ctx.org, ref) for ref in body["users"]]
     members += [lookups.find_group(ctx.session, ctx.org, ref) for ref in body["groups"]]
     operation(ctx, group, members)
-    ctx.session.commit()
     return _group_detail(group)
 
 

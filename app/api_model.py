@@ -19,7 +19,7 @@ from app.api import (
     documented_errors,
     load_body,
     read_context,
-    require_role,
+    writes,
 )
 from app.api_model_schemas import (
     AssetIn,
@@ -46,7 +46,7 @@ from rbac.context import Context
 from rbac.errors import NotFound
 from rbac.evaluation import ResourceKind
 from rbac.lookups import find_group, find_user
-from rbac.models import ApiKeyRole, Grant, Group, GroupAssignment, Resource, User, WorkforceAgent
+from rbac.models import Grant, Group, GroupAssignment, Resource, User, WorkforceAgent
 from rbac.resources import find_resource, org_resource, resource_path
 
 # Grant and assignment ids are 32-bit integers: a larger id is a 404, not a database error.
@@ -85,11 +85,11 @@ def list_projects(query):
 
 
 @bp.route("/projects", methods=["POST"])
+@writes
 @documented_body(ProjectIn, "the new project")
 @bp.response(201, ProjectOut)
 @_existed(ProjectOut, "the project existed: it is returned")
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def post_project():
     """Create a project (org owners and admins become its admins by cascade)."""
     body = load_body(ProjectIn)
@@ -98,7 +98,6 @@ def post_project():
     if existing is not None:
         return _project(existing), 200
     project = create_project(ctx, body["slug"])
-    ctx.session.commit()
     return _project(project)
 
 
@@ -127,11 +126,11 @@ def list_assets(query, project):
 
 
 @bp.route("/projects/<project>/assets", methods=["POST"])
+@writes
 @documented_body(AssetIn, "the new asset")
 @bp.response(201, AssetOut)
 @_existed(AssetOut, "an identical asset existed: it is returned (a different one is a 409)")
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def post_asset(project):
     """Create an asset; its creator, if named, gets its admin role as a direct grant."""
     body = load_body(AssetIn)
@@ -148,7 +147,6 @@ def post_asset(project):
     asset = create_asset(
         ctx, parent, ResourceKind(body["kind"]), body["slug"], creator=creator, uses=uses
     )
-    ctx.session.commit()
     return _asset(ctx, asset, parent)
 
 
@@ -183,11 +181,11 @@ def list_grants(query):
 
 
 @bp.route("/grants", methods=["POST"])
+@writes
 @documented_body(GrantIn, "the grant to give")
 @bp.response(201, GrantOut)
 @_existed(GrantOut, "the identical grant existed: it is returned")
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def post_grant():
     """Give a user a role directly on a resource (idempotent: an existing grant is a 200)."""
     body = load_body(GrantIn)
@@ -195,7 +193,6 @@ def post_grant():
     user = find_user(ctx.session, ctx.org, body["user"])
     resource = find_resource(ctx.session, ctx.org, body["resource"])
     created = grants.grant_role(ctx, user, body["role"], resource)
-    ctx.session.commit()
     row = _one_row(ctx, Grant, Grant.user_id == user.id, resource, body["role"])
     return _grant(ctx, row), 201 if created else 200
 
@@ -210,10 +207,10 @@ def get_grant(grant_id):
 
 
 @bp.route("/grants", methods=["DELETE"])
+@writes
 @bp.arguments(GrantTriple, **QUERY)
 @bp.response(204)
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def delete_grant(query):
     """Take back a direct grant named by user, role and resource (409 if a rail refuses)."""
     ctx = acting_context()
@@ -223,9 +220,9 @@ def delete_grant(query):
 
 
 @bp.route(f"/grants/<int(max={_MAX_ID}):grant_id>", methods=["DELETE"])
+@writes
 @bp.response(204)
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def delete_grant_by_id(grant_id):
     """Take back a direct grant, by its id (409 if a safety rail refuses, naming it)."""
     ctx = acting_context()
@@ -234,10 +231,9 @@ def delete_grant_by_id(grant_id):
 
 
 def _revoke(ctx: Context, user: User, role: str, resource: Resource) -> None:
-    """Revoke through the domain and commit; no such grant is a 404."""
+    """Revoke through the domain; no such grant is a 404."""
     if not grants.revoke_role(ctx, user, role, resource):
         raise NotFound(f"no grant of {role!r} to {user.user_name!r} on {_address(ctx, resource)}")
-    ctx.session.commit()
 
 
 # Group assignments
@@ -262,11 +258,11 @@ def list_assignments(query):
 
 
 @bp.route("/assignments", methods=["POST"])
+@writes
 @documented_body(AssignmentIn, "the assignment to make")
 @bp.response(201, AssignmentOut)
 @_existed(AssignmentOut, "the identical assignment existed: it is returned")
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def post_assignment():
     """Let a group hold a role on a resource (idempotent: an existing one is a 200)."""
     body = load_body(AssignmentIn)
@@ -274,7 +270,6 @@ def post_assignment():
     group = find_group(ctx.session, ctx.org, body["group"])
     resource = find_resource(ctx.session, ctx.org, body["resource"])
     created = grants.assign_group(ctx, group, body["role"], resource)
-    ctx.session.commit()
     holder = GroupAssignment.group_id == group.id
     row = _one_row(ctx, GroupAssignment, holder, resource, body["role"])
     return _assignment(ctx, row), 201 if created else 200
@@ -290,10 +285,10 @@ def get_assignment(assignment_id):
 
 
 @bp.route("/assignments", methods=["DELETE"])
+@writes
 @bp.arguments(AssignmentTriple, **QUERY)
 @bp.response(204)
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def delete_assignment(query):
     """Take a group's role on a resource back, named by group, role and resource."""
     ctx = acting_context()
@@ -303,9 +298,9 @@ def delete_assignment(query):
 
 
 @bp.route(f"/assignments/<int(max={_MAX_ID}):assignment_id>", methods=["DELETE"])
+@writes
 @bp.response(204)
 @documented_errors(WRITE_ERRORS)
-@require_role(ApiKeyRole.ADMIN)
 def delete_assignment_by_id(assignment_id):
     """Take a group's role on a resource back, by the assignment's id."""
     ctx = acting_context()
@@ -314,11 +309,10 @@ def delete_assignment_by_id(assignment_id):
 
 
 def _unassign(ctx: Context, group: Group, role: str, resource: Resource) -> None:
-    """Unassign through the domain and commit; no such assignment is a 404."""
+    """Unassign through the domain; no such assignment is a 404."""
     if not grants.unassign_group(ctx, group, role, resource):
         message = f"no assignment of {role!r} to group {group.display_name!r}"
         raise NotFound(f"{message} on {_address(ctx, resource)}")
-    ctx.session.commit()
 
 
 # Reads of the base tables (to move to rbac/: see the module's report).

@@ -15,3 +15,8 @@ def external_url(endpoint: str, **values) -> str:
         return url_for(endpoint, _external=True, **values)
     path = url_for(endpoint, **values).removeprefix(request.script_root)
     return base.rstrip("/") + path
+
+
+def scim_base_url() -> str:
+    """Return the SCIM base URL an IdP is given (on the public base URL when configured)."""
+    return external_url("scim.get_service_provider_config").rsplit("/", 1)[0]

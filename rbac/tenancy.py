@@ -73,6 +73,12 @@ def get_directory(session: Session, org: Organization, name: str) -> Directory:
     return directory
 
 
+def list_directories(session: Session, org: Organization) -> list[Directory]:
+    """Return an organization's directories, by name."""
+    query = select(Directory).where(Directory.organization_id == org.id)
+    return list(session.scalars(query.order_by(Directory.name)))
+
+
 def create_directory(
     session: Session, org: Organization, name: str, provider: Provider
 ) -> Directory:

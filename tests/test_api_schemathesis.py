@@ -34,7 +34,7 @@ from collections import Counter
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -48,6 +48,7 @@ from schemathesis.specs.openapi.checks import (
 
 from app.cli import cli
 from app.db import get_catalog
+from app.serving import LIMIT_REQUEST_LINE
 from tests import servers
 from tests.conftest import SCIM_JSON, USER_SCHEMA, make_directory
 
@@ -109,6 +110,7 @@ def _seed(app, base: str) -> dict[str, list]:
         "group_id": [group_id, "Engineering"],
         "project": ["web"],
         "project_id": ["web"],
+        "directory": ["okta"],
     }
 
 
@@ -119,6 +121,10 @@ def _plug(container, known: dict[str, list], data) -> None:
         if isinstance(item, dict):
             for name in [name for name in item if name in known]:
                 item[name] = data.draw(st.sampled_from(known[name]), label=name)
+            if {"permission", "resource"} <= set(item):  # a permission of the resource's scope
+                scope = item["resource"].split(":")[0]
+                fitting = [p for p in known["permission"] if p.startswith(scope + ".")]
+                item["permission"] = data.draw(st.sampled_from(fitting), label="fitting")
 
 
 def _fuzz_operation(operation, mode, base, headers, known, statuses) -> None:
@@ -140,6 +146,9 @@ def _fuzz_operation(operation, mode, base, headers, known, statuses) -> None:
             _plug(case.query, known, data)
             _plug(case.path_parameters, known, data)
             _plug(case.body, known, data)
+        # gunicorn answers a request line over its bound with its own HTML 414, before the
+        # app (docs/security.md): a server-wide limit no OpenAPI document can state.
+        assume(len(_request_line(case, base)) <= LIMIT_REQUEST_LINE)
         response = case.call_and_validate(
             base_url=base, session=session, headers=headers, checks=checks, timeout=TIMEOUT
         )
@@ -149,6 +158,13 @@ def _fuzz_operation(operation, mode, base, headers, known, statuses) -> None:
         run()
     finally:
         session.close()
+
+
+def _request_line(case, base: str) -> str:
+    """The request line this case is sent with (method, path and query, percent-encoded)."""
+    url = requests.Request(case.method, base + case.formatted_path, params=case.query)
+    url = url.prepare().path_url
+    return f"{case.method} {url} HTTP/1.1"
 
 
 def test_every_api_operation_conforms_to_its_openapi_document(app, database_url):

@@ -50,14 +50,15 @@ TENANT_VARIABLES = {
     "asset": "asset",
     "grant_id": "grant_id",
     "assignment_id": "assignment_id",
+    "directory": "directory",
 }
 VOLATILE_KEYS = {"id", "meta", "created_at"}
 # URL variables that name something every tenant shares.
 SHARED_VARIABLES = {"resource_type_id": "User", "schema_id": USER_SCHEMA}
-# Today: 26 (route, method) pairs under /scim/v2 and 1 under /api/v1. Fewer means the
+# Today: 26 (route, method) pairs under /scim/v2 and 39 under /api/v1. Fewer means the
 # enumeration lost routes, not that the app has fewer.
 MIN_SCIM_PAIRS = 26
-MIN_API_PAIRS = 30
+MIN_API_PAIRS = 39
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Response headers whose values change from one request to the next.
 VOLATILE_HEADERS = {"X-Request-Id", "Content-Length", "ETag", "Location", "Date"}
@@ -80,6 +81,7 @@ class Refs:
     asset: str
     grant_id: str
     assignment_id: str
+    directory: str
 
 
 def _attributes(tag: str) -> dict:
@@ -105,6 +107,7 @@ def _missing_refs() -> Refs:
         group_id=str(uuid.uuid4()),
         grant_id=str(random.randint(10**9, 2**31 - 1)),
         assignment_id=str(random.randint(10**9, 2**31 - 1)),
+        directory=f"dir-{tag}",
         **_attributes(tag),
     )
 
@@ -115,6 +118,7 @@ class Seeded:
 
     org: str
     name: str
+    provider: Provider
     directory_id: int
     organization_id: int
     token: str
@@ -140,11 +144,12 @@ class World:
 
 
 SHARED_USER_NAME = "shared@example.com"
+# Directory names differ across orgs too: /api/v1/directories/{directory} names one by name.
 DIRECTORIES = [
-    ("acme", "okta", Provider.OKTA),
-    ("acme", "entra", Provider.ENTRA),
-    ("globex", "okta", Provider.OKTA),
-    ("globex", "entra", Provider.ENTRA),
+    ("acme", "okta-acme", Provider.OKTA),
+    ("acme", "entra-acme", Provider.ENTRA),
+    ("globex", "okta-globex", Provider.OKTA),
+    ("globex", "entra-globex", Provider.ENTRA),
 ]
 
 
@@ -206,6 +211,7 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
     return Seeded(
         org=org,
         name=name,
+        provider=provider,
         directory_id=made.id,
         organization_id=organization_id,
         token=made.token,
@@ -214,6 +220,7 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
             group_id=engineering["id"],
             grant_id=str(grant_id),
             assignment_id=str(assignment_id),
+            directory=name,
             **attributes,
         ),
         user_ids=[ada["id"], bob["id"], shared["id"]],
@@ -287,7 +294,7 @@ def _scim_caller(world: World, me: Seeded) -> Caller:
     """A directory's SCIM token: its sibling directory and the other org's are foreign."""
     others = [d for d in world.directories if d is not me]
     sibling = next(d for d in others if d.org == me.org)
-    stranger = next(d for d in others if d.org != me.org and d.name == me.name)
+    stranger = next(d for d in others if d.org != me.org and d.provider == me.provider)
     return Caller(
         label=f"{me.label} (SCIM token)",
         surface=SCIM,
@@ -713,8 +720,8 @@ def test_every_route_is_in_the_matrix(app):
 
 def test_bad_credentials_get_401_everywhere(app, client, world):
     """No, malformed, revoked, expired and wrong-kind credentials get 401 on every route."""
-    acme_okta = world.directory("acme", "okta")
-    paused = world.directory("globex", "entra")
+    acme_okta = world.directory("acme", "okta-acme")
+    paused = world.directory("globex", "entra-globex")
     with app.app_context():
         session = get_session()
         directory = session.get(models.Directory, acme_okta.directory_id)

@@ -1,0 +1,145 @@
+"""/api/v1 routes of the organization: its role catalog, its settings, its directories.
+
+Settings go through `rbac.admin.settings` (so through `apply_changes`: a change that would
+leave no active Owner is a 409 naming the rail). Directory tokens and API keys are not issued
+here: a leaked key must not be able to mint credentials (the CLI and /admin issue them).
+"""
+
+from flask import g
+
+from app.api import (
+    QUERY,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    acting_context,
+    bp,
+    documented_body,
+    documented_errors,
+    load_body,
+    read_context,
+    writes,
+)
+from app.api_org_schemas import (
+    CatalogOut,
+    DirectoriesOut,
+    DirectoryIn,
+    DirectoryOut,
+    JournalOut,
+    JournalQuery,
+    SettingsIn,
+    SettingsOut,
+)
+from app.db import get_catalog, get_session
+from app.urls import scim_base_url
+from rbac import tenancy
+from rbac.admin import settings
+from rbac.db import utcnow
+from rbac.journal import recent_requests
+from rbac.models import Directory
+
+
+@bp.route("/catalog", methods=["GET"])
+@bp.response(200, CatalogOut)
+@documented_errors({401: "UNAUTHORIZED"})
+def get_role_catalog():
+    """Every role (each ladder highest first, then the additive roles) and every permission."""
+    catalog = get_catalog()
+    roles = [
+        {**vars(role), "scope": scope.value, "permissions": sorted(role.permissions)}
+        for scope, ladder in catalog.ladders.items()
+        for role in (*ladder, *catalog.additive[scope])
+    ]
+    permissions = [
+        {"id": permission, "roles": [f"{role.scope.value}:{role.name}" for role in holders]}
+        for permission, holders in catalog.permissions().items()
+    ]
+    return {"roles": roles, "permissions": permissions}
+
+
+@bp.route("/settings", methods=["GET"])
+@bp.response(200, SettingsOut)
+@documented_errors({401: "UNAUTHORIZED"})
+def get_settings():
+    """The default role every active user holds, and whether groups grant roles."""
+    return g.org
+
+
+@bp.route("/settings", methods=["PATCH"])
+@writes
+@documented_body(SettingsIn, "the settings to change")
+@bp.response(200, SettingsOut)
+@documented_errors(WRITE_ERRORS)
+def update_settings():
+    """Change the default role, the group-roles switch or both; everyone is recomputed."""
+    body = load_body(SettingsIn)
+    ctx = acting_context()
+    if "default_role" in body:
+        settings.set_default_role(ctx, body["default_role"])
+    if "group_roles_enabled" in body:
+        settings.set_group_roles_enabled(ctx, body["group_roles_enabled"])
+    return ctx.org
+
+
+@bp.route("/directories", methods=["GET"])
+@bp.response(200, DirectoriesOut)
+@documented_errors({401: "UNAUTHORIZED"})
+def list_directories():
+    """The organization's IdP directories, by name, with their tokens (never a secret)."""
+    session = get_session()
+    return {"data": [_directory(d) for d in tenancy.list_directories(session, g.org)]}
+
+
+@bp.route("/directories/<directory>", methods=["GET"])
+@bp.response(200, DirectoryOut)
+@documented_errors(READ_ERRORS)
+def get_directory(directory):
+    """A directory, by name."""
+    return _directory(tenancy.get_directory(get_session(), g.org, directory))
+
+
+@bp.route("/directories/<directory>", methods=["PATCH"])
+@writes
+@documented_body(DirectoryIn, "pause or resume provisioning")
+@bp.response(200, DirectoryOut)
+@documented_errors(WRITE_ERRORS)
+def update_directory(directory):
+    """Pause provisioning (`enabled: false`: its tokens get 403) or resume it."""
+    body = load_body(DirectoryIn)
+    found = tenancy.get_directory(get_session(), g.org, directory)
+    tenancy.set_directory_enabled(get_session(), found, body["enabled"])
+    return _directory(found)
+
+
+@bp.route("/directories/<directory>/journal", methods=["GET"])
+@bp.arguments(JournalQuery, **QUERY)
+@bp.response(200, JournalOut)
+@documented_errors({**READ_ERRORS, 400: "BAD_REQUEST"})
+def get_journal(query, directory):
+    """A directory's newest SCIM requests, newest first (the same as `rolecall journal`)."""
+    ctx = read_context()
+    found = tenancy.get_directory(ctx.session, ctx.org, directory)
+    lines = recent_requests(ctx.session, found.id, query["limit"], query["errors"])
+    return {"data": lines}
+
+
+def _directory(directory: Directory) -> dict:
+    now = utcnow()
+    tokens = [
+        {
+            "id": token.id,
+            "prefix": token.prefix,
+            "state": tenancy.token_state(token, now).value,
+            "created_at": token.created_at,
+            "last_used_at": token.last_used_at,
+            "expires_at": token.expires_at,
+        }
+        for token in tenancy.list_tokens(get_session(), directory)
+    ]
+    return {
+        "name": directory.name,
+        "provider": directory.provider.value,
+        "scim_base_url": scim_base_url(),
+        "enabled": directory.disabled_at is None,
+        "created_at": directory.created_at,
+        "tokens": tokens,
+    }

@@ -34,6 +34,7 @@ from rbac import idempotency, queries
 from rbac.context import Actor, Context
 from rbac.errors import DomainError
 from rbac.event_log import read_events
+from rbac.listing import Page
 from rbac.lookups import find_group, find_user
 from rbac.models import ApiKeyRole
 from rbac.resources import find_resource
@@ -153,6 +154,15 @@ def _replay(kept, fingerprint: str):
     response = current_app.response_class(kept.body, kept.status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def page_body(page: Page, dump, after=None) -> dict:
+    """A page as the API's page schemas: its items dumped; an empty one resumes where it was."""
+    return {
+        "data": [dump(item) for item in page.items],
+        "next_cursor": page.next_cursor if page.items else after,
+        "has_more": page.has_more,
+    }
 
 
 def read_context() -> Context:

@@ -5,10 +5,6 @@ an IdP-managed group: 409). Everything is scoped to the key's organization, so a
 organization's user or group is a 404 exactly as a missing one.
 """
 
-from flask import g
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
-
 from app.api import (
     QUERY,
     READ_ERRORS,
@@ -18,6 +14,7 @@ from app.api import (
     documented_body,
     documented_errors,
     load_body,
+    page_body,
     read_context,
     writes,
 )
@@ -36,20 +33,12 @@ from app.api_directory_schemas import (
     UserOut,
     UsersPage,
 )
-from app.db import get_session
-from rbac import lookups
+from rbac import listing, lookups
 from rbac.admin import principals
-from rbac.models import (
-    Directory,
-    EffectiveAccess,
-    Group,
-    GroupChild,
-    GroupMembership,
-    Resource,
-    User,
-)
+from rbac.context import Context
+from rbac.models import EffectiveAccess, Group, User
 from rbac.payloads import directory_group, directory_user
-from rbac.resources import address_of, find_resource, resource_path
+from rbac.resources import address_of, find_resource
 
 # Users
 
@@ -60,8 +49,15 @@ from rbac.resources import address_of, find_resource, resource_path
 @documented_errors({401: "UNAUTHORIZED", 400: "BAD_REQUEST"})
 def list_users(query):
     """The organization's users (of one directory if named), by id, a page at a time."""
-    users = _page(select(User).options(selectinload(User.emails)), User, query)
-    return _paged([_user(user) for user in users], query["limit"])
+    ctx = read_context()
+    page = listing.users_page(
+        ctx.session,
+        ctx.org,
+        directory=query.get("directory"),
+        after=query.get("after"),
+        limit=query["limit"],
+    )
+    return page_body(page, _user, query.get("after"))
 
 
 @bp.route("/users/<user_id>", methods=["GET"])
@@ -97,27 +93,11 @@ def user_access(user_id):
     """A user's effective access on every resource, with the source that wins each."""
     ctx = read_context()
     user = lookups.find_user(ctx.session, ctx.org, user_id)
-    rows = ctx.session.scalars(
-        select(EffectiveAccess).where(
-            EffectiveAccess.organization_id == ctx.org.id, EffectiveAccess.user_id == user.id
-        )
-    ).all()
-    resources = {
-        r.id: r
-        for r in ctx.session.scalars(select(Resource).where(Resource.organization_id == ctx.org.id))
+    access = listing.access_of(ctx.session, ctx.org, user)
+    return {
+        "user": _user_ref(user),
+        "access": [{"resource": address} | _access(row) for address, row in access],
     }
-    access = [
-        {
-            "resource": resource_path(resources[row.resource_id], resources),
-            "role": row.role,
-            "additive": row.additive,
-            "source": row.source,
-        }
-        for row in rows
-        if row.resource_id in resources
-    ]
-    access.sort(key=lambda item: item["resource"])
-    return {"user": {"id": user.id, "username": user.user_name}, "access": access}
 
 
 @bp.route("/access", methods=["GET"])
@@ -131,29 +111,13 @@ def resource_access(query):
     """
     ctx = read_context()
     resource = find_resource(ctx.session, ctx.org, query["resource"])
-    statement = (
-        select(EffectiveAccess, User)
-        .join(User, User.id == EffectiveAccess.user_id)
-        .where(
-            EffectiveAccess.organization_id == ctx.org.id,
-            EffectiveAccess.resource_id == resource.id,
-        )
-        .order_by(User.id)
-        .limit(query["limit"] + 1)
+    page = listing.holders_of(
+        ctx.session, ctx.org, resource, after=query.get("after"), limit=query["limit"]
     )
-    if "after" in query:
-        statement = statement.where(User.id > query["after"])
-    holders = [
-        {
-            "user": {"id": user.id, "username": user.user_name},
-            "role": row.role,
-            "additive": row.additive,
-            "source": row.source,
-        }
-        for row, user in ctx.session.execute(statement)
-    ]
-    page = _paged(holders, query["limit"], cursor=lambda holder: holder["user"]["id"])
-    return {"resource": address_of(ctx.session, resource), **page}
+    return {
+        "resource": address_of(ctx.session, resource),
+        **page_body(page, _holder, query.get("after")),
+    }
 
 
 # Groups
@@ -165,10 +129,16 @@ def resource_access(query):
 @documented_errors({401: "UNAUTHORIZED", 400: "BAD_REQUEST"})
 def list_groups(query):
     """The organization's groups (of one directory if named), by id, a page at a time."""
-    groups = _page(select(Group), Group, query)
-    counts = _member_counts(group.id for group in groups)
-    data = [_group(group, counts.get(group.id, 0)) for group in groups]
-    return _paged(data, query["limit"])
+    ctx = read_context()
+    page = listing.groups_page(
+        ctx.session,
+        ctx.org,
+        directory=query.get("directory"),
+        after=query.get("after"),
+        limit=query["limit"],
+    )
+    counts = listing.member_counts(ctx.session, ctx.org, [group.id for group in page.items])
+    return page_body(page, lambda group: _group(group, counts[group.id]), query.get("after"))
 
 
 @bp.route("/groups/<group_id>", methods=["GET"])
@@ -178,7 +148,7 @@ def list_groups(query):
 def get_group(query, group_id):
     """A group (by id, name or slug) with its direct members: users and nested groups."""
     ctx = read_context()
-    return _group_detail(lookups.find_group(ctx.session, ctx.org, group_id), query["limit"])
+    return _group_detail(ctx, lookups.find_group(ctx.session, ctx.org, group_id), query["limit"])
 
 
 @bp.route("/groups", methods=["POST"])
@@ -189,10 +159,9 @@ def get_group(query, group_id):
 def create_local_group():
     """Create a local group (managed by admins, not by an IdP). A taken slug is a 409."""
     body = load_body(GroupIn)
-    group = principals.create_local_group(
-        acting_context(), body["name"], body["slug"], body.get("description")
-    )
-    return _group_detail(group)
+    ctx = acting_context()
+    group = principals.create_local_group(ctx, body["name"], body["slug"], body.get("description"))
+    return _group_detail(ctx, group)
 
 
 @bp.route("/groups/<group_id>", methods=["PATCH"])
@@ -207,7 +176,7 @@ def update_local_group(group_id):
     group = lookups.find_group(ctx.session, ctx.org, group_id)
     name = body.get("name", group.display_name)
     principals.rename_local_group(ctx, group, name, body.get("description"))
-    return _group_detail(group)
+    return _group_detail(ctx, group)
 
 
 @bp.route("/groups/<group_id>", methods=["DELETE"])
@@ -247,79 +216,39 @@ def _change_members(group_id: str, operation) -> dict:
     members = [lookups.find_user(ctx.session, ctx.org, ref) for ref in body["users"]]
     members += [lookups.find_group(ctx.session, ctx.org, ref) for ref in body["groups"]]
     operation(ctx, group, members)
-    return _group_detail(group)
+    return _group_detail(ctx, group)
 
 
-# Reading
-
-
-def _page(statement, model, query: dict) -> list:
-    """The org's rows of `model` after the cursor, by id, one more than the limit."""
-    statement = statement.where(model.organization_id == g.org.id)
-    if "directory" in query:
-        statement = statement.join(Directory, Directory.id == model.directory_id).where(
-            Directory.name == query["directory"]
-        )
-    if "after" in query:
-        statement = statement.where(model.id > query["after"])
-    statement = statement.order_by(model.id).limit(query["limit"] + 1)
-    return list(get_session().scalars(statement))
-
-
-def _paged(items: list, limit: int, cursor=lambda item: item["id"]) -> dict:
-    page = items[:limit]
-    return {
-        "data": page,
-        "next_cursor": cursor(page[-1]) if page else None,
-        "has_more": len(items) > limit,
-    }
+# Dumps
 
 
 def _user(user: User) -> dict:
     return directory_user(user) | {"local": user.directory_id is None}
 
 
+def _user_ref(user: User) -> dict:
+    return {"id": user.id, "username": user.user_name}
+
+
+def _access(row: EffectiveAccess) -> dict:
+    return {"role": row.role, "additive": row.additive, "source": row.source}
+
+
+def _holder(row: tuple[EffectiveAccess, User]) -> dict:
+    access, user = row
+    return {"user": _user_ref(user)} | _access(access)
+
+
 def _group(group: Group, member_count: int) -> dict:
     return directory_group(group) | {"description": group.description, "member_count": member_count}
 
 
-def _member_counts(group_ids) -> dict[str, int]:
-    """Direct members (users and nested groups) of each group, by group id."""
-    ids = list(group_ids)
-    counts: dict[str, int] = {}
-    for model, column in (
-        (GroupMembership, GroupMembership.group_id),
-        (GroupChild, GroupChild.group_id),
-    ):
-        rows = get_session().execute(
-            select(column, func.count()).select_from(model).where(column.in_(ids)).group_by(column)
-        )
-        for group_id, count in rows:
-            counts[group_id] = counts.get(group_id, 0) + count
-    return counts
-
-
-def _group_detail(group: Group, limit: int = 100) -> dict:
+def _group_detail(ctx: Context, group: Group, limit: int = 100) -> dict:
     """A group with up to `limit` of its users and `limit` of its nested groups."""
-    session = get_session()
-    users = session.execute(
-        select(User.id, User.user_name)
-        .join(GroupMembership, GroupMembership.user_id == User.id)
-        .where(GroupMembership.group_id == group.id)
-        .order_by(User.user_name_key, User.id)
-        .limit(limit + 1)
-    ).all()
-    groups = session.execute(
-        select(Group.id, Group.display_name)
-        .join(GroupChild, GroupChild.child_group_id == Group.id)
-        .where(GroupChild.group_id == group.id)
-        .order_by(Group.display_name_key, Group.id)
-        .limit(limit + 1)
-    ).all()
-    members = [{"type": "user", "id": i, "name": n} for i, n in users[:limit]]
-    members += [{"type": "group", "id": i, "name": n} for i, n in groups[:limit]]
-    count = _member_counts([group.id]).get(group.id, 0)
+    members = listing.direct_members(ctx.session, ctx.org, group, limit)
+    count = listing.member_counts(ctx.session, ctx.org, [group.id])[group.id]
     return _group(group, count) | {
-        "members": members,
-        "members_truncated": len(users) > limit or len(groups) > limit,
+        "members": [{"type": "user", "id": i, "name": n} for i, n in members.users]
+        + [{"type": "group", "id": i, "name": n} for i, n in members.groups],
+        "members_truncated": members.truncated,
     }

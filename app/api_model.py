@@ -7,8 +7,6 @@ Everything is looked up in the key's organization, so another organization's obj
 exactly as a missing one.
 """
 
-from sqlalchemy import select
-
 from app.api import (
     QUERY,
     READ_ERRORS,
@@ -18,6 +16,7 @@ from app.api import (
     documented_body,
     documented_errors,
     load_body,
+    page_body,
     read_context,
     writes,
 )
@@ -40,14 +39,15 @@ from app.api_model_schemas import (
     ProjectOut,
     ProjectsPage,
 )
+from rbac import listing
 from rbac.admin import grants
 from rbac.admin.resources import create_asset, create_project
 from rbac.context import Context
 from rbac.errors import NotFound
 from rbac.evaluation import ResourceKind
 from rbac.lookups import find_group, find_user
-from rbac.models import Grant, Group, GroupAssignment, Resource, User, WorkforceAgent
-from rbac.resources import find_resource, org_resource, resource_path
+from rbac.models import Group, Resource, User
+from rbac.resources import address_of, find_resource, org_resource
 
 # Grant and assignment ids are 32-bit integers: a larger id is a 404, not a database error.
 _MAX_ID = 2**31 - 1
@@ -57,16 +57,6 @@ _LIST = {401: "UNAUTHORIZED", 400: "BAD_REQUEST"}
 def _existed(schema, description: str):
     """Document the 200 of an idempotent create: the identical object that already existed."""
     return bp.alt_response(200, schema=schema, description=description)
-
-
-def _page(rows: list, limit: int, after: int, dump) -> dict:
-    """A page of `limit + 1` rows read: the first `limit`, dumped, and the cursor."""
-    page = rows[:limit]
-    return {
-        "data": [dump(row) for row in page],
-        "next_cursor": page[-1].id if page else after,
-        "has_more": len(rows) > limit,
-    }
 
 
 # Projects
@@ -80,8 +70,10 @@ def list_projects(query):
     """The organization's projects, by id, a page at a time."""
     ctx = read_context()
     org = org_resource(ctx.session, ctx.org)
-    rows = _children(ctx, org.id, query["after"], query["limit"] + 1)
-    return _page(rows, query["limit"], query["after"], _project)
+    page = listing.children_page(
+        ctx.session, ctx.org, org, after=query["after"], limit=query["limit"]
+    )
+    return page_body(page, _project, query["after"])
 
 
 @bp.route("/projects", methods=["POST"])
@@ -94,7 +86,8 @@ def post_project():
     """Create a project (org owners and admins become its admins by cascade)."""
     body = load_body(ProjectIn)
     ctx = acting_context()
-    existing = _child(ctx, org_resource(ctx.session, ctx.org).id, body["slug"])
+    org = org_resource(ctx.session, ctx.org)
+    existing = listing.child_by_slug(ctx.session, ctx.org, org, body["slug"])
     if existing is not None:
         return _project(existing), 200
     project = create_project(ctx, body["slug"])
@@ -121,8 +114,10 @@ def list_assets(query, project):
     """A project's assets, by id, a page at a time."""
     ctx = read_context()
     parent = find_resource(ctx.session, ctx.org, f"project:{project}")
-    rows = _children(ctx, parent.id, query["after"], query["limit"] + 1)
-    return _page(rows, query["limit"], query["after"], lambda asset: _asset(ctx, asset, parent))
+    page = listing.children_page(
+        ctx.session, ctx.org, parent, after=query["after"], limit=query["limit"]
+    )
+    return page_body(page, lambda asset: _asset(ctx, asset, parent), query["after"])
 
 
 @bp.route("/projects/<project>/assets", methods=["POST"])
@@ -141,7 +136,7 @@ def post_asset(project):
         find_resource(ctx.session, ctx.org, f"asset:{project}/{slug}")
         for slug in body.get("uses", [])
     ]
-    existing = _child(ctx, parent.id, body["slug"])
+    existing = listing.child_by_slug(ctx.session, ctx.org, parent, body["slug"])
     if existing is not None and _same_asset(ctx, existing, body["kind"], creator, uses):
         return _asset(ctx, existing, parent), 200
     asset = create_asset(
@@ -170,14 +165,15 @@ def get_asset(project, asset):
 def list_grants(query):
     """The organization's direct grants, by id, optionally of one user or on one resource."""
     ctx = read_context()
-    where = [Grant.id > query["after"]]
-    if "user" in query:
-        where.append(Grant.user_id == find_user(ctx.session, ctx.org, query["user"]).id)
-    if "resource" in query:
-        resource = find_resource(ctx.session, ctx.org, query["resource"])
-        where.append(Grant.resource_id == resource.id)
-    rows = _role_rows(ctx, Grant, User, where, query["limit"] + 1)
-    return _page(rows, query["limit"], query["after"], lambda row: _grant(ctx, row))
+    page = listing.grants_page(
+        ctx.session,
+        ctx.org,
+        user=find_user(ctx.session, ctx.org, query["user"]) if "user" in query else None,
+        resource=_resource_named(ctx, query),
+        after=query["after"],
+        limit=query["limit"],
+    )
+    return page_body(page, lambda row: _grant(ctx, row), query["after"])
 
 
 @bp.route("/grants", methods=["POST"])
@@ -193,7 +189,7 @@ def post_grant():
     user = find_user(ctx.session, ctx.org, body["user"])
     resource = find_resource(ctx.session, ctx.org, body["resource"])
     created = grants.grant_role(ctx, user, body["role"], resource)
-    row = _one_row(ctx, Grant, Grant.user_id == user.id, resource, body["role"])
+    row = listing.grant_of(ctx.session, ctx.catalog, ctx.org, user, body["role"], resource)
     return _grant(ctx, row), 201 if created else 200
 
 
@@ -203,7 +199,7 @@ def post_grant():
 def get_grant(grant_id):
     """A direct grant, by its id."""
     ctx = read_context()
-    return _grant(ctx, _by_id(ctx, Grant, User, grant_id, "grant"))
+    return _grant(ctx, listing.grant_by_id(ctx.session, ctx.org, grant_id))
 
 
 @bp.route("/grants", methods=["DELETE"])
@@ -226,14 +222,16 @@ def delete_grant(query):
 def delete_grant_by_id(grant_id):
     """Take back a direct grant, by its id (409 if a safety rail refuses, naming it)."""
     ctx = acting_context()
-    row, user, resource = _by_id(ctx, Grant, User, grant_id, "grant")
+    row, user, resource = listing.grant_by_id(ctx.session, ctx.org, grant_id)
     _revoke(ctx, user, row.role, resource)
 
 
 def _revoke(ctx: Context, user: User, role: str, resource: Resource) -> None:
     """Revoke through the domain; no such grant is a 404."""
     if not grants.revoke_role(ctx, user, role, resource):
-        raise NotFound(f"no grant of {role!r} to {user.user_name!r} on {_address(ctx, resource)}")
+        raise NotFound(
+            f"no grant of {role!r} to {user.user_name!r} on {address_of(ctx.session, resource)}"
+        )
 
 
 # Group assignments
@@ -246,15 +244,15 @@ def _revoke(ctx: Context, user: User, role: str, resource: Resource) -> None:
 def list_assignments(query):
     """The organization's group assignments, by id, optionally of one group or resource."""
     ctx = read_context()
-    where = [GroupAssignment.id > query["after"]]
-    if "group" in query:
-        group = find_group(ctx.session, ctx.org, query["group"])
-        where.append(GroupAssignment.group_id == group.id)
-    if "resource" in query:
-        resource = find_resource(ctx.session, ctx.org, query["resource"])
-        where.append(GroupAssignment.resource_id == resource.id)
-    rows = _role_rows(ctx, GroupAssignment, Group, where, query["limit"] + 1)
-    return _page(rows, query["limit"], query["after"], lambda row: _assignment(ctx, row))
+    page = listing.assignments_page(
+        ctx.session,
+        ctx.org,
+        group=find_group(ctx.session, ctx.org, query["group"]) if "group" in query else None,
+        resource=_resource_named(ctx, query),
+        after=query["after"],
+        limit=query["limit"],
+    )
+    return page_body(page, lambda row: _assignment(ctx, row), query["after"])
 
 
 @bp.route("/assignments", methods=["POST"])
@@ -270,8 +268,7 @@ def post_assignment():
     group = find_group(ctx.session, ctx.org, body["group"])
     resource = find_resource(ctx.session, ctx.org, body["resource"])
     created = grants.assign_group(ctx, group, body["role"], resource)
-    holder = GroupAssignment.group_id == group.id
-    row = _one_row(ctx, GroupAssignment, holder, resource, body["role"])
+    row = listing.assignment_of(ctx.session, ctx.catalog, ctx.org, group, body["role"], resource)
     return _assignment(ctx, row), 201 if created else 200
 
 
@@ -281,7 +278,7 @@ def post_assignment():
 def get_assignment(assignment_id):
     """A group assignment, by its id."""
     ctx = read_context()
-    return _assignment(ctx, _by_id(ctx, GroupAssignment, Group, assignment_id, "assignment"))
+    return _assignment(ctx, listing.assignment_by_id(ctx.session, ctx.org, assignment_id))
 
 
 @bp.route("/assignments", methods=["DELETE"])
@@ -304,7 +301,7 @@ def delete_assignment(query):
 def delete_assignment_by_id(assignment_id):
     """Take a group's role on a resource back, by the assignment's id."""
     ctx = acting_context()
-    row, group, resource = _by_id(ctx, GroupAssignment, Group, assignment_id, "assignment")
+    row, group, resource = listing.assignment_by_id(ctx.session, ctx.org, assignment_id)
     _unassign(ctx, group, row.role, resource)
 
 
@@ -312,35 +309,12 @@ def _unassign(ctx: Context, group: Group, role: str, resource: Resource) -> None
     """Unassign through the domain; no such assignment is a 404."""
     if not grants.unassign_group(ctx, group, role, resource):
         message = f"no assignment of {role!r} to group {group.display_name!r}"
-        raise NotFound(f"{message} on {_address(ctx, resource)}")
+        raise NotFound(f"{message} on {address_of(ctx.session, resource)}")
 
 
-# Reads of the base tables (to move to rbac/: see the module's report).
-
-
-def _children(ctx: Context, parent_id: int, after: int, limit: int) -> list[Resource]:
-    """A resource's children in the organization, by id, after a cursor."""
-    query = (
-        select(Resource)
-        .where(
-            Resource.organization_id == ctx.org.id,
-            Resource.parent_id == parent_id,
-            Resource.id > after,
-        )
-        .order_by(Resource.id)
-        .limit(limit)
-    )
-    return list(ctx.session.scalars(query))
-
-
-def _child(ctx: Context, parent_id: int, slug: str) -> Resource | None:
-    """A resource's child of this slug in the organization, if any."""
-    query = select(Resource).where(
-        Resource.organization_id == ctx.org.id,
-        Resource.parent_id == parent_id,
-        Resource.slug == slug,
-    )
-    return ctx.session.scalar(query)
+def _resource_named(ctx: Context, query: dict) -> Resource | None:
+    """The resource a list's query names, if it names one."""
+    return find_resource(ctx.session, ctx.org, query["resource"]) if "resource" in query else None
 
 
 def _same_asset(ctx: Context, asset: Resource, kind: str, creator, uses) -> bool:
@@ -348,70 +322,11 @@ def _same_asset(ctx: Context, asset: Resource, kind: str, creator, uses) -> bool
     return (
         asset.kind == kind
         and asset.created_by_user_id == (creator.id if creator else None)
-        and set(_agent_ids(ctx, asset)) == {agent.id for agent in uses}
+        and {a.id for a in listing.agents_of(ctx.session, ctx.org, asset)} == {a.id for a in uses}
     )
-
-
-def _agent_ids(ctx: Context, asset: Resource) -> list[int]:
-    """The ids of the agents a workforce uses."""
-    query = select(WorkforceAgent.agent_id).where(WorkforceAgent.workforce_id == asset.id)
-    return list(ctx.session.scalars(query))
-
-
-def _role_rows(ctx: Context, model, holder_model, where: list, limit: int) -> list:
-    """Grants or assignments of the org (scoped through their resource), with holder, by id."""
-    holder_id = model.user_id if model is Grant else model.group_id
-    query = (
-        select(model, holder_model, Resource)
-        .join(Resource, Resource.id == model.resource_id)
-        .join(holder_model, holder_model.id == holder_id)
-        .where(Resource.organization_id == ctx.org.id, *where)
-        .order_by(model.id)
-        .limit(limit)
-    )
-    return [_Row(*row) for row in ctx.session.execute(query)]
-
-
-def _by_id(ctx: Context, model, holder_model, row_id: int, what: str):
-    """One grant or assignment of the org, with holder and resource; else NotFound."""
-    rows = _role_rows(ctx, model, holder_model, [model.id == row_id], 1)
-    if not rows:
-        raise NotFound(f"no {what} {row_id} in organization {ctx.org.slug!r}")
-    return rows[0]
-
-
-def _one_row(ctx: Context, model, holder, resource: Resource, role: str):
-    """The grant or assignment just given (or found), with holder and resource."""
-    name = ctx.catalog.role(ResourceKind(resource.kind).scope, role).name
-    holder_model = User if model is Grant else Group
-    where = [holder, model.resource_id == resource.id, model.role == name]
-    return _role_rows(ctx, model, holder_model, where, 1)[0]
-
-
-class _Row(tuple):
-    """A grant or assignment, its holder (user or group) and its resource."""
-
-    __slots__ = ()
-
-    def __new__(cls, row, holder, resource):
-        """Bundle the three."""
-        return super().__new__(cls, (row, holder, resource))
-
-    @property
-    def id(self) -> int:
-        """The grant's or assignment's id (the cursor)."""
-        return self[0].id
 
 
 # Dumps
-
-
-def _address(ctx: Context, resource: Resource) -> str:
-    """A resource's address (org, project:P, asset:P/A)."""
-    parents = {}
-    if resource.kind not in (ResourceKind.ORGANIZATION.value, ResourceKind.PROJECT.value):
-        parents[resource.parent_id] = ctx.session.get(Resource, resource.parent_id)
-    return resource_path(resource, parents)
 
 
 def _project(project: Resource) -> dict:
@@ -426,12 +341,6 @@ def _project(project: Resource) -> dict:
 
 def _asset(ctx: Context, asset: Resource, project: Resource) -> dict:
     """An asset as AssetOut."""
-    query = (
-        select(Resource.slug)
-        .join(WorkforceAgent, WorkforceAgent.agent_id == Resource.id)
-        .where(WorkforceAgent.workforce_id == asset.id)
-        .order_by(Resource.slug)
-    )
     return {
         "id": asset.id,
         "slug": asset.slug,
@@ -439,12 +348,12 @@ def _asset(ctx: Context, asset: Resource, project: Resource) -> dict:
         "kind": asset.kind,
         "resource": f"asset:{project.slug}/{asset.slug}",
         "creator": asset.created_by_user_id,
-        "uses": list(ctx.session.scalars(query)),
+        "uses": [agent.slug for agent in listing.agents_of(ctx.session, ctx.org, asset)],
         "created_at": asset.created_at,
     }
 
 
-def _grant(ctx: Context, row) -> dict:
+def _grant(ctx: Context, row: listing.GrantRow) -> dict:
     """A grant, its user and resource, as GrantOut."""
     grant, user, resource = row
     return {
@@ -452,13 +361,13 @@ def _grant(ctx: Context, row) -> dict:
         "user": user.id,
         "user_name": user.user_name,
         "role": grant.role,
-        "resource": _address(ctx, resource),
+        "resource": address_of(ctx.session, resource),
         "granted_by": grant.granted_by,
         "created_at": grant.created_at,
     }
 
 
-def _assignment(ctx: Context, row) -> dict:
+def _assignment(ctx: Context, row: listing.AssignmentRow) -> dict:
     """An assignment, its group and resource, as AssignmentOut."""
     assignment, group, resource = row
     return {
@@ -466,7 +375,7 @@ def _assignment(ctx: Context, row) -> dict:
         "group": group.id,
         "group_name": group.display_name,
         "role": assignment.role,
-        "resource": _address(ctx, resource),
+        "resource": address_of(ctx.session, resource),
         "assigned_by": assignment.assigned_by,
         "created_at": assignment.created_at,
     }

@@ -82,6 +82,19 @@ def test_users_are_listed_by_page_and_directory(world, acme):
     assert _error(acme.get("/users", limit=0), 400)["details"].keys() == {"limit"}
 
 
+def test_an_empty_page_resumes_from_its_cursor(world, acme):
+    """Past the last user, group or holder, a page is empty and resumes from the same cursor."""
+    world.user("alice")
+    world.group("Engineering")
+    empty = {"data": [], "next_cursor": "zzzz", "has_more": False}
+    assert acme.get("/users", after="zzzz").get_json() == empty
+    assert acme.get("/groups", after="zzzz").get_json() == empty
+    holders = acme.get("/access", resource="org", after="zzzz").get_json()
+    assert holders == {"resource": "org", **empty}
+    nothing = {"data": [], "next_cursor": None, "has_more": False}  # no cursor was given
+    assert acme.get("/groups", directory="nope").get_json() == nothing
+
+
 def test_a_user_is_a_workos_directory_user(world, acme):
     """GET /users/{id} (or userName) is WorkOS's directory_user object plus `local`."""
     alice = world.user("alice", emails=[{"value": "alice@acme.test", "primary": True}])

@@ -57,6 +57,13 @@ def test_projects_create_list_get(world, acme):
     assert not world.check("alice", "project.view", "project:ops")  # viewer of the org only
 
 
+def test_an_empty_page_resumes_from_the_cursor_given(world, acme):
+    """Past the last row a page is empty, with no more, and hands back the cursor it was given."""
+    for path in ("/projects", "/projects/web/assets", "/grants", "/assignments"):
+        empty = acme.get(path, after=1000).get_json()
+        assert empty == {"data": [], "next_cursor": 1000, "has_more": False}, path
+
+
 def test_assets_create_list_get(world, acme):
     """An asset with a creator and a workforce using agents; identical re-create is a 200."""
     alice = world.user("alice")

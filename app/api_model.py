@@ -23,6 +23,7 @@ from app.api import (
 from app.api_model_schemas import (
     AssetIn,
     AssetOut,
+    AssetPatchIn,
     AssetsPage,
     AssignmentIn,
     AssignmentOut,
@@ -41,7 +42,12 @@ from app.api_model_schemas import (
 )
 from rbac import listing
 from rbac.admin import grants
-from rbac.admin.resources import create_asset, create_project
+from rbac.admin.resources import (
+    create_asset,
+    create_project,
+    delete_resource,
+    set_workforce_agents,
+)
 from rbac.context import Context
 from rbac.errors import NotFound
 from rbac.evaluation import ResourceKind
@@ -103,6 +109,16 @@ def get_project(project):
     return _project(find_resource(ctx.session, ctx.org, f"project:{project}"))
 
 
+@bp.route("/projects/<project>", methods=["DELETE"])
+@writes
+@bp.response(204)
+@documented_errors({401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"})
+def delete_project(project):
+    """Delete a project and its assets: every role held on them is revoked (events say so)."""
+    ctx = acting_context()
+    delete_resource(ctx, find_resource(ctx.session, ctx.org, f"project:{project}"))
+
+
 # Assets
 
 
@@ -153,6 +169,31 @@ def get_asset(project, asset):
     ctx = read_context()
     found = find_resource(ctx.session, ctx.org, f"asset:{project}/{asset}")
     return _asset(ctx, found, ctx.session.get(Resource, found.parent_id))
+
+
+@bp.route("/projects/<project>/assets/<asset>", methods=["PATCH"])
+@writes
+@documented_body(AssetPatchIn, "the agents the workforce uses from now on")
+@bp.response(200, AssetOut)
+@documented_errors(WRITE_ERRORS)
+def update_asset(project, asset):
+    """Replace the agents a workforce uses (another kind of asset is a 422)."""
+    body = load_body(AssetPatchIn)
+    ctx = acting_context()
+    found = find_resource(ctx.session, ctx.org, f"asset:{project}/{asset}")
+    agents = [find_resource(ctx.session, ctx.org, f"asset:{project}/{s}") for s in body["uses"]]
+    set_workforce_agents(ctx, found, agents)
+    return _asset(ctx, found, ctx.session.get(Resource, found.parent_id))
+
+
+@bp.route("/projects/<project>/assets/<asset>", methods=["DELETE"])
+@writes
+@bp.response(204)
+@documented_errors({401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"})
+def delete_asset(project, asset):
+    """Delete an asset: every role held on it is revoked, and workforces stop using it."""
+    ctx = acting_context()
+    delete_resource(ctx, find_resource(ctx.session, ctx.org, f"asset:{project}/{asset}"))
 
 
 # Direct grants

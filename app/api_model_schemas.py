@@ -105,6 +105,17 @@ class AssetIn(StrictSchema):
     )
 
 
+class AssetPatchIn(StrictSchema):
+    """A change of an asset: the agents a workforce uses (replacing the list)."""
+
+    uses = fields.List(
+        _slug("an agent of the same project"),
+        required=True,
+        validate=validate.Length(max=MAX_USES),
+        metadata={"description": "every agent the workforce uses from now on"},
+    )
+
+
 class ProjectOut(Schema):
     """A project of the organization."""
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.cli import cli, domain, format_time
 from app.db import get_catalog, get_session
-from rbac import lookups, queries, tenancy
+from rbac import listing, lookups, queries, tenancy
 from rbac.admin import grants, principals, resources, settings
 from rbac.changes import active_owners
 from rbac.context import Context
@@ -146,6 +146,16 @@ def project_create(org_slug, project):
     click.echo(f"project:{project} created")
 
 
+@project_group.command("delete")
+@org_option
+@click.option("--yes", is_flag=True, help="delete without asking (the access lost is printed)")
+@click.argument("project")
+@with_appcontext
+def project_delete(org_slug, yes, project):
+    """Delete a project and its assets, after saying how many people lose access."""
+    _delete_resource(_context(org_slug), f"project:{project}", yes)
+
+
 @cli.group("asset")
 def asset_group():
     """Assets of a project: agents, tools, knowledge bases, workforces."""
@@ -176,6 +186,27 @@ def asset_create(org_slug, project, kind, uses, creator, directory, asset):
         uses=agents,
     )
     click.echo(f"asset:{project}/{asset} created")
+
+
+@asset_group.command("delete")
+@org_option
+@click.option("--project", required=True)
+@click.option("--yes", is_flag=True, help="delete without asking (the access lost is printed)")
+@click.argument("asset")
+@with_appcontext
+def asset_delete(org_slug, project, yes, asset):
+    """Delete an asset, after saying how many people lose access."""
+    _delete_resource(_context(org_slug), f"asset:{project}/{asset}", yes)
+
+
+def _delete_resource(ctx: Context, address: str, yes: bool) -> None:
+    target = _resource(ctx, address)
+    people = listing.people_with_access(ctx.session, ctx.org, target)
+    click.echo(f"revokes every role on {address} from {people} user(s)")
+    if not yes:
+        click.confirm(f"delete {address}?", abort=True)
+    diffs = _run(resources.delete_resource, ctx, target)
+    click.echo(f"{address} deleted; {len(diffs)} access change(s)")
 
 
 def _role_command(name: str, operation, holder: str, verb: str):

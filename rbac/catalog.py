@@ -49,6 +49,9 @@ class Administration:
     assign_top_org_role: str  # giving the Owner role (to a user or a group)
     create_project: str
     create_asset: str
+    delete_project: str
+    delete_asset: str
+    edit_asset: str  # e.g. the agents a workforce uses
     manage_principals: str  # local users and groups
     manage_settings: str
 
@@ -138,6 +141,9 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             administration["assign_top_org_role"],
             administration["create_project"],
             administration["create_asset"],
+            administration["delete_project"],
+            administration["delete_asset"],
+            administration["edit_asset"],
             administration["manage_principals"],
             administration["manage_settings"],
         ),

@@ -35,8 +35,10 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     objects = Objects(ctx, changes)
     affected: dict[Cause, set[str]] = {}
     seen: set[str] = set()
+    gone: set[int] = set()
     for change in changes:
         effect = HANDLERS[type(change)](ctx, change, objects)
+        gone |= effect.gone
         if effect.event is not None:
             kind, data = effect.event
             record_event(ctx.session, ctx.org.id, kind, {**data, "actor": ctx.actor.label})
@@ -47,10 +49,14 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
         cause = Cause(effect.cause, ctx.actor.label, effect.detail)
         affected.setdefault(cause, set()).update(users)
     people = {u: person_of_snapshot(snapshot) for u, snapshot in objects.user_snapshots.items()}
-    diffs = [d for cause, users in affected.items() for d in recompute(ctx, users, cause, people)]
+    diffs = [
+        diff
+        for cause, users in affected.items()
+        for diff in recompute(ctx, users, cause, people, gone)
+    ]
     _owner_rule(ctx, diffs)
-    if not confirmed:
-        _own_access_rule(ctx, diffs)
+    if not confirmed:  # deleting a resource is not losing one's access to it by mistake
+        _own_access_rule(ctx, [diff for diff in diffs if diff.resource_id not in gone])
     return diffs
 
 

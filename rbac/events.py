@@ -132,6 +132,23 @@ class ResourceCreated:
     resource_id: int
 
 
+@dataclass(frozen=True)
+class ResourceDeleted:
+    """A project (with its assets) or an asset was deleted, with every role held on it."""
+
+    resource_id: int
+    address: str
+    kind: str
+    gone: tuple[int, ...]  # the resource and, for a project, its assets
+
+
+@dataclass(frozen=True)
+class WorkforceAgentsSet:
+    """The agents a workforce uses were replaced."""
+
+    resource_id: int
+
+
 class RoleGranted(_UserRole):
     """A user was given a role directly on a resource."""
 
@@ -171,6 +188,8 @@ class CatalogApplied:
 Change = (
     DirectoryEvent
     | ResourceCreated
+    | ResourceDeleted
+    | WorkforceAgentsSet
     | RoleGranted
     | RoleRevoked
     | GroupRoleAssigned

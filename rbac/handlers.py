@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from rbac import events
 from rbac.context import Context
 from rbac.group_graph import transitive_members
-from rbac.models import EffectiveAccess, Group, Resource, User
+from rbac.models import EffectiveAccess, Group, Resource, User, WorkforceAgent
 from rbac.payloads import directory_group, directory_user
 from rbac.resources import address_of, org_resource
 
@@ -27,6 +27,7 @@ class Effect:
     users: Iterable[str] = ()
     cause: str | None = None
     detail: tuple[tuple[str, str | int], ...] = ()
+    gone: frozenset[int] = frozenset()  # resources being deleted: nobody keeps access to them
 
 
 class Objects:
@@ -182,6 +183,45 @@ def resource_created(ctx: Context, change, objects: Objects) -> Effect:
     return Effect(
         ("resource.created", data), holders, "resource_created", (("resource_id", resource.id),)
     )
+
+
+@handles(events.ResourceDeleted)
+def resource_deleted(ctx: Context, change, objects: Objects) -> Effect:
+    """Everyone with access to the resource (or, for a project, to its assets) loses it."""
+    holders = ctx.session.scalars(
+        select(EffectiveAccess.user_id).where(EffectiveAccess.resource_id.in_(change.gone))
+    )
+    gone = ctx.session.scalars(select(Resource).where(Resource.id.in_(change.gone)))
+    data = {
+        "resource_id": change.resource_id,
+        "resource": change.address,
+        "kind": change.kind,
+        # With a project go its assets: every address that no longer names anything.
+        "deleted": sorted(address_of(ctx.session, resource) for resource in gone),
+    }
+    detail = (("resource_id", change.resource_id),)
+    return Effect(
+        ("resource.deleted", data), set(holders), "resource_deleted", detail, frozenset(change.gone)
+    )
+
+
+@handles(events.WorkforceAgentsSet)
+def workforce_agents_set(ctx: Context, change, objects: Objects) -> Effect:
+    """Nobody's materialised access: the workforce rule is applied when a check asks."""
+    resource = ctx.session.get(Resource, change.resource_id)
+    agents = ctx.session.scalars(
+        select(Resource.slug)
+        .join(WorkforceAgent, WorkforceAgent.agent_id == Resource.id)
+        .where(WorkforceAgent.workforce_id == resource.id)
+        .order_by(Resource.slug)
+    )
+    data = {
+        "resource_id": resource.id,
+        "resource": address_of(ctx.session, resource),
+        "kind": resource.kind,
+        "uses": list(agents),
+    }
+    return Effect(("resource.updated", data))
 
 
 def _role_change(event: str, cause: str):

@@ -356,3 +356,13 @@ def holders_of(
         query = query.where(User.id > after)
     rows = session.execute(query.order_by(User.id).limit(limit + 1)).all()
     return _page(rows, limit, lambda row: row[1].id)
+
+
+def people_with_access(session: Session, org: Organization, resource: Resource) -> int:
+    """Return how many users hold access to a resource or (a project) to any of its assets."""
+    assets = select(Resource.id).where(Resource.parent_id == resource.id)
+    query = select(func.count(func.distinct(EffectiveAccess.user_id))).where(
+        EffectiveAccess.organization_id == org.id,
+        (EffectiveAccess.resource_id == resource.id) | EffectiveAccess.resource_id.in_(assets),
+    )
+    return session.scalar(query)

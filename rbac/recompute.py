@@ -45,11 +45,16 @@ class AccessDiff:
 
 
 def recompute(
-    ctx: Context, user_ids: Iterable[str], cause: Cause, people: dict[str, dict] | None = None
+    ctx: Context,
+    user_ids: Iterable[str],
+    cause: Cause,
+    people: dict[str, dict] | None = None,
+    gone: Iterable[int] = (),
 ) -> list[AccessDiff]:
     """Bring these users' materialised access up to date; write one event per change.
 
-    `people` names users whose rows are already deleted (from their deletion's snapshot).
+    `people` names users whose rows are already deleted (from their deletion's snapshot);
+    `gone` names resources being deleted, on which nobody keeps any access.
     """
     session, org = ctx.session, ctx.org
     user_ids = set(user_ids)
@@ -73,10 +78,12 @@ def recompute(
             select(EffectiveAccess).where(EffectiveAccess.user_id.in_(user_ids))
         )
     }
+    gone = set(gone)
     wanted = {
         (user_id, resource_id): access
         for user_id, by_resource in evaluated.access.items()
         for resource_id, access in by_resource.items()
+        if resource_id not in gone
     }
     resources = dict(evaluated.resources)
     missing = {rid for _, rid in current.keys() - wanted.keys()} - resources.keys()

@@ -333,3 +333,43 @@ def test_a_cursor_past_the_id_column_is_400(app, client, path):
     )
     assert response.status_code == 400, response.get_json()
     assert "after" in response.get_json()["error"]["details"]
+
+
+def test_projects_and_assets_are_deleted_with_every_role_on_them(world, acme):
+    """DELETE a project or an asset: 204, then 404; the roles on it are revoked by events."""
+    world.user("alice")
+    acme.post("/grants", {"user": "alice", "role": "member", "resource": "asset:web/bot"})
+    assert acme.delete("/projects/web/assets/bot").status_code == 204
+    assert _error(acme.get("/projects/web/assets/bot"), 404)["code"] == "not_found"
+    assert _error(acme.delete("/projects/web/assets/bot"), 404)
+    assert acme.get("/grants", user="alice").get_json()["data"] == []
+    assert acme.delete("/projects/web").status_code == 204
+    assert _error(acme.get("/projects/web"), 404)
+    assert _error(acme.get("/projects/web/assets/search"), 404)
+    deleted = [
+        e["data"]["deleted"]
+        for e in acme.get("/events", limit=1000).get_json()["data"]
+        if e["type"] == "resource.deleted"
+    ]
+    assert deleted == [["asset:web/bot"], ["asset:web/search", "project:web"]]
+    world.verify_clean()
+
+
+def test_a_workforce_agents_are_replaced_by_patch(world, acme):
+    """PATCH uses on a workforce replaces its agents; on another kind of asset it is a 422."""
+    acme.post("/projects/web/assets", {"slug": "writer", "kind": "agent"})
+    crew = acme.post("/projects/web/assets", {"slug": "crew", "kind": "workforce", "uses": ["bot"]})
+    assert crew.get_json()["uses"] == ["bot"]
+    changed = acme.client.patch(
+        "/api/v1/projects/web/assets/crew", json={"uses": ["writer", "bot"]}, headers=acme.headers
+    )
+    assert changed.status_code == 200 and changed.get_json()["uses"] == ["bot", "writer"]
+    assert acme.get("/projects/web/assets/crew").get_json()["uses"] == ["bot", "writer"]
+    not_a_workforce = acme.client.patch(
+        "/api/v1/projects/web/assets/bot", json={"uses": []}, headers=acme.headers
+    )
+    assert _error(not_a_workforce, 422)["code"] == "invalid_value"
+    unknown = acme.client.patch(
+        "/api/v1/projects/web/assets/crew", json={"uses": ["ghost"]}, headers=acme.headers
+    )
+    assert _error(unknown, 404)

@@ -3,16 +3,22 @@
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.cli import cli
 from app.db import get_catalog, get_session
 from rbac import lookups, tenancy
-from rbac.admin import grants
+from rbac.admin import grants, resources
 from rbac.context import Context, user_actor
-from rbac.errors import Forbidden
+from rbac.errors import Forbidden, InvalidValue
 from rbac.models import EffectiveAccess, Grant, User
 from rbac.resources import find_resource
-from tests.conftest import ScimClient, make_directory
+from tests.conftest import (
+    ScimClient,
+    fold_access_events,
+    make_directory,
+    materialised_access,
+)
 
 # -- 1. the owner rule, applied once from what recompute saw ---------------------------------
 
@@ -271,3 +277,110 @@ def test_group_explain_lists_grants_through_parents(world):
     assert "member on asset:web/bot" in text and "members: alice" in text
     document = json.loads(world.ok("group", "explain", "--org", "acme", "--json", "eng"))
     assert document["members"] == ["alice"] and document["local"] is True
+
+
+# -- deleting projects and assets, changing a workforce's agents -----------------------------
+
+
+def test_deleting_a_project_revokes_every_role_on_it_and_its_assets(world, app):
+    """Grants, assignments and cascades on the project and its assets all end, with events."""
+    alice, bob = world.user("alice"), world.user("bob")
+    world.group("Engineering", bob)
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "member", "asset:web/bot")
+    world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "editor", "project:web")
+    assert world.explain("alice", "project:web")["role"] == "viewer"  # implied by the asset
+    prompt = world.runner.invoke(cli, ["project", "delete", "--org", "acme", "web"], input="n\n")
+    assert prompt.exit_code == 1 and "from 2 user(s)" in prompt.output
+    output = world.ok("project", "delete", "--org", "acme", "--yes", "web")
+    assert "project:web deleted" in output
+    revoked = {(e["user_id"], e["resource"]) for _, e in world.events("access.revoked")}
+    assert revoked == {
+        (alice, "asset:web/bot"),
+        (alice, "project:web"),
+        (bob, "project:web"),
+        (bob, "asset:web/bot"),
+        (bob, "asset:web/search"),
+    }
+    assert [e["resource"] for _, e in world.events("resource.deleted")] == ["project:web"]
+    assert (
+        world.run("check", "--org", "acme", "alice", "project.view", "project:web").exit_code == 2
+    )
+    world.verify_clean()
+    with app.app_context():
+        session = get_session()
+        org = tenancy.get_organization(session, "acme")
+        assert fold_access_events(session, org.id) == materialised_access(session, org.id)
+        assert session.scalar(select(func.count()).select_from(Grant)) == 0
+
+
+def test_deleting_an_asset_recomputes_the_project_role_it_implied(world):
+    """An asset role implies viewer on its project: deleting the asset takes that back too."""
+    world.user("alice")
+    world.ok("org", "settings", "--org", "acme", "--default-role", "none")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "member", "asset:web/bot")
+    assert world.explain("alice", "project:web")["role"] == "viewer"
+    world.ok("asset", "delete", "--org", "acme", "--project", "web", "--yes", "bot")
+    assert world.explain("alice", "project:web")["role"] is None
+    assert world.check("alice", "asset.view", "asset:web/search") is False
+    world.verify_clean()
+
+
+def test_deleting_an_agent_takes_it_out_of_its_workforces(world):
+    """A workforce stops using a deleted agent, so the workforce rule stops naming it."""
+    _crew(world)
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "admin", "asset:web/crew")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "admin", "asset:web/writer")
+    assert not world.check("alice", "asset.edit", "asset:web/crew")  # bot withholds it
+    world.ok("asset", "delete", "--org", "acme", "--project", "web", "--yes", "bot")
+    assert world.check("alice", "asset.edit", "asset:web/crew")
+    world.verify_clean()
+
+
+def test_setting_a_workforce_agents_is_authorised_and_recorded(world, app):
+    """Replacing the agents is an asset edit (a project member may not) and an event."""
+    _crew(world)
+    world.user("pat")
+    world.ok("grant", "--org", "acme", "--user", "pat", "--role", "member", "project:web")
+    with app.app_context():
+        session = get_session()
+        org = tenancy.get_organization(session, "acme")
+        crew = find_resource(session, org, "asset:web/crew")
+        writer = find_resource(session, org, "asset:web/writer")
+        as_pat = Context(
+            session, get_catalog(), org, user_actor(lookups.find_user(session, org, "pat").id)
+        )
+        with pytest.raises(Forbidden, match=r"pat may not asset\.edit"):
+            resources.set_workforce_agents(as_pat, crew, [writer])
+        session.rollback()
+        operator = Context(session, get_catalog(), org)
+        with pytest.raises(InvalidValue, match="only a workforce"):
+            resources.set_workforce_agents(operator, writer, [])
+        resources.set_workforce_agents(operator, crew, [writer])
+        session.commit()
+    assert [e["uses"] for _, e in world.events("resource.updated")] == [["writer"]]
+    explained = world.explain("alice", "asset:web/crew")
+    assert "bot" not in json.dumps(explained["workforce_rule"])
+
+
+def test_a_project_admin_deletes_assets_of_their_project_without_confirming(world, app):
+    """Deleting what one administers is not 'losing one's own access' by mistake."""
+    world.user("pat")
+    world.ok("project", "create", "--org", "acme", "mobile")
+    world.ok("grant", "--org", "acme", "--user", "pat", "--role", "admin", "project:web")
+    with app.app_context():
+        session = get_session()
+        org = tenancy.get_organization(session, "acme")
+        as_pat = Context(
+            session, get_catalog(), org, user_actor(lookups.find_user(session, org, "pat").id)
+        )
+        resources.delete_resource(as_pat, find_resource(session, org, "asset:web/bot"))
+        with pytest.raises(Forbidden, match=r"pat may not project\.delete on project:mobile"):
+            resources.delete_resource(as_pat, find_resource(session, org, "project:mobile"))
+        session.rollback()
+        resources.delete_resource(as_pat, find_resource(session, org, "asset:web/search"))
+        session.commit()
+        with pytest.raises(InvalidValue, match="organization itself"):
+            resources.delete_resource(
+                Context(session, get_catalog(), org), find_resource(session, org, "org")
+            )
+    world.verify_clean()

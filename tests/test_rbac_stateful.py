@@ -2,10 +2,10 @@
 
 Random sequences of SCIM membership changes, deactivations, deletions, and admin operations
 through the one door (direct grants, group assignments, local group membership and nesting,
-the default role, the group-roles switch). After every step: `verify` finds no drift (the
-materialised access equals a recomputation from the base tables), folding the access events
-from the start reproduces the materialised access, no admin step left the org without an
-active Owner, and every IdP step that did wrote the alert.
+the default role, the group-roles switch, deleting and remaking projects and assets). After
+every step: `verify` finds no drift (the materialised access equals a recomputation from the
+base tables), folding the access events from the start reproduces the materialised access, no
+admin step left the org without an active Owner, and every IdP step that did wrote the alert.
 """
 
 import os
@@ -80,9 +80,24 @@ operations = st.one_of(
     st.tuples(st.just("local_membership"), st.integers(0, 1), index, st.booleans()),
     st.tuples(st.just("local_nest"), st.integers(0, 1), index, st.booleans()),
     st.tuples(st.just("default_role"), st.sampled_from([None, "viewer", "member", "admin"])),
+    st.tuples(st.just("recreate"), st.sampled_from(["project:p1", "asset:p1/a1", "asset:p2/w"])),
 )
 # Steps an admin takes: the owner rule refuses those that would leave no active Owner.
-ADMIN_STEPS = {"assign", "direct", "switch", "local_membership", "local_nest", "default_role"}
+ADMIN_STEPS = {
+    "assign",
+    "direct",
+    "switch",
+    "local_membership",
+    "local_nest",
+    "default_role",
+    "recreate",
+}
+# What recreating a resource makes again (deleting a project deletes its assets).
+REMADE = {
+    "project:p1": [("project", "p1"), (ResourceKind.AGENT, "a1"), (ResourceKind.TOOL, "a2")],
+    "asset:p1/a1": [(ResourceKind.AGENT, "a1")],
+    "asset:p2/w": [(ResourceKind.WORKFORCE, "w")],
+}
 
 
 class AccessMachine(RuleBasedStateMachine):
@@ -255,6 +270,18 @@ class AccessMachine(RuleBasedStateMachine):
         """An admin changes the org's default role."""
         with self._domain() as ctx:
             self._attempt(ctx, org_settings.set_default_role, role)
+
+    def recreate(self, address):
+        """An admin deletes a project or an asset (everyone's roles on it go) and makes it anew."""
+        with self._domain() as ctx:
+            resources.delete_resource(ctx, find_resource(ctx.session, ctx.org, address))
+            for kind, slug in REMADE[address]:
+                if kind == "project":
+                    resources.create_project(ctx, slug)
+                    continue
+                project_slug = address.partition(":")[2].partition("/")[0]
+                project = find_resource(ctx.session, ctx.org, f"project:{project_slug}")
+                resources.create_asset(ctx, project, kind, slug)
 
     @staticmethod
     def _attempt(ctx, operation, *arguments):

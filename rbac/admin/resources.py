@@ -1,8 +1,8 @@
-"""Creating projects and assets (agents, tools, knowledge bases, workforces)."""
+"""Projects and assets (agents, tools, knowledge bases, workforces): created, changed, deleted."""
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from rbac.authorization import authorize
 from rbac.catalog import Scope
@@ -10,9 +10,10 @@ from rbac.changes import apply_changes
 from rbac.context import Context
 from rbac.errors import Conflict, InvalidValue
 from rbac.evaluation import ResourceKind
-from rbac.events import ResourceCreated, RoleGranted
-from rbac.models import Grant, Resource, User, WorkforceAgent
-from rbac.resources import SLUG, org_resource
+from rbac.events import ResourceCreated, ResourceDeleted, RoleGranted, WorkforceAgentsSet
+from rbac.models import Grant, GroupAssignment, Resource, User, WorkforceAgent
+from rbac.recompute import AccessDiff
+from rbac.resources import SLUG, address_of, org_resource
 
 
 def create_project(ctx: Context, slug: str) -> Resource:
@@ -41,9 +42,7 @@ def create_asset(
         raise InvalidValue("an asset belongs to a project")
     if uses and kind != ResourceKind.WORKFORCE:
         raise InvalidValue("only a workforce uses agents")
-    for agent in uses:
-        if agent.kind != ResourceKind.AGENT.value or agent.organization_id != ctx.org.id:
-            raise InvalidValue(f"{agent.slug!r} is not an agent of this organization")
+    _check_agents(ctx, uses)
     if creator is not None and creator.organization_id != ctx.org.id:
         raise InvalidValue(f"{creator.user_name!r} is not a user of this organization")
     asset = _new_resource(ctx, kind, project, slug, creator)
@@ -61,6 +60,60 @@ def create_asset(
     ctx.session.flush()
     apply_changes(ctx, changes)
     return asset
+
+
+def set_workforce_agents(ctx: Context, workforce: Resource, agents: Sequence[Resource]) -> None:
+    """Replace the agents a workforce uses (the workforce rule reads them at each check)."""
+    authorize(ctx, ctx.catalog.administration.edit_asset, workforce)
+    if workforce.kind != ResourceKind.WORKFORCE.value:
+        raise InvalidValue("only a workforce uses agents")
+    _check_agents(ctx, agents)
+    wanted = {agent.id for agent in agents}
+    links = ctx.session.scalars(
+        select(WorkforceAgent).where(WorkforceAgent.workforce_id == workforce.id)
+    ).all()
+    for link in links:
+        if link.agent_id not in wanted:
+            ctx.session.delete(link)
+    for agent_id in sorted(wanted - {link.agent_id for link in links}):
+        ctx.session.add(WorkforceAgent(workforce_id=workforce.id, agent_id=agent_id))
+    ctx.session.flush()
+    apply_changes(ctx, [WorkforceAgentsSet(workforce.id)])
+
+
+def delete_resource(ctx: Context, resource: Resource) -> list[AccessDiff]:
+    """Delete a project (with its assets) or an asset; everyone's access to it is revoked.
+
+    Its grants, group assignments and workforce links go first, so that recomputing their
+    holders sees only the access that remains (an asset's role implies a role on its project).
+    """
+    if resource.kind == ResourceKind.ORGANIZATION.value:
+        raise InvalidValue("the organization itself is not deleted here")
+    project = resource.kind == ResourceKind.PROJECT.value
+    administration = ctx.catalog.administration
+    authorize(
+        ctx, administration.delete_project if project else administration.delete_asset, resource
+    )
+    children = ctx.session.scalars(select(Resource).where(Resource.parent_id == resource.id)).all()
+    gone = [resource.id, *(child.id for child in children)]
+    address = address_of(ctx.session, resource)
+    for model, column in (
+        (Grant, Grant.resource_id),
+        (GroupAssignment, GroupAssignment.resource_id),
+        (WorkforceAgent, WorkforceAgent.workforce_id),
+        (WorkforceAgent, WorkforceAgent.agent_id),
+    ):
+        ctx.session.execute(delete(model).where(column.in_(gone)))
+    ctx.session.flush()
+    diffs = apply_changes(ctx, [ResourceDeleted(resource.id, address, resource.kind, tuple(gone))])
+    ctx.session.execute(delete(Resource).where(Resource.id.in_(gone)))
+    return diffs
+
+
+def _check_agents(ctx: Context, agents: Sequence[Resource]) -> None:
+    for agent in agents:
+        if agent.kind != ResourceKind.AGENT.value or agent.organization_id != ctx.org.id:
+            raise InvalidValue(f"{agent.slug!r} is not an agent of this organization")
 
 
 def _new_resource(

@@ -28,7 +28,7 @@ from app.api_schemas import (
     ExplainQuery,
     GroupGrantsOut,
 )
-from app.db import get_catalog, get_session
+from app.db import get_catalog, get_session, use_read_session
 from app.request_body import read_body
 from rbac import idempotency, queries
 from rbac.context import Actor, Context
@@ -77,11 +77,19 @@ QUERY = {"location": "query", "error_status_code": 400, "unknown": None}
 _ERRORS = {401: "UNAUTHORIZED", 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"}
 
 
+# POST routes that only read: questions, not changes.
+_READ_ONLY = {"api.check"}
+
+
 @bp.before_request
 def authenticate():
     """Resolve the API key (Authorization: Bearer rck_…) to its organization and role."""
     scheme, _, plaintext = request.headers.get("Authorization", "").partition(" ")
-    session = get_session()
+    session = (
+        use_read_session()
+        if request.endpoint in _READ_ONLY or request.method == "GET"
+        else get_session()
+    )
     key = authenticate_api_key(session, plaintext.strip()) if scheme.lower() == "bearer" else None
     if key is None:
         return unauthorized()

@@ -11,6 +11,13 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["rolecall.engine"] = engine
     app.extensions["rolecall.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    # Requests that only read need no transaction: on PostgreSQL each statement is then its
+    # own, which halves a check's cost (no BEGIN, no ROLLBACK; docs/performance.md). SQLite's
+    # transactions cost nothing to open, and switching its connection's mode costs more.
+    reads = engine
+    if engine.dialect.name == "postgresql":
+        reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+    app.extensions["rolecall.read_sessionmaker"] = sessionmaker(reads, expire_on_commit=False)
     app.teardown_appcontext(close_session)
 
 
@@ -28,6 +35,17 @@ def get_session() -> Session:
     """Return the session of the current request (or CLI command), opening it on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["rolecall.sessionmaker"]()
+    return g.db_session
+
+
+def use_read_session() -> Session:
+    """Give this request a session without a transaction; only for requests that only read.
+
+    Each statement commits on its own (a statement reads one consistent snapshot; two
+    statements may not see the same one). Call it before anything opens the session.
+    """
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["rolecall.read_sessionmaker"]()
     return g.db_session
 
 

@@ -51,6 +51,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.init_app(app)
 
+    from app import admin
+
+    admin.init_app(app)
+
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}

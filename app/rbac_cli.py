@@ -6,6 +6,7 @@ errors exit 2 (`app.cli.domain`); nothing else is caught.
 """
 
 import json
+import sys
 
 import click
 from flask.cli import with_appcontext
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from app.cli import cli, domain, format_time
 from app.db import get_catalog, get_session
-from rbac import listing, lookups, queries, tenancy
+from rbac import accounts, listing, lookups, queries, tenancy
 from rbac.admin import grants, principals, resources, settings
 from rbac.changes import active_owners
 from rbac.context import Context
@@ -129,6 +130,24 @@ def org_settings(org_slug, default_role, group_roles):
         _run(settings.set_group_roles_enabled, ctx, group_roles == "on")
     click.echo(f"default_role={ctx.org.default_role or 'none'}")
     click.echo(f"group_roles={'on' if ctx.org.group_roles_enabled else 'off'}")
+
+
+@cli.group("admin")
+def admin_group():
+    """Admin accounts: users of an organization who log in to /admin with a password."""
+
+
+@admin_group.command("create")
+@org_option
+@click.option("--email", required=True, help="the login; a user with this userName, or a new one")
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from stdin")
+@click.option("--role", type=click.Choice(["owner", "admin"]), default="owner", show_default=True)
+@with_appcontext
+def admin_create(org_slug, email, password_stdin, role):
+    """Create an admin account (or set a new password): an org role and a password login."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    user = _run(accounts.create_admin, _context(org_slug), email, password, role)
+    click.echo(f"admin {user.user_name} of {org_slug} ({role}): log in at /admin/login")
 
 
 @cli.group("project")

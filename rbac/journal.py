@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Text, cast, delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -65,13 +65,33 @@ def prune_journal(engine: Engine, directory_id: int, *, max_rows: int, max_age: 
 
 
 def recent_requests(
-    session: Session, directory_id: int, limit: int = 50, errors_only: bool = False
+    session: Session,
+    directory_id: int,
+    limit: int = 50,
+    errors_only: bool = False,
+    *,
+    method: str | None = None,
+    tolerated_only: bool = False,
 ) -> list[JournalEntry]:
-    """Return a directory's newest journal lines, newest first."""
+    """Return a directory's newest journal lines, newest first (failed, of a method, tolerated)."""
     query = select(JournalEntry).where(JournalEntry.directory_id == directory_id)
     if errors_only:
         query = query.where(JournalEntry.status >= 400)
+    if method is not None:
+        query = query.where(JournalEntry.method == method)
+    if tolerated_only:
+        query = query.where(cast(JournalEntry.tolerances, Text) != "[]")
     return list(session.scalars(query.order_by(JournalEntry.id.desc()).limit(limit)))
+
+
+def request_counts(session: Session, directory_id: int, since: datetime) -> tuple[int, int]:
+    """Return how many requests a directory sent since a moment, and how many failed."""
+    total, failed = session.execute(
+        select(func.count(), func.count().filter(JournalEntry.status >= 400)).where(
+            JournalEntry.directory_id == directory_id, JournalEntry.created_at >= since
+        )
+    ).one()
+    return total, failed
 
 
 def _escape_character(character: str, backslash: bool) -> str:

@@ -143,6 +143,35 @@ class IdempotentRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AdminCredential(Base):
+    """The password login of a user who administers their organization in /admin."""
+
+    __tablename__ = "admin_credentials"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # scrypt, with its parameters and salt: see rbac.accounts.
+    password_hash: Mapped[str] = mapped_column(String(256))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AdminSession(Base):
+    """A logged-in browser: its cookie's digest, its user, and when it ends."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class _Provisioned:
     """What users and groups share: an org, a directory (none if local), the IdP's document."""
 
@@ -357,6 +386,8 @@ class JournalEntry(Base):
 
 
 __all__ = [
+    "AdminCredential",
+    "AdminSession",
     "ApiKey",
     "ApiKeyRole",
     "Directory",
@@ -368,6 +399,7 @@ __all__ = [
     "GroupAssignment",
     "GroupChild",
     "GroupMembership",
+    "IdempotentRequest",
     "JournalEntry",
     "Organization",
     "Provider",

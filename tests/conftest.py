@@ -39,7 +39,12 @@ def database_url(tmp_path_factory):
 def app(database_url):
     """The application, on a database migrated to head."""
     app = create_app(
-        {"DATABASE_URL": database_url, "TESTING": True, "PUBLIC_BASE_URL": "http://localhost"}
+        {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "PUBLIC_BASE_URL": "http://localhost",
+            "SECRET_KEY": "tests-only-secret",
+        }
     )
     with app.app_context():
         upgrade_database()

@@ -12,7 +12,7 @@ import random
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import or_, select, update
 
 from app.db import get_catalog, get_engine, get_session
-from rbac import models, tenancy
+from rbac import accounts, models, tenancy
 from rbac.admin import grants, resources
 from rbac.context import Context
 from rbac.db import utcnow
@@ -30,6 +30,7 @@ from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, ScimClient, 
 
 SCIM = "/scim/v2"
 API = "/api/v1"
+ADMIN = "/admin"
 SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 BULK_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 CONTENT_TYPES = {SCIM: "application/scim+json", API: "application/json"}
@@ -41,6 +42,9 @@ PUBLIC_ROUTES = {
     "/api/v1/openapi.json": {},
     "/api/v1/docs": {},
     "/admin/login": {},
+    # Logging out needs no session (it ends one, if any); it is not on the admin surface, so
+    # that the matrix's admins stay logged in.
+    "/admin/logout": {},
 }
 # URL variables that name a tenant's resource, and the Refs field that fills them.
 TENANT_VARIABLES = {
@@ -51,6 +55,7 @@ TENANT_VARIABLES = {
     "grant_id": "grant_id",
     "assignment_id": "assignment_id",
     "directory": "directory",
+    "token_id": "token_id",
 }
 VOLATILE_KEYS = {"id", "meta", "created_at"}
 # URL variables that name something every tenant shares.
@@ -59,6 +64,7 @@ SHARED_VARIABLES = {"resource_type_id": "User", "schema_id": USER_SCHEMA}
 # enumeration lost routes, not that the app has fewer.
 MIN_SCIM_PAIRS = 26
 MIN_API_PAIRS = 39
+MIN_ADMIN_PAIRS = 7
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Response headers whose values change from one request to the next.
 VOLATILE_HEADERS = {"X-Request-Id", "Content-Length", "ETag", "Location", "Date"}
@@ -82,6 +88,7 @@ class Refs:
     grant_id: str
     assignment_id: str
     directory: str
+    token_id: str
 
 
 def _attributes(tag: str) -> dict:
@@ -108,6 +115,7 @@ def _missing_refs() -> Refs:
         grant_id=str(random.randint(10**9, 2**31 - 1)),
         assignment_id=str(random.randint(10**9, 2**31 - 1)),
         directory=f"dir-{tag}",
+        token_id=str(random.randint(10**9, 2**31 - 1)),
         **_attributes(tag),
     )
 
@@ -138,6 +146,8 @@ class World:
 
     directories: list[Seeded]
     api_keys: dict[str, str]
+    # Per organization, a logged-in Owner's session cookie and CSRF token (/admin).
+    admins: dict[str, str]
 
     def directory(self, org: str, name: str) -> Seeded:
         return next(d for d in self.directories if (d.org, d.name) == (org, name))
@@ -207,6 +217,9 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
         assignment_id = _renumber(
             session, models.GroupAssignment, models.GroupAssignment.group_id == engineering["id"]
         )
+        token_id = _renumber(
+            session, models.DirectoryToken, models.DirectoryToken.directory_id == made.id
+        )
         session.commit()
     return Seeded(
         org=org,
@@ -221,6 +234,7 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
             grant_id=str(grant_id),
             assignment_id=str(assignment_id),
             directory=name,
+            token_id=str(token_id),
             **attributes,
         ),
         user_ids=[ada["id"], bob["id"], shared["id"]],
@@ -239,8 +253,28 @@ def world(app, client) -> World:
         for org in ("acme", "globex"):
             organization = tenancy.get_organization(session, org)
             api_keys[org] = tenancy.issue_api_key(session, organization, "isolation")[1]
+            ctx = Context(session, get_catalog(), organization)
+            accounts.create_admin(ctx, f"admin@{org}.example", ADMIN_PASSWORD)
         session.commit()
-    return World(directories, api_keys)
+    admins = {org: _admin_login(app, f"admin@{org}.example") for org in api_keys}
+    return World(directories, api_keys, admins)
+
+
+ADMIN_PASSWORD = "isolation matrix password"
+_CSRF_FIELD = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def _admin_login(app, email: str) -> str:
+    """Log an admin in through the form; return "cookie|csrf token" for the matrix to send."""
+    browser = app.test_client()
+    token = _CSRF_FIELD.search(browser.get("/admin/login").get_data(as_text=True)).group(1)
+    answer = browser.post(
+        "/admin/login", data={"email": email, "password": ADMIN_PASSWORD, "csrf_token": token}
+    )
+    assert answer.status_code == 303, answer.get_data(as_text=True)
+    page = browser.get("/admin/").get_data(as_text=True)  # stores the CSRF secret in the session
+    cookie = browser.get_cookie("rolecall_admin", path="/admin").value
+    return f"{cookie}|{_CSRF_FIELD.search(page).group(1)}"
 
 
 # -- callers ------------------------------------------------------------------------------
@@ -308,6 +342,16 @@ def _scim_caller(world: World, me: Seeded) -> Caller:
     )
 
 
+def _admin_caller(world: World, org: str) -> Caller:
+    """An org's logged-in Owner in /admin: every directory of the other org is foreign."""
+    return replace(
+        _api_caller(world, org),
+        label=f"{org} (admin session)",
+        surface=ADMIN,
+        authorization=world.admins[org],
+    )
+
+
 def _api_caller(world: World, org: str) -> Caller:
     """An org's API key: every directory of the other org is foreign, its own are not."""
     mine = [d for d in world.directories if d.org == org]
@@ -332,7 +376,7 @@ def _surface(rule) -> str | None:
     """The authenticated surface a rule belongs to; None for public and unknown routes."""
     if rule.rule in PUBLIC_ROUTES:
         return None
-    return next((s for s in (SCIM, API) if rule.rule.startswith(s + "/")), None)
+    return next((s for s in (SCIM, API, ADMIN) if rule.rule.startswith(s + "/")), None)
 
 
 METHOD_ORDER = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -490,10 +534,16 @@ API_BODIES: dict[str, list[Body]] = {
 }
 
 
+# Forms of /admin that have fields (the others are buttons: only their CSRF token).
+ADMIN_BODIES: dict[str, list[Body]] = {"admin.rotate_tokens": [lambda r: {"grace_hours": "1"}]}
+
+
 def _bodies(surface: str, rule, method: str) -> list[Body]:
     """The plausible bodies of a request: SCIM resources, PatchOps, searches; none on reads."""
     if method in ("GET", "DELETE"):
         return [lambda r: None]
+    if surface == ADMIN:
+        return ADMIN_BODIES.get(rule.endpoint, [lambda r: None])
     if surface == API:
         return API_BODIES.get(rule.endpoint, [lambda r: {}])
     segments = rule.rule.removeprefix(SCIM).strip("/").split("/")
@@ -525,13 +575,21 @@ class Matrix:
     def send(self, rule, method, url, *, authorization=None, body=None, headers=None, query=None):
         """Send one request; surface-appropriate Content-Type when there is a body."""
         all_headers = dict(headers or {})
-        if authorization is not None:
+        surface = _surface(rule)
+        # A browser's credentials: the session cookie, and the CSRF token its forms carry.
+        self.client.delete_cookie("rolecall_admin", path="/admin")
+        if authorization is not None and surface == ADMIN:
+            cookie, csrf = authorization.split("|")
+            self.client.set_cookie("rolecall_admin", cookie, path="/admin")
+            all_headers["X-CSRFToken"] = csrf
+        elif authorization is not None:
             all_headers["Authorization"] = authorization
         data = None
-        if body is not None:
+        if body is not None and surface == ADMIN:
+            data = body  # a form
+        elif body is not None:
             data = json.dumps(body)
-            surface = _surface(rule) or API
-            all_headers["Content-Type"] = CONTENT_TYPES[surface]
+            all_headers["Content-Type"] = CONTENT_TYPES[surface or API]
         self.sent += 1
         self.pairs.add((rule.rule, method))
         return self.client.open(
@@ -594,6 +652,8 @@ def _without_volatile(document):
 def _comparable(response, refs: Refs, request: str) -> tuple:
     """Status, body and header names of an answer, with the names the request carried replaced."""
     text = _replace_carried(response.get_data(as_text=True), refs, request)
+    # A page's CSRF token is signed anew at each render: equal pages differ only there.
+    text = _CSRF_FIELD.sub('name="csrf_token" value="(token)"', text)
     try:
         body = json.loads(text) if text else None
     except ValueError:
@@ -704,7 +764,8 @@ def test_every_route_is_in_the_matrix(app):
             # /admin views join here: the matrix needs an admin caller (login) to cover them.
             unknown.append(f"{method} {rule.rule}")
         known = TENANT_VARIABLES.keys() | SHARED_VARIABLES.keys()
-        unresolved += [f"<{v}> in {rule.rule}" for v in sorted(rule.arguments - known)]
+        fixed = set(rule.defaults or ())  # values a rule sets itself, not the URL
+        unresolved += [f"<{v}> in {rule.rule}" for v in sorted(rule.arguments - known - fixed)]
     assert not unknown, (
         f"routes on no surface the matrix can call: {unknown}; add their caller (for /admin, "
         "a logged-in admin of each org) to _surface and the tests below"
@@ -713,8 +774,9 @@ def test_every_route_is_in_the_matrix(app):
         f"URL variables the matrix cannot fill: {unresolved}; add each to TENANT_VARIABLES "
         "(with a Refs field and seeded resources) or to SHARED_VARIABLES"
     )
-    by_surface = {s: sum(_surface(rule) == s for rule, _ in pairs) for s in (SCIM, API)}
+    by_surface = {s: sum(_surface(rule) == s for rule, _ in pairs) for s in (SCIM, API, ADMIN)}
     assert by_surface[SCIM] >= MIN_SCIM_PAIRS and by_surface[API] >= MIN_API_PAIRS, by_surface
+    assert by_surface[ADMIN] >= MIN_ADMIN_PAIRS, by_surface
     print(f"\nisolation matrix: {by_surface} authenticated (route, method) pairs")
 
 
@@ -763,14 +825,17 @@ def test_bad_credentials_get_401_everywhere(app, client, world):
         # The ids of the directory the tokens belong to: the resources most at risk.
         url = _url(rule, acme_okta.refs)
         body = _bodies(surface or API, rule, method)[0](acme_okta.refs)
-        if surface is None:
+        if surface in (None, ADMIN):
+            # /admin's credential is a login session: without one, a page sends the browser to
+            # the login form, and a form post is refused for want of its CSRF token.
             response = matrix.send(rule, method, url, body=body)
             request = _describe(method, url, None, body)
             matrix.check_answer(request, response, everyone.markers, acme_okta.refs)
-            if rule.rule not in PUBLIC_ROUTES and not (
-                response.status_code == 401
-                or (300 <= response.status_code < 400 and "login" in (response.location or ""))
-            ):
+            refused = response.status_code == 401 or (
+                300 <= response.status_code < 400 and "login" in (response.location or "")
+            )
+            refused |= surface == ADMIN and method == "POST" and response.status_code == 400
+            if rule.rule not in PUBLIC_ROUTES and not refused:
                 matrix.problem("an unauthenticated request was not refused", request, response)
             continue
         answers = {}
@@ -802,6 +867,13 @@ def test_bad_credentials_get_401_everywhere(app, client, world):
     assert not matrix.problems, "\n".join(matrix.problems[:40])
 
 
+def _check_logged_in(matrix: Matrix, caller: Caller, request: str, response) -> None:
+    """An admin's request must be answered as theirs: a login redirect would prove nothing."""
+    refused = response.status_code in (401, 400) or "login" in (response.location or "")
+    if caller.surface == ADMIN and refused:
+        matrix.problem("the admin's session or CSRF token was not accepted", request, response)
+
+
 def _id_matrix(app, matrix: Matrix, caller: Caller) -> None:
     """Every route of the caller's surface, naming foreign, then made-up resources."""
     before = _snapshot(app, caller.foreign)
@@ -819,6 +891,7 @@ def _id_matrix(app, matrix: Matrix, caller: Caller) -> None:
                 )
                 request = _describe(method, url, None, body)
                 matrix.check_answer(request, response, caller.foreign.markers, None)
+                _check_logged_in(matrix, caller, request, response)
                 _delete_created(matrix, caller, response)
                 continue
             # (whose resource the URL names, extra headers): the foreign or made-up one, or,
@@ -843,6 +916,7 @@ def _id_matrix(app, matrix: Matrix, caller: Caller) -> None:
                     )
                     request = _describe(method, url, extra, body)
                     matrix.check_answer(request, response, caller.foreign.markers, refs)
+                    _check_logged_in(matrix, caller, request, response)
                     answers[case] = (request, _comparable(response, refs, request))
                     _delete_created(matrix, caller, response)
                 missing_request, missing = answers["missing"]
@@ -861,17 +935,21 @@ def test_foreign_ids_answer_like_missing_ones(app, client, world):
     # API keys read their whole org's events: they go first, before the SCIM callers' writes
     # (renaming their own users with other tenants' names, on purpose) are in those events.
     callers = [_api_caller(world, org) for org in world.api_keys]
+    callers += [_admin_caller(world, org) for org in world.admins]
     callers += [_scim_caller(world, d) for d in world.directories]
     matrix = Matrix(client)
     for caller in callers:
         _id_matrix(app, matrix, caller)
     scim_pairs = {pair for pair in matrix.pairs if pair[0].startswith(SCIM)}
-    api_pairs = matrix.pairs - scim_pairs
+    admin_pairs = {pair for pair in matrix.pairs if pair[0].startswith(ADMIN)}
+    api_pairs = matrix.pairs - scim_pairs - admin_pairs
     print(
         f"\nisolation matrix: {matrix.sent} requests by {len(callers)} callers over "
-        f"{len(scim_pairs)} SCIM and {len(api_pairs)} API (route, method) pairs"
+        f"{len(scim_pairs)} SCIM, {len(api_pairs)} API and {len(admin_pairs)} admin "
+        "(route, method) pairs"
     )
     assert len(scim_pairs) >= MIN_SCIM_PAIRS and len(api_pairs) >= MIN_API_PAIRS
+    assert len(admin_pairs) >= MIN_ADMIN_PAIRS
     assert not matrix.problems, "\n".join(matrix.problems[:40])
 
 

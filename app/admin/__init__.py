@@ -1,0 +1,110 @@
+"""The /admin views: small server-rendered pages for an organization's admins.
+
+An admin logs in with the email and password of their account (`rolecall admin create`); the
+browser holds a signed session cookie naming a server-side session (`rbac.accounts`). Every
+page acts as that user: reads and changes are checked by the engine against the user's own
+roles, and everything is scoped to the user's organization (another org's object is a 404).
+Domain errors become flashed messages on the page, never error pages (`app.admin.errors`).
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Blueprint, Flask, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from app.db import get_catalog, get_session
+from rbac import accounts, queries
+from rbac.context import Actor, Context
+from rbac.models import Organization
+from rbac.resources import org_resource
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+csrf = CSRFProtect()
+
+# No inline script anywhere, nothing from elsewhere, never framed, never a Referer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+PUBLIC_ENDPOINTS = {"admin.login"}
+
+
+def init_app(app: Flask) -> None:
+    """Register /admin with its session cookie, CSRF protection and security headers."""
+    app.config.setdefault("SECRET_KEY", _secret_key(app))
+    secure = (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_NAME="rolecall_admin",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_PATH="/admin",
+        PERMANENT_SESSION_LIFETIME=accounts.SESSION_LIFETIME,
+        WTF_CSRF_TIME_LIMIT=int(accounts.SESSION_LIFETIME / timedelta(seconds=1)),
+    )
+    csrf.init_app(app)
+    from app.admin import errors, views  # noqa: F401  (they register on bp)
+
+    app.register_blueprint(bp)
+    # Bearer-token APIs carry no cookie: cross-site requests cannot borrow their credentials.
+    csrf.exempt(app.blueprints["scim"])
+    csrf.exempt(app.blueprints["api"])
+
+
+def _secret_key(app: Flask) -> str:
+    """ROLECALL_SECRET_KEY, else a key kept in the instance folder (made once, owner-only)."""
+    if key := os.environ.get("ROLECALL_SECRET_KEY"):
+        return key
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@bp.before_request
+def require_login():
+    """Find the logged-in admin; send anyone else to the login page."""
+    token = session.get("admin")
+    user = accounts.session_user(get_session(), token) if token else None
+    if user is None:
+        session.pop("admin", None)
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint == "static":
+            return None
+        return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+    g.admin = user
+    g.org = get_session().get(Organization, user.organization_id)
+    return None
+
+
+@bp.after_app_request
+def security_headers(response):
+    """Every /admin answer (and its stylesheet) carries the security headers."""
+    if request.path.startswith("/admin") or request.path.startswith("/static/"):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+def acting() -> Context:
+    """The context of the logged-in admin: their organization, acted on by them."""
+    # Events name the admin by their login, so that the audit log reads as who did what.
+    actor = Actor(f"admin:{g.admin.user_name}", user_id=g.admin.id)
+    return Context(get_session(), get_catalog(), g.org, actor)
+
+
+def may(permission: str, resource=None) -> bool:
+    """Whether the logged-in admin may use a permission (on the org, unless a resource is named)."""
+    target = resource if resource is not None else org_resource(get_session(), g.org)
+    return queries.check(get_session(), get_catalog(), g.admin, permission, target).allowed

@@ -1,0 +1,215 @@
+"""The /admin pages: login, the overview, directories (tokens, journal, health).
+
+Every POST under /admin is refused without its CSRF token before it reaches a view
+(Flask-WTF's CSRFProtect, app.admin); views commit once, after the change.
+"""
+
+from datetime import timedelta
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy import func, select
+
+from app.admin import bp, may
+from app.admin.forms import ActionForm, LoginForm, RotateForm
+from app.db import get_catalog, get_session
+from app.urls import scim_base_url
+from rbac import accounts, journal, tenancy
+from rbac.db import utcnow
+from rbac.errors import Forbidden
+from rbac.models import Directory, EffectiveAccess, Group, Resource, User
+from rbac.resources import org_resource
+
+# Entra quarantines a provisioning job whose requests fail this share of the time or more.
+ENTRA_QUARANTINE_ERROR_RATE = 0.40
+JOURNAL_LINES = 100
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with an admin account's email and password."""
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("admin/login.html", form=form), 400 if form.errors else 200
+    result = accounts.log_in(get_session(), form.email.data, form.password.data)
+    if result.user is None:
+        get_session().commit()  # the failed attempt counts towards the lockout
+        message = "Wrong email or password."
+        if result.locked:
+            message = "Too many failed attempts: this account is locked for 15 minutes."
+        flash(message, "error")
+        return render_template("admin/login.html", form=form), 401
+    session.clear()  # a fresh session at login: nothing set before it survives (no fixation)
+    session["admin"] = accounts.open_session(get_session(), result.user)
+    session.permanent = True
+    get_session().commit()
+    return redirect(_next_page(), code=303)
+
+
+def _next_page() -> str:
+    target = request.args.get("next", "")
+    if target.startswith("/admin/") and "//" not in target and "\\" not in target:
+        return target
+    return url_for("admin.overview")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End the session on the server, not only in the browser."""
+    accounts.end_session(get_session(), session.get("admin", ""))
+    get_session().commit()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("admin.login"), code=303)
+
+
+@bp.route("/")
+def overview():
+    """The organization at a glance, and the admin's own role in it."""
+    db = get_session()
+    org_id = g.org.id
+    counted = {
+        "users": select(func.count()).where(User.organization_id == org_id),
+        "groups": select(func.count()).where(Group.organization_id == org_id),
+        "projects": select(func.count()).where(
+            Resource.organization_id == org_id, Resource.kind == "project"
+        ),
+        "directories": select(func.count()).where(Directory.organization_id == org_id),
+    }
+    counts = {name: db.scalar(query) for name, query in counted.items()}
+    own = db.get(EffectiveAccess, (g.admin.id, org_resource(db, g.org).id))
+    return render_template("admin/overview.html", counts=counts, role=own.role if own else None)
+
+
+# Directories
+
+
+def _require_settings() -> None:
+    permission = get_catalog().administration.manage_settings
+    if not may(permission):
+        raise Forbidden(f"{g.admin.user_name} may not {permission}: directories are the org's")
+
+
+@bp.route("/directories")
+def directories():
+    """Every IdP connection: provider, state, tokens and health at a glance."""
+    _require_settings()
+    rows = [_directory_summary(d) for d in tenancy.list_directories(get_session(), g.org)]
+    return render_template("admin/directories.html", directories=rows, base_url=scim_base_url())
+
+
+@bp.route("/directories/<directory>")
+def directory(directory):
+    """One directory: the SCIM URL, its tokens, pause/resume, health and the journal."""
+    _require_settings()
+    return _directory_page(_find_directory(directory))
+
+
+def _directory_page(found: Directory, new_token: str | None = None, status: int = 200):
+    filters = {
+        "errors": request.args.get("status") == "errors",
+        "method": request.args.get("method") or None,
+        "tolerated": request.args.get("tolerated") == "1",
+    }
+    if filters["method"] not in (None, "GET", "POST", "PUT", "PATCH", "DELETE"):
+        abort(400)
+    lines = journal.recent_requests(
+        get_session(),
+        found.id,
+        JOURNAL_LINES,
+        filters["errors"],
+        method=filters["method"],
+        tolerated_only=filters["tolerated"],
+    )
+    now = utcnow()
+    tokens = [
+        (t, tenancy.token_state(t, now).value) for t in tenancy.list_tokens(get_session(), found)
+    ]
+    page = render_template(
+        "admin/directory.html",
+        directory=_directory_summary(found),
+        tokens=tokens,
+        lines=lines,
+        filters=filters,
+        base_url=scim_base_url(),
+        new_token=new_token,
+        action=ActionForm(),
+        rotate=RotateForm(),
+    )
+    return page, status
+
+
+def _find_directory(name: str) -> Directory:
+    return tenancy.get_directory(get_session(), g.org, name)
+
+
+def _directory_summary(found: Directory) -> dict:
+    now = utcnow()
+    health = {}
+    for label, window in (("hour", timedelta(hours=1)), ("day", timedelta(days=1))):
+        total, failed = journal.request_counts(get_session(), found.id, now - window)
+        rate = failed / total if total else 0.0
+        health[label] = {
+            "total": total,
+            "failed": failed,
+            "rate": rate,
+            "quarantine": rate >= ENTRA_QUARANTINE_ERROR_RATE and total > 0,
+        }
+    live = [
+        t
+        for t in tenancy.list_tokens(get_session(), found)
+        if tenancy.token_state(t, now).value in ("active", "expiring")
+    ]
+    return {
+        "row": found,
+        "enabled": found.disabled_at is None,
+        "live_tokens": len(live),
+        "health": health,
+    }
+
+
+@bp.route("/directories/<directory>/tokens", methods=["POST"])
+def create_token(directory):
+    """Create a token: shown once, on this answer only."""
+    _require_settings()
+    found = _find_directory(directory)
+    _, plaintext = tenancy.issue_token(get_session(), found)
+    get_session().commit()
+    return _directory_page(found, plaintext, 201)
+
+
+@bp.route("/directories/<directory>/tokens/rotate", methods=["POST"])
+def rotate_tokens(directory):
+    """A new token (shown once); the others keep working for the grace period, then expire."""
+    _require_settings()
+    found = _find_directory(directory)
+    form = RotateForm()
+    if not form.validate_on_submit():
+        flash("The grace period is a number of hours from 0 to 8760.", "error")
+        return redirect(url_for("admin.directory", directory=directory), code=303)
+    _, plaintext, old = tenancy.rotate_tokens(
+        get_session(), found, timedelta(hours=form.grace_hours.data)
+    )
+    get_session().commit()
+    flash(f"{len(old)} older token(s) expire in {form.grace_hours.data} hour(s).", "info")
+    return _directory_page(found, plaintext, 201)
+
+
+@bp.route("/directories/<directory>/tokens/<int:token_id>/revoke", methods=["POST"])
+def revoke_token(directory, token_id):
+    """Revoke one token at once."""
+    _require_settings()
+    token = tenancy.revoke_token(get_session(), _find_directory(directory), token_id)
+    get_session().commit()
+    flash(f"Token {token.prefix}… is revoked.", "info")
+    return redirect(url_for("admin.directory", directory=directory), code=303)
+
+
+@bp.route("/directories/<directory>/enable", methods=["POST"], defaults={"enabled": True})
+@bp.route("/directories/<directory>/disable", methods=["POST"], defaults={"enabled": False})
+def switch_directory(directory, enabled):
+    """Pause provisioning (the IdP gets 403) or resume it."""
+    _require_settings()
+    tenancy.set_directory_enabled(get_session(), _find_directory(directory), enabled)
+    get_session().commit()
+    flash(f"Directory {directory} is {'resumed' if enabled else 'paused'}.", "info")
+    return redirect(url_for("admin.directory", directory=directory), code=303)

@@ -1,0 +1,179 @@
+"""Admin accounts: a user of an organization with a password login for /admin.
+
+An admin is an ordinary user of the org (local, or provisioned by an IdP) with a credential:
+a password hashed with scrypt (a standard memory-hard KDF, from the standard library). What
+an admin may see and do follows the user's own roles, checked by the engine: the account only
+proves who is at the keyboard. Sessions live on the server (their cookie's digest is stored),
+so logging out, expiring and deactivating the user end them at once.
+"""
+
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rbac.admin import grants, principals
+from rbac.catalog import Scope
+from rbac.context import Context
+from rbac.db import casefold_key, utcnow
+from rbac.errors import InvalidValue
+from rbac.models import AdminCredential, AdminSession, Organization, User
+from rbac.resources import org_resource
+from rbac.tenancy import hash_token
+
+# scrypt's cost as Werkzeug's default (2**15, 8, 1): about 32 MiB and 50-100 ms a hash here.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+MIN_PASSWORD_LENGTH = 12
+# Five wrong passwords in a row lock the account for a quarter of an hour.
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=8)
+
+
+def hash_password(password: str) -> str:
+    """Return a password's scrypt hash with its parameters and a fresh salt."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encoded[0]}${encoded[1]}"
+
+
+def verify_password(stored: str, password: str) -> bool:
+    """Whether a password matches a stored hash (compared in constant time)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        computed = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(computed, base64.b64decode(digest))
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode(), salt=salt, n=n, r=r, p=p, maxmem=128 * n * r * 2, dklen=32
+    )
+
+
+def create_admin(ctx: Context, email: str, password: str, role: str = "owner") -> User:
+    """Give a user of the org (made local if none has this userName) an org role and a password.
+
+    The role is a direct grant, listed and revocable like any other; running it again for the
+    same email sets a new password (and unlocks the account).
+    """
+    if "@" not in email or len(email) > 256 or email != email.strip():
+        raise InvalidValue(f"{email!r} is not an email address")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidValue(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    user = _user_named(ctx, email)
+    if user is None:
+        user = principals.create_local_user(ctx, email)
+    role_name = ctx.catalog.role(Scope.ORGANIZATION, role).name
+    grants.grant_role(ctx, user, role_name, org_resource(ctx.session, ctx.org))
+    credential = ctx.session.get(AdminCredential, user.id) or AdminCredential(user_id=user.id)
+    credential.password_hash = hash_password(password)
+    credential.failed_logins, credential.locked_until = 0, None
+    ctx.session.add(credential)
+    ctx.session.flush()
+    return user
+
+
+def _user_named(ctx: Context, email: str) -> User | None:
+    found = ctx.session.scalars(
+        select(User).where(
+            User.organization_id == ctx.org.id, User.user_name_key == casefold_key(email)
+        )
+    ).all()
+    if len(found) > 1:
+        raise InvalidValue(f"{len(found)} users are named {email!r}: remove the ambiguity first")
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """Who logged in (None if nobody), and whether an account with that email is locked."""
+
+    user: User | None
+    locked: bool = False
+
+
+def log_in(session: Session, email: str, password: str, now: datetime | None = None) -> LoginResult:
+    """Check an email and password against every admin account with that email.
+
+    Wrong passwords count against each account; the fifth in a row locks it for LOCKOUT. A
+    deactivated user cannot log in. If accounts of several organizations match, the first
+    organization's (by slug) is chosen: an org picker is not built yet.
+    """
+    now = now or utcnow()
+    candidates = session.execute(
+        select(User, AdminCredential, Organization.slug)
+        .join(AdminCredential, AdminCredential.user_id == User.id)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(User.user_name_key == casefold_key(email))
+        .order_by(Organization.slug)
+    ).all()
+    if not candidates:
+        verify_password(_dummy_hash(), password)
+        return LoginResult(None)
+    matched, locked = [], False
+    for user, credential, _ in candidates:
+        if credential.locked_until is not None and credential.locked_until > now:
+            locked = True
+            continue
+        if verify_password(credential.password_hash, password) and user.active:
+            credential.failed_logins, credential.last_login_at = 0, now
+            matched.append(user)
+            continue
+        credential.failed_logins += 1
+        if credential.failed_logins >= MAX_FAILED_LOGINS:
+            credential.failed_logins, credential.locked_until = 0, now + LOCKOUT
+            locked = True
+    session.flush()
+    if not matched:
+        return LoginResult(None, locked)
+    return LoginResult(matched[0])
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify when no account has the email: a miss costs what a wrong password does."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def open_session(session: Session, user: User, lifetime: timedelta = SESSION_LIFETIME) -> str:
+    """Start a session for a user; return the secret its cookie carries."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        AdminSession(
+            token_hash=hash_token(token), user_id=user.id, created_at=now, expires_at=now + lifetime
+        )
+    )
+    session.flush()
+    return token
+
+
+def session_user(session: Session, token: str) -> User | None:
+    """Return the active user of a live session, or None (ended, expired, user deactivated)."""
+    found = session.scalar(select(AdminSession).where(AdminSession.token_hash == hash_token(token)))
+    if found is None or found.ended_at is not None or found.expires_at <= utcnow():
+        return None
+    user = session.get(User, found.user_id)
+    if user is None or not user.active or session.get(AdminCredential, user.id) is None:
+        return None
+    return user
+
+
+def end_session(session: Session, token: str) -> None:
+    """End a session (logging out); an unknown or ended one is left as it is."""
+    found = session.scalar(select(AdminSession).where(AdminSession.token_hash == hash_token(token)))
+    if found is not None and found.ended_at is None:
+        found.ended_at = utcnow()
+        session.flush()

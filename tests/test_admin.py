@@ -1,0 +1,262 @@
+"""/admin through the test client: accounts, login, CSRF, sessions, headers, directories."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.cli import cli
+from app.db import get_session
+from rbac.db import utcnow
+from rbac.models import AdminCredential, AdminSession
+from tests.conftest import ScimClient, make_directory
+
+PASSWORD = "correct horse battery staple"
+_CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
+
+
+def create_admin(app, email="ada@example.com", org="acme", role=None, password=PASSWORD):
+    """Run `rolecall admin create`; return its output."""
+    args = ["admin", "create", "--org", org, "--email", email, "--password-stdin"]
+    result = app.test_cli_runner().invoke(
+        cli, args + (["--role", role] if role else []), input=password + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+class Browser:
+    """The test client as a browser: it keeps cookies and sends each form's CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def get(self, path, **kwargs):
+        """GET a page, remembering the CSRF token of its forms."""
+        response = self.client.get(path, **kwargs)
+        if match := _CSRF.search(response.get_data(as_text=True)):
+            self.token = match.group(1) or match.group(2)
+        return response
+
+    def post(self, path, data=None, csrf=True):
+        """POST a form (with the last page's CSRF token unless told not to)."""
+        data = dict(data or {})
+        if csrf:
+            data["csrf_token"] = self.token
+        return self.client.post(path, data=data)
+
+    def log_in(self, email="ada@example.com", password=PASSWORD):
+        """Log in through the form; return the answer."""
+        self.get("/admin/login")
+        return self.post("/admin/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def browser(world, app, client):
+    """A browser logged in as ada@example.com, Owner of acme (the `world` organization)."""
+    create_admin(app)
+    browser = Browser(client)
+    assert browser.log_in().status_code == 303
+    return browser
+
+
+def test_pages_need_a_login_and_carry_security_headers(app, client):
+    """Anonymous: every page redirects to the login, which is framed by nothing, scripts none."""
+    response = client.get("/admin/directories")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/login?next=/admin/directories"
+    login = client.get("/admin/login")
+    csp = login.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src" not in csp
+    assert "default-src 'none'" in csp
+    assert login.headers["Referrer-Policy"] == "no-referrer"
+    assert login.headers["X-Content-Type-Options"] == "nosniff"
+    assert "<script" not in login.get_data(as_text=True)
+    with client.get("/static/admin.css") as stylesheet:
+        assert stylesheet.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_log_in_and_out(world, app, client):
+    """The right password opens a server-side session; logging out ends it for good."""
+    create_admin(app)
+    browser = Browser(client)
+    wrong = browser.log_in(password="not the password")
+    assert wrong.status_code == 401 and "Wrong email or password" in wrong.get_data(as_text=True)
+    assert browser.log_in(email="nobody@example.com").status_code == 401
+    answer = browser.log_in()
+    assert answer.status_code == 303 and answer.headers["Location"] == "/admin/"
+    cookie = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/admin" in cookie
+    overview = browser.get("/admin/")
+    assert overview.status_code == 200
+    assert "ada@example.com" in overview.get_data(as_text=True)
+    assert "<strong>owner</strong>" in overview.get_data(as_text=True)
+    stolen = client.get_cookie("rolecall_admin", path="/admin").value
+    assert browser.post("/admin/logout").status_code == 303
+    assert client.get("/admin/").status_code == 302
+    client.set_cookie("rolecall_admin", stolen, path="/admin")  # the old cookie, replayed
+    assert client.get("/admin/").status_code == 302
+    with app.app_context():
+        sessions = get_session().scalars(select(AdminSession)).all()
+        assert len(sessions) == 1 and sessions[0].ended_at is not None
+
+
+def test_next_takes_the_admin_back_but_never_off_site(world, app, client):
+    """After login the admin lands where they were going, if that is an /admin page."""
+    create_admin(app)
+    browser = Browser(client)
+    browser.get("/admin/login?next=/admin/directories")
+    answer = client.post(
+        "/admin/login?next=/admin/directories",
+        data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": browser.token},
+    )
+    assert answer.headers["Location"] == "/admin/directories"
+    for target in ("https://evil.example/", "//evil.example/admin/", "/admin//evil"):
+        client.post("/admin/logout", data={"csrf_token": browser.token})
+        browser.get("/admin/login")
+        answer = client.post(
+            f"/admin/login?next={target}",
+            data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": browser.token},
+        )
+        assert answer.headers["Location"] == "/admin/", target
+
+
+def test_forms_without_their_csrf_token_are_refused(world, app, client):
+    """A POST without the token (a forged cross-site form) is a 400 and changes nothing."""
+    create_admin(app)
+    browser = Browser(client)
+    browser.get("/admin/login")
+    refused = browser.post(
+        "/admin/login", {"email": "ada@example.com", "password": PASSWORD}, False
+    )
+    assert refused.status_code == 400 and "Form refused" in refused.get_data(as_text=True)
+    assert browser.log_in().status_code == 303
+    browser.get("/admin/directories/okta")
+    paused = browser.post("/admin/directories/okta/disable", csrf=False)
+    assert paused.status_code == 400
+    assert world.scim.get("/Users").status_code == 200  # still provisioning
+    assert browser.post("/admin/logout", csrf=False).status_code == 400
+    assert browser.get("/admin/").status_code == 200  # still logged in
+
+
+def test_five_wrong_passwords_lock_the_account(world, app, client):
+    """The fifth failure in a row locks the account: even the right password waits."""
+    create_admin(app)
+    browser = Browser(client)
+    for _ in range(5):
+        assert browser.log_in(password="wrong password!").status_code == 401
+    locked = browser.log_in()
+    assert locked.status_code == 401 and "locked" in locked.get_data(as_text=True)
+    with app.app_context():
+        credential = get_session().scalars(select(AdminCredential)).one()
+        assert credential.locked_until > utcnow()
+        credential.locked_until = utcnow() - timedelta(seconds=1)
+        get_session().commit()
+    assert browser.log_in().status_code == 303
+
+
+def test_a_deactivated_user_is_logged_out(world, app, client):
+    """When the IdP deactivates the admin's user, their session stops working at once."""
+    user_id = world.user("ada@example.com")
+    create_admin(app)  # the IdP's user gets the password: no second user
+    browser = Browser(client)
+    assert browser.log_in().status_code == 303
+    assert world.ok("user", "list", "--org", "acme").count("ada@example.com") == 1
+    world.scim.patch(f"/Users/{user_id}", [{"op": "replace", "value": {"active": False}}])
+    assert browser.get("/admin/").status_code == 302
+    assert browser.log_in().status_code == 401
+
+
+def test_admin_create_refuses_bad_input(world, app):
+    """A short password or a non-email is exit 2; running it again sets a new password."""
+    runner = app.test_cli_runner()
+    args = ["admin", "create", "--org", "acme", "--email", "ada@example.com", "--password-stdin"]
+    assert runner.invoke(cli, args, input="short\n").exit_code == 2
+    bad_email = ["admin", "create", "--org", "acme", "--email", "ada", "--password-stdin"]
+    assert runner.invoke(cli, bad_email, input=PASSWORD + "\n").exit_code == 2
+    create_admin(app)
+    create_admin(app, password="another long password")
+    explained = world.explain("ada@example.com", "org")
+    assert explained["role"] == "owner"
+    assert [s["detail"] for s in explained["sources"] if s["wins"]] == ["granted directly"]
+
+
+def test_directories_show_the_connection_and_its_health(world, browser):
+    """The list and the page: SCIM URL, provider, live tokens, and the error rate."""
+    world.user("alice")
+    assert world.scim.get("/Users/nope").status_code == 404
+    listing = browser.get("/admin/directories").get_data(as_text=True)
+    assert "http://localhost/scim/v2" in listing and "okta" in listing
+    page = browser.get("/admin/directories/okta").get_data(as_text=True)
+    assert "last hour: 2 requests, 1 failed (50 %)" in page
+    assert 'class="bad"' in page  # above Entra's 40 % quarantine threshold
+    assert "POST /scim/v2/Users" in page and "GET /scim/v2/Users/nope" in page
+    failed = browser.get("/admin/directories/okta?status=errors").get_data(as_text=True)
+    assert "GET /scim/v2/Users/nope" in failed and "POST /scim/v2/Users" not in failed
+    posts = browser.get("/admin/directories/okta?method=POST").get_data(as_text=True)
+    assert "POST /scim/v2/Users" in posts and "/Users/nope" not in posts
+    assert browser.get("/admin/directories/okta?method=TRACE").status_code == 400
+
+
+def test_tokens_are_created_once_rotated_and_revoked(world, app, browser):
+    """A new token is shown once and works; rotation keeps old ones for the grace period."""
+    browser.get("/admin/directories/okta")
+    created = browser.post("/admin/directories/okta/tokens")
+    assert created.status_code == 201
+    token = re.search(r'id="new-token">([^<]+)<', created.get_data(as_text=True)).group(1)
+    scim = ScimClient(world.scim.client, token)
+    assert scim.get("/Users").status_code == 200
+    assert token not in browser.get("/admin/directories/okta").get_data(as_text=True)
+    rotated = browser.post("/admin/directories/okta/tokens/rotate", {"grace_hours": "2"})
+    assert rotated.status_code == 201
+    text = rotated.get_data(as_text=True)
+    assert "2 older token(s) expire in 2 hour(s)" in text and text.count(">expiring<") == 2
+    assert scim.get("/Users").status_code == 200  # still within its grace
+    bad = browser.post("/admin/directories/okta/tokens/rotate", {"grace_hours": "-1"})
+    assert bad.status_code == 303
+    with app.app_context():
+        from rbac.models import DirectoryToken
+
+        first = get_session().scalars(select(DirectoryToken).order_by(DirectoryToken.id)).first()
+    browser.get("/admin/directories/okta")
+    revoked = browser.post(f"/admin/directories/okta/tokens/{first.id}/revoke")
+    assert revoked.status_code == 303
+    assert world.scim.get("/Users").status_code == 401  # the world's token was the first
+    assert "is revoked" in browser.get("/admin/directories/okta").get_data(as_text=True)
+
+
+def test_pausing_a_directory_refuses_its_idp(world, browser):
+    """Pause: the IdP gets 403; resume: 200 again."""
+    browser.get("/admin/directories/okta")
+    assert browser.post("/admin/directories/okta/disable").status_code == 303
+    assert world.scim.get("/Users").status_code == 403
+    page = browser.get("/admin/directories/okta").get_data(as_text=True)
+    assert "paused" in page and "Resume provisioning" in page
+    browser.post("/admin/directories/okta/enable")
+    assert world.scim.get("/Users").status_code == 200
+
+
+def test_another_org_directories_are_404_like_made_up_ones(world, app, browser):
+    """Acme's admin asking for globex's directory gets what a made-up name gets."""
+    make_directory(app, org_slug="globex", name="entra")
+    foreign = browser.get("/admin/directories/entra")
+    made_up = browser.get("/admin/directories/ghost")
+    assert foreign.status_code == made_up.status_code == 404
+    text = foreign.get_data(as_text=True).replace("entra", "X")
+    assert text == made_up.get_data(as_text=True).replace("ghost", "X")
+    browser.get("/admin/directories/okta")
+    assert browser.post("/admin/directories/entra/disable").status_code == 404
+
+
+def test_an_admin_without_the_org_role_may_not_manage_directories(world, app, browser):
+    """Roles decide: once ada's Owner grant is revoked, directories are 403 to her."""
+    create_admin(app, email="bob@example.com")  # another Owner, so the rail lets ada go
+    world.ok("revoke", "--org", "acme", "--user", "ada@example.com", "--role", "owner", "org")
+    refused = browser.get("/admin/directories")
+    assert refused.status_code == 403
+    assert "may not org.manage_settings" in refused.get_data(as_text=True)
+    assert browser.get("/admin/").status_code == 200

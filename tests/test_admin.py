@@ -80,6 +80,22 @@ def test_pages_need_a_login_and_carry_security_headers(app, client):
         assert stylesheet.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_the_secret_key_is_kept_in_the_instance_folder(tmp_path, monkeypatch):
+    """Without ROLECALL_SECRET_KEY, the key is made once, owner-only, and shared by workers."""
+    from app import create_app
+
+    monkeypatch.delenv("ROLECALL_SECRET_KEY", raising=False)
+    monkeypatch.setenv("ROLECALL_INSTANCE_PATH", str(tmp_path))
+    first = create_app({"DATABASE_URL": "sqlite://"})
+    second = create_app({"DATABASE_URL": "sqlite://"})
+    key_file = tmp_path / "secret_key"
+    assert first.secret_key == second.secret_key == key_file.read_text().strip()
+    assert len(first.secret_key) >= 64 and key_file.stat().st_mode & 0o777 == 0o600
+    assert first.test_client().get("/admin/login").status_code == 200
+    monkeypatch.setenv("ROLECALL_SECRET_KEY", "from-the-environment")
+    assert create_app({"DATABASE_URL": "sqlite://"}).secret_key == "from-the-environment"
+
+
 def test_log_in_and_out(world, app, client):
     """The right password opens a server-side session; logging out ends it for good."""
     create_admin(app)

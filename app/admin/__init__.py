@@ -40,7 +40,8 @@ PUBLIC_ENDPOINTS = {"admin.login"}
 
 def init_app(app: Flask) -> None:
     """Register /admin with its session cookie, CSRF protection and security headers."""
-    app.config.setdefault("SECRET_KEY", _secret_key(app))
+    if not app.config.get("SECRET_KEY"):  # Flask's default is None, not absent
+        app.config["SECRET_KEY"] = _secret_key(app)
     secure = (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
     app.config.update(
         SESSION_COOKIE_NAME="rolecall_admin",

@@ -1,0 +1,153 @@
+"""/admin in a real browser: Debian's headless Chromium, driven by Selenium, on live gunicorn.
+
+An admin logs in, reads the overview and the directories, rotates the directory's token
+(the new one is shown once and works for SCIM at once), pauses provisioning and watches the
+IdP get 403, resumes it, filters the journal, and logs out. A screenshot of every page is
+saved under artifacts/screenshots/ (not committed): look at them.
+
+Nothing is downloaded: the browser and its driver are Debian's `chromium` and
+`chromium-driver` (`.ci/run` installs them), and Selenium is given the driver's path, so its
+driver manager never runs. Without them the test is skipped on a developer's machine and
+fails in CI (ROLECALL_REQUIRE_BROWSER=1).
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests import servers
+from tests.conftest import USER_SCHEMA, make_directory
+from tests.test_admin import PASSWORD, create_admin
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+WAIT = 20  # seconds for a page to load on a loaded 2-core machine
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium, closed after the test."""
+    if not (CHROMIUM and CHROMEDRIVER):
+        if os.environ.get("ROLECALL_REQUIRE_BROWSER"):
+            pytest.fail("chromium and chromium-driver are required (apt-get install them)")
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # Headless, as root in a sandbox-less container, and quiet: no background connections
+    # (the machine has no network beyond the package registries).
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser):
+    """Log in, rotate the token, pause and resume the IdP, filter the journal, log out."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    directory = make_directory(app, org_slug="acme", name="okta")
+    create_admin(app)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    env = {"ROLECALL_SECRET_KEY": "browser-test-secret"}
+    with servers.gunicorn(database_url, workers=2, env=env) as (base, _):
+        scim = requests.Session()
+        scim.headers["Authorization"] = f"Bearer {directory.token}"
+        user = {"schemas": [USER_SCHEMA], "userName": "alice@example.com"}
+        assert scim.post(f"{base}/scim/v2/Users", json=user, timeout=WAIT).status_code == 201
+        assert scim.get(f"{base}/scim/v2/Users/nope", timeout=WAIT).status_code == 404
+
+        def shot(name):
+            browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+        def click(text):
+            """Click a button and wait for the page it leads to (a form post navigates)."""
+            page = browser.find_element(By.TAG_NAME, "html")
+            browser.find_element(By.XPATH, f"//button[normalize-space()='{text}']").click()
+            WebDriverWait(browser, WAIT).until(staleness_of(page))
+
+        def follow(text):
+            """Follow a link and wait for the page it leads to."""
+            page = browser.find_element(By.TAG_NAME, "html")
+            browser.find_element(By.LINK_TEXT, text).click()
+            WebDriverWait(browser, WAIT).until(staleness_of(page))
+
+        browser.get(f"{base}/admin/")
+        assert browser.current_url.startswith(f"{base}/admin/login"), browser.page_source[:2000]
+        shot("01-login")
+        browser.find_element(By.ID, "email").send_keys("ada@example.com")
+        browser.find_element(By.ID, "password").send_keys("a wrong password")
+        click("Log in")
+        assert "Wrong email or password" in browser.page_source
+        browser.find_element(By.ID, "password").send_keys(PASSWORD)
+        browser.find_element(By.ID, "email").clear()
+        browser.find_element(By.ID, "email").send_keys("ada@example.com")
+        click("Log in")
+        assert browser.current_url == f"{base}/admin/"
+        assert "ada@example.com" in browser.page_source
+        shot("02-overview")
+
+        follow("Directories")
+        assert f"{base}/scim/v2" in browser.page_source
+        shot("03-directories")
+        follow("okta")
+        page = browser.page_source
+        assert "last hour: 2 requests, 1 failed (50 %)" in page
+        assert "GET /scim/v2/Users/nope" in page
+        shot("04-directory")
+
+        grace = browser.find_element(By.ID, "grace_hours")
+        grace.clear()
+        grace.send_keys("0")
+        click("Rotate")
+        new_token = browser.find_element(By.ID, "new-token").text
+        assert re.fullmatch(r"rcs_\S+", new_token)
+        shot("05-token-rotated")
+        rotated = requests.Session()
+        rotated.headers["Authorization"] = f"Bearer {new_token}"
+        assert rotated.get(f"{base}/scim/v2/Users", timeout=WAIT).status_code == 200
+        assert scim.get(f"{base}/scim/v2/Users", timeout=WAIT).status_code == 401  # no grace
+
+        click("Pause provisioning")
+        assert "is paused" in browser.page_source
+        assert rotated.get(f"{base}/scim/v2/Users", timeout=WAIT).status_code == 403
+        shot("06-paused")
+        click("Resume provisioning")
+        assert "is resumed" in browser.page_source
+        assert rotated.get(f"{base}/scim/v2/Users", timeout=WAIT).status_code == 200
+
+        browser.get(f"{base}/admin/directories/okta?status=errors")
+        journal = browser.find_element(By.CSS_SELECTOR, "table.journal").text
+        assert "/scim/v2/Users/nope" in journal and "POST" not in journal
+        shot("07-journal-errors")
+
+        click("Log out")
+        assert browser.current_url.startswith(f"{base}/admin/login")
+        assert "You are logged out" in browser.page_source
+        shot("08-logged-out")
+        browser.get(f"{base}/admin/directories")
+        assert browser.current_url.startswith(f"{base}/admin/login")

@@ -2,7 +2,10 @@
 
 An admin logs in, reads the overview and the directories, rotates the directory's token
 (the new one is shown once and works for SCIM at once), pauses provisioning and watches the
-IdP get 403, resumes it, filters the journal, and logs out. A screenshot of every page is
+IdP get 403, resumes it, filters the journal; creates a project, assigns the IdP's group a
+role on it and sees the member's access with its source; the IdP removes the member (a SCIM
+PATCH to the same server) and the access goes; the assignment is removed after its
+confirmation page; and the admin logs out. A screenshot of every page is
 saved under artifacts/screenshots/ (not committed): look at them.
 
 Nothing is downloaded: the browser and its driver are Debian's `chromium` and
@@ -20,7 +23,7 @@ import pytest
 import requests
 
 from tests import servers
-from tests.conftest import USER_SCHEMA, make_directory
+from tests.conftest import GROUP_SCHEMA, USER_SCHEMA, make_directory
 from tests.test_admin import PASSWORD, create_admin
 
 pytestmark = pytest.mark.slow
@@ -53,7 +56,7 @@ def browser():
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
-        "--window-size=1280,900",
+        "--window-size=1280,1400",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
@@ -68,6 +71,7 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
     """Log in, rotate the token, pause and resume the IdP, filter the journal, log out."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 
     directory = make_directory(app, org_slug="acme", name="okta")
@@ -78,7 +82,12 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         scim = requests.Session()
         scim.headers["Authorization"] = f"Bearer {directory.token}"
         user = {"schemas": [USER_SCHEMA], "userName": "alice@example.com"}
-        assert scim.post(f"{base}/scim/v2/Users", json=user, timeout=WAIT).status_code == 201
+        made = scim.post(f"{base}/scim/v2/Users", json=user, timeout=WAIT)
+        assert made.status_code == 201
+        alice = made.json()["id"]
+        engineering = {"schemas": [GROUP_SCHEMA], "displayName": "Engineering"}
+        engineering["members"] = [{"value": alice}]
+        group = scim.post(f"{base}/scim/v2/Groups", json=engineering, timeout=WAIT).json()["id"]
         assert scim.get(f"{base}/scim/v2/Users/nope", timeout=WAIT).status_code == 404
 
         def shot(name):
@@ -116,7 +125,7 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         shot("03-directories")
         follow("okta")
         page = browser.page_source
-        assert "last hour: 2 requests, 1 failed (50 %)" in page
+        assert "last hour: 3 requests, 1 failed (33 %)" in page
         assert "GET /scim/v2/Users/nope" in page
         shot("04-directory")
 
@@ -144,6 +153,34 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         journal = browser.find_element(By.CSS_SELECTOR, "table.journal").text
         assert "/scim/v2/Users/nope" in journal and "POST" not in journal
         shot("07-journal-errors")
+
+        # Seed 000: a project, an IdP group holding a role on it, a member's access appearing
+        # with its source, then the IdP removing the member and the access going.
+        follow("Projects")
+        browser.find_element(By.ID, "slug").send_keys("web")
+        click("Create project")
+        assert browser.current_url == f"{base}/admin/projects/web"
+        browser.find_element(By.ID, "group-holder").send_keys("Engineering")
+        Select(browser.find_element(By.ID, "group-role")).select_by_visible_text("editor")
+        click("Assign group")
+        access = browser.find_element(By.ID, "access").text
+        assert "alice@example.com editor" in access and "Engineering" in access
+        shot("09-project-access")
+        patch = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": f'members[value eq "{alice}"]'}],
+        }
+        removed = rotated.patch(f"{base}/scim/v2/Groups/{group}", json=patch, timeout=WAIT)
+        assert removed.status_code in (200, 204), removed.text
+        browser.refresh()
+        after = browser.find_element(By.ID, "access").text
+        assert "alice@example.com" not in after and "cascade from owner on org" in after
+        shot("10-access-revoked")
+        browser.find_element(By.LINK_TEXT, "Remove…").click()
+        assert "Nobody's access changes" in browser.page_source
+        shot("11-confirm-unassign")
+        click("Remove")
+        assert "Removed: editor held by group Engineering" in browser.page_source
 
         click("Log out")
         assert browser.current_url.startswith(f"{base}/admin/login")

@@ -1,9 +1,10 @@
 """Flask-WTF forms of /admin: each carries its CSRF token; fields are validated here."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from rbac.resources import ASSET_KINDS
 from rbac.tenancy import MAX_ROTATION_GRACE
 
 MAX_GRACE_HOURS = int(MAX_ROTATION_GRACE.total_seconds() // 3600)
@@ -28,3 +29,23 @@ class RotateForm(FlaskForm):
         default=24,
         validators=[InputRequired(), NumberRange(0, MAX_GRACE_HOURS)],
     )
+
+
+class ProjectForm(FlaskForm):
+    """A new project: its slug."""
+
+    slug = StringField("Project slug", validators=[InputRequired(), Length(max=100)])
+
+
+class AssetForm(FlaskForm):
+    """A new asset of a project: its slug and kind."""
+
+    slug = StringField("Asset slug", validators=[InputRequired(), Length(max=100)])
+    kind = SelectField("Kind", choices=list(ASSET_KINDS))
+
+
+class HolderRoleForm(FlaskForm):
+    """A role for a user (direct grant) or a group (assignment), named by name or id."""
+
+    holder = StringField("Name", validators=[InputRequired(), Length(max=512)])
+    role = SelectField("Role", choices=[])

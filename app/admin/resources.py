@@ -1,0 +1,216 @@
+"""/admin pages of projects and assets: who has access and why, and giving or taking roles.
+
+A resource's page is for whoever may assign roles on it (the engine's `assign_roles`
+permission of its scope: org Owners and Admins everywhere, a project Admin on their project
+and its assets). Taking a role back first shows, on a confirmation page, exactly what it will
+revoke: the change is run in a savepoint, its access events read, and the savepoint undone.
+"""
+
+from flask import flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from app.admin import acting, bp, may
+from app.admin.forms import ActionForm, AssetForm, HolderRoleForm, ProjectForm
+from app.db import get_catalog, get_session
+from rbac import listing, lookups
+from rbac.admin import grants, resources
+from rbac.errors import Forbidden, InvalidValue, NotFound
+from rbac.evaluation import ResourceKind
+from rbac.models import Event, Resource
+from rbac.resources import address_of, find_resource, org_resource
+
+HOLDERS_PER_PAGE = 200
+
+
+@bp.route("/projects", methods=["GET", "POST"])
+def projects():
+    """The projects the admin manages access to; org admins also create them here."""
+    db = get_session()
+    form = ProjectForm()
+    if form.validate_on_submit():
+        project = resources.create_project(acting(), form.slug.data.strip())
+        db.commit()
+        flash(f"Project {project.slug} is created.", "info")
+        return redirect(url_for("admin.project", project=project.slug), code=303)
+    root = org_resource(db, g.org)
+    rows = listing.children_page(db, g.org, root, limit=1000).items
+    visible = [p for p in rows if may(_assign_permission(p), p)]
+    can_create = may(get_catalog().administration.create_project)
+    return render_template(
+        "admin/projects.html", projects=visible, form=form, can_create=can_create
+    )
+
+
+@bp.route("/projects/<project>", methods=["GET", "POST"])
+def project(project):
+    """A project: its assets, everyone with access and why, and its grants and assignments."""
+    return _resource_page(f"project:{project}")
+
+
+@bp.route("/projects/<project>/assets/<asset>")
+def asset(project, asset):
+    """An asset: everyone with access and why, and its grants and assignments."""
+    return _resource_page(f"asset:{project}/{asset}")
+
+
+def _managed(address: str) -> Resource:
+    """The resource at an address, if the admin may manage its access (else 403 or 404)."""
+    found = find_resource(get_session(), g.org, address)
+    permission = _assign_permission(found)
+    if not may(permission, found):
+        raise Forbidden(f"{g.admin.user_name} may not {permission} on {address}")
+    return found
+
+
+def _assign_permission(resource: Resource) -> str:
+    scope = ResourceKind(resource.kind).scope
+    return get_catalog().administration.assign_roles[scope]
+
+
+def _resource_page(address: str):
+    db = get_session()
+    found = _managed(address)
+    asset_form = AssetForm()
+    if found.kind == ResourceKind.PROJECT.value and asset_form.validate_on_submit():
+        kind = ResourceKind(asset_form.kind.data)
+        made = resources.create_asset(acting(), found, kind, asset_form.slug.data.strip())
+        db.commit()
+        flash(f"Asset {made.slug} is created.", "info")
+        return redirect(request.path, code=303)
+    holders = listing.holders_of(
+        db, g.org, found, after=request.args.get("after"), limit=HOLDERS_PER_PAGE
+    )
+    assets = []
+    if found.kind == ResourceKind.PROJECT.value:
+        assets = listing.children_page(db, g.org, found, limit=1000).items
+    scope = ResourceKind(found.kind).scope
+    catalog = get_catalog()
+    roles = [r.name for r in (*catalog.ladders[scope], *catalog.additive[scope])]
+    user_form, group_form = HolderRoleForm(prefix="user"), HolderRoleForm(prefix="group")
+    for form in (user_form, group_form):
+        form.role.choices = roles
+    return render_template(
+        "admin/resource.html",
+        resource=found,
+        address=address_of(db, found),
+        holders=holders,
+        grants=listing.grants_page(db, g.org, resource=found, limit=1000).items,
+        assignments=listing.assignments_page(db, g.org, resource=found, limit=1000).items,
+        assets=assets,
+        asset_form=asset_form,
+        user_form=user_form,
+        group_form=group_form,
+        action=ActionForm(),
+        group_names=_group_names(),
+    )
+
+
+def _group_names() -> list[str]:
+    """Every group's name, for the form's suggestions (a datalist: no script)."""
+    return [group.display_name for group in lookups.list_groups(get_session(), g.org)]
+
+
+@bp.route("/projects/<project>/roles", methods=["POST"])
+@bp.route("/projects/<project>/assets/<asset>/roles", methods=["POST"])
+def give_role(project, asset=None):
+    """Give a role on a resource to a user (a direct grant) or a group (an assignment)."""
+    address = f"asset:{project}/{asset}" if asset else f"project:{project}"
+    found = _managed(address)
+    kind = request.form.get("kind")
+    form = HolderRoleForm(prefix=kind if kind in ("user", "group") else "user")
+    scope = ResourceKind(found.kind).scope
+    catalog = get_catalog()
+    roles = (*catalog.ladders[scope], *catalog.additive[scope])
+    form.role.choices = [role.name for role in roles]
+    if not form.validate_on_submit():
+        raise InvalidValue("name a user or a group, and one of the roles offered")
+    ctx = acting()
+    name = form.holder.data.strip()
+    try:
+        if kind == "group":
+            holder = lookups.find_group(ctx.session, ctx.org, name)
+        else:
+            holder = lookups.find_user(ctx.session, ctx.org, name)
+    except NotFound as error:  # a name typed in the form: said on the page, not a 404 page
+        raise InvalidValue(str(error)) from None
+    if kind == "group":
+        changed = grants.assign_group(ctx, holder, form.role.data, found)
+        who = f"group {holder.display_name}"
+    else:
+        changed = grants.grant_role(ctx, holder, form.role.data, found)
+        who = holder.user_name
+    ctx.session.commit()
+    done = "now holds" if changed else "already held"
+    flash(f"{who} {done} {form.role.data} on {address}.", "info")
+    return redirect(_page_of(found), code=303)
+
+
+@bp.route("/grants/<int:grant_id>/remove", methods=["GET", "POST"])
+def remove_grant(grant_id):
+    """Take a direct grant back, after showing whose access it revokes."""
+    grant, user, found = listing.grant_by_id(get_session(), g.org, grant_id)
+    address = address_of(get_session(), found)
+    _managed(address)
+
+    def take(ctx):
+        grants.revoke_role(ctx, user, grant.role, found, confirmed=True)
+
+    what = f"{grant.role} granted directly to {user.user_name} on {address}"
+    return _confirm_removal(found, what, take)
+
+
+@bp.route("/assignments/<int:assignment_id>/remove", methods=["GET", "POST"])
+def remove_assignment(assignment_id):
+    """Take a group's role back, after showing every member whose access it revokes."""
+    assignment, group, found = listing.assignment_by_id(get_session(), g.org, assignment_id)
+    address = address_of(get_session(), found)
+    _managed(address)
+
+    def take(ctx):
+        grants.unassign_group(ctx, group, assignment.role, found, confirmed=True)
+
+    what = f"{assignment.role} held by group {group.display_name} on {address}"
+    return _confirm_removal(found, what, take)
+
+
+def _confirm_removal(found: Resource, what: str, take):
+    db = get_session()
+    if request.method == "POST":
+        take(acting())
+        db.commit()
+        flash(f"Removed: {what}.", "info")
+        return redirect(_page_of(found), code=303)
+    changes = preview(take)
+    return render_template(
+        "admin/confirm.html",
+        what=what,
+        changes=changes,
+        back=_page_of(found),
+        action=ActionForm(),
+    )
+
+
+def preview(change) -> list[dict]:
+    """What a change would do to access: run it in a savepoint, read its events, undo it."""
+    db = get_session()
+    last = db.scalar(select(func.max(Event.id)).where(Event.organization_id == g.org.id)) or 0
+    savepoint = db.begin_nested()
+    try:
+        change(acting())
+        written = db.scalars(
+            select(Event)
+            .where(Event.organization_id == g.org.id, Event.id > last)
+            .where(Event.type.like("access.%"))
+            .order_by(Event.id)
+        ).all()
+        return [dict(event.data, type=event.type) for event in written]
+    finally:
+        savepoint.rollback()
+
+
+def _page_of(found: Resource) -> str:
+    address = address_of(get_session(), found)
+    if found.kind == ResourceKind.PROJECT.value:
+        return url_for("admin.project", project=found.slug)
+    project_slug = address.partition(":")[2].partition("/")[0]
+    return url_for("admin.asset", project=project_slug, asset=found.slug)

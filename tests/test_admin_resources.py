@@ -1,0 +1,151 @@
+"""/admin projects and assets: who has access and why, roles given and taken back (seed 000)."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.db import get_session
+from rbac.models import EffectiveAccess, Event
+from tests.conftest import make_directory
+from tests.test_admin import Browser, create_admin
+
+
+@pytest.fixture
+def admin(world, app, client):
+    """Ada, Owner of acme (project web with agent bot and tool search), logged in."""
+    create_admin(app)
+    browser = Browser(client)
+    assert browser.log_in().status_code == 303
+    return browser
+
+
+def _rows(page: str, table: str) -> list[str]:
+    """The text of each row of a table of the page, tags stripped."""
+    body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+
+
+def _counts(app) -> tuple[int, int]:
+    with app.app_context():
+        db = get_session()
+        events = db.scalar(select(func.count()).select_from(Event))
+        return events, db.scalar(select(func.count()).select_from(EffectiveAccess))
+
+
+def test_projects_are_listed_and_created(world, admin):
+    """The list shows the projects; a new one is created from the page (seed 000)."""
+    assert "project:web" in admin.get("/admin/projects").get_data(as_text=True)
+    created = admin.post("/admin/projects", {"slug": "mobile"})
+    assert created.status_code == 303 and created.headers["Location"] == "/admin/projects/mobile"
+    page = admin.get("/admin/projects/mobile").get_data(as_text=True)
+    assert "project:mobile" in page
+    admin.get("/admin/projects")
+    taken = admin.post("/admin/projects", {"slug": "mobile", "back": "/admin/projects"})
+    assert taken.status_code == 303
+    assert "exists" in admin.get("/admin/projects").get_data(as_text=True)
+
+
+def test_a_group_assigned_on_a_project_gives_its_members_access_with_the_reason(world, admin):
+    """Assign a group editor on the project and member on an asset: the access list says why."""
+    alice = world.user("alice")
+    world.group("Engineering", alice)
+    admin.get("/admin/projects/web")
+    answer = admin.post(
+        "/admin/projects/web/roles",
+        {"kind": "group", "group-holder": "Engineering", "group-role": "editor"},
+    )
+    assert answer.status_code == 303
+    page = admin.get("/admin/projects/web").get_data(as_text=True)
+    assert "group Engineering now holds editor on project:web" in page
+    alice_row = next(row for row in _rows(page, "access") if row.startswith("alice"))
+    assert "editor" in alice_row and "Engineering" in alice_row
+    assert any("Engineering editor" in row for row in _rows(page, "assignments"))
+    admin.get("/admin/projects/web/assets/bot")
+    admin.post(
+        "/admin/projects/web/assets/bot/roles",
+        {"kind": "user", "user-holder": "alice", "user-role": "viewer"},
+    )
+    asset_page = admin.get("/admin/projects/web/assets/bot").get_data(as_text=True)
+    assert any(row.startswith("alice viewer") for row in _rows(asset_page, "grants"))
+    assert world.explain("alice", "project:web")["role"] == "editor"
+
+
+def test_removing_an_assignment_shows_what_it_revokes_then_does_it(world, app, admin):
+    """The confirmation lists every member who loses access; nothing changes until confirmed."""
+    alice, bob = world.user("alice"), world.user("bob")
+    world.group("Engineering", alice, bob)
+    world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "editor", "project:web")
+    page = admin.get("/admin/projects/web").get_data(as_text=True)
+    remove = re.search(r'href="(/admin/assignments/\d+/remove)"', page).group(1)
+    before = _counts(app)
+    confirm = admin.get(remove).get_data(as_text=True)
+    assert _counts(app) == before  # the preview ran in a savepoint and was undone
+    revokes = _rows(confirm, "revokes")
+    assert any(r.startswith("alice project:web editor") for r in revokes)
+    assert any(r.startswith("bob project:web editor") for r in revokes)
+    assert world.explain("alice", "project:web")["role"] == "editor"
+    done = admin.post(remove)
+    assert done.status_code == 303 and done.headers["Location"] == "/admin/projects/web"
+    assert world.explain("alice", "project:web")["role"] is None
+    removed = admin.get("/admin/projects/web").get_data(as_text=True)
+    assert "Removed: editor held by group Engineering on project:web" in removed
+    world.verify_clean()
+
+
+def test_a_mistyped_name_is_said_on_the_page(world, admin):
+    """An unknown group or an unoffered role changes nothing and is flashed, not an error page."""
+    admin.get("/admin/projects/web")
+    answer = admin.post(
+        "/admin/projects/web/roles",
+        {
+            "kind": "group",
+            "group-holder": "Nobody",
+            "group-role": "editor",
+            "back": "/admin/projects/web",
+        },
+    )
+    assert answer.status_code == 303 and answer.headers["Location"] == "/admin/projects/web"
+    assert "no group &#39;Nobody&#39;" in admin.get("/admin/projects/web").get_data(as_text=True)
+    bad_role = admin.post(
+        "/admin/projects/web/roles",
+        {"kind": "user", "user-holder": "x", "user-role": "emperor", "back": "/admin/projects/web"},
+    )
+    assert bad_role.status_code == 303
+    assert "one of the roles offered" in admin.get("/admin/projects/web").get_data(as_text=True)
+
+
+def test_a_project_admin_manages_their_project_only(world, app, client):
+    """Seed 002: a project Admin sees and manages their project; another one is 403."""
+    world.ok("project", "create", "--org", "acme", "mobile")
+    create_admin(app, email="pat@example.com", role="admin")
+    world.ok("revoke", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "org")
+    world.ok(
+        "grant", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "project:web"
+    )
+    pat = Browser(client)
+    assert pat.log_in("pat@example.com").status_code == 303
+    listed = pat.get("/admin/projects").get_data(as_text=True)
+    assert "project:web" in listed and "project:mobile" not in listed
+    assert "New project" not in listed
+    assert pat.get("/admin/projects/web").status_code == 200
+    refused = pat.get("/admin/projects/mobile")
+    assert refused.status_code == 403
+    assert "may not project.assign_roles on project:mobile" in refused.get_data(as_text=True)
+    assert pat.get("/admin/directories").status_code == 403
+
+
+def test_another_org_projects_are_404_like_made_up_ones(world, app, admin):
+    """Acme's admin naming globex's project gets what a made-up name gets."""
+    make_directory(app, org_slug="globex", name="entra")
+    world.ok("project", "create", "--org", "globex", "secret")
+    foreign, made_up = admin.get("/admin/projects/secret"), admin.get("/admin/projects/ghost")
+    assert foreign.status_code == made_up.status_code == 404
+    text = foreign.get_data(as_text=True).replace("secret", "X")
+    assert text.replace("csrf", "") and _same_page(text, made_up.get_data(as_text=True), "ghost")
+
+
+def _same_page(page: str, other: str, name: str) -> bool:
+    token = re.compile(r'name="csrf_token" value="[^"]+"')
+    return token.sub("", page) == token.sub("", other.replace(name, "X"))

@@ -13,8 +13,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from rbac.catalog import Catalog
+from rbac.db import casefold_key
 from rbac.errors import NotFound
 from rbac.evaluation import ResourceKind
+from rbac.group_graph import ancestor_groups
 from rbac.models import (
     Directory,
     EffectiveAccess,
@@ -222,9 +224,16 @@ def users_page(
     directory: str | None = None,
     after: str | None = None,
     limit: int,
+    search: str | None = None,
 ) -> Page[User]:
-    """Return a page of the org's users (of one directory if named), by id, emails loaded."""
+    """Return a page of the org's users (of one directory, matching a search), by id."""
     query = select(User).options(selectinload(User.emails))
+    if search:
+        key = casefold_key(search)
+        query = query.where(
+            User.user_name_key.contains(key, autoescape=True)
+            | User.display_name_key.contains(key, autoescape=True)
+        )
     return _principals_page(session, org, query, User, directory, after, limit)
 
 
@@ -235,9 +244,13 @@ def groups_page(
     directory: str | None = None,
     after: str | None = None,
     limit: int,
+    search: str | None = None,
 ) -> Page[Group]:
-    """Return a page of the org's groups (of one directory if named), by id."""
-    return _principals_page(session, org, select(Group), Group, directory, after, limit)
+    """Return a page of the org's groups (of one directory, matching a search), by id."""
+    query = select(Group)
+    if search:
+        query = query.where(Group.display_name_key.contains(casefold_key(search), autoescape=True))
+    return _principals_page(session, org, query, Group, directory, after, limit)
 
 
 def _principals_page(
@@ -366,3 +379,17 @@ def people_with_access(session: Session, org: Organization, resource: Resource) 
         (EffectiveAccess.resource_id == resource.id) | EffectiveAccess.resource_id.in_(assets),
     )
     return session.scalar(query)
+
+
+def groups_of(session: Session, org: Organization, user: User) -> tuple[list[Group], list[Group]]:
+    """Return the groups a user is a member of: directly, and through nesting (by name)."""
+    direct_ids = set(
+        session.scalars(select(GroupMembership.group_id).where(GroupMembership.user_id == user.id))
+    )
+    every_id = ancestor_groups(session, direct_ids) if direct_ids else set()
+    groups = session.scalars(
+        select(Group)
+        .where(Group.organization_id == org.id, Group.id.in_(every_id))
+        .order_by(Group.display_name_key)
+    ).all()
+    return [g for g in groups if g.id in direct_ids], [g for g in groups if g.id not in direct_ids]

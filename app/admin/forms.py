@@ -49,3 +49,23 @@ class HolderRoleForm(FlaskForm):
 
     holder = StringField("Name", validators=[InputRequired(), Length(max=512)])
     role = SelectField("Role", choices=[])
+
+
+class GroupForm(FlaskForm):
+    """A new local group: its name and slug."""
+
+    name = StringField("Name", validators=[InputRequired(), Length(max=256)])
+    slug = StringField("Slug", validators=[InputRequired(), Length(max=64)])
+
+
+class RenameForm(FlaskForm):
+    """A local group's new name."""
+
+    name = StringField("Name", validators=[InputRequired(), Length(max=256)])
+
+
+class MemberForm(FlaskForm):
+    """A member to add to a local group: a user or a group, by name or id."""
+
+    member = StringField("User or group", validators=[InputRequired(), Length(max=512)])
+    kind = SelectField("Kind", choices=["user", "group"])

@@ -1,0 +1,191 @@
+"""/admin pages of users and groups: who they are, what they hold and why; local groups edited.
+
+Users and groups are the org's (org Owners and Admins: `manage_principals`). IdP groups are
+read-only here, as everywhere; local groups are created, renamed, filled and deleted, the
+deletion after a confirmation page that lists whose access it revokes.
+"""
+
+from flask import flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.admin import acting, bp, may
+from app.admin.forms import ActionForm, GroupForm, MemberForm, RenameForm
+from app.admin.resources import preview
+from app.db import get_catalog, get_session
+from rbac import listing, lookups, queries
+from rbac.admin import principals
+from rbac.errors import Forbidden, InvalidValue, NotFound
+from rbac.models import Directory
+from rbac.resources import find_resource
+
+PER_PAGE = 100
+
+
+def _require_principals() -> None:
+    permission = get_catalog().administration.manage_principals
+    if not may(permission):
+        raise Forbidden(f"{g.admin.user_name} may not {permission}: users and groups are the org's")
+
+
+def _directory_names() -> dict[int, str]:
+    query = select(Directory.id, Directory.name).where(Directory.organization_id == g.org.id)
+    return dict(get_session().execute(query).all())
+
+
+@bp.route("/users")
+def users():
+    """The org's users, searched by userName or display name, a page at a time."""
+    _require_principals()
+    search = request.args.get("q", "").strip()[:256]
+    page = listing.users_page(
+        get_session(), g.org, after=request.args.get("after"), limit=PER_PAGE, search=search
+    )
+    return render_template(
+        "admin/users.html", page=page, search=search, directories=_directory_names()
+    )
+
+
+@bp.route("/users/<user_id>")
+def user(user_id):
+    """A user: profile, groups (direct and through nesting), access with sources, grants."""
+    _require_principals()
+    db = get_session()
+    found = lookups.find_user(db, g.org, user_id)
+    direct, nested = listing.groups_of(db, g.org, found)
+    explained = None
+    if address := request.args.get("explain"):
+        try:
+            explained = queries.explain_document(acting(), found, find_resource(db, g.org, address))
+        except (NotFound, InvalidValue) as error:
+            flash(str(error), "error")
+    return render_template(
+        "admin/user.html",
+        user=found,
+        directories=_directory_names(),
+        direct=direct,
+        nested=nested,
+        access=listing.access_of(db, g.org, found),
+        grants=listing.grants_page(db, g.org, user=found, limit=1000).items,
+        explained=explained,
+    )
+
+
+@bp.route("/groups", methods=["GET", "POST"])
+def groups():
+    """The org's groups (IdP and local) with their member counts; local ones created here."""
+    _require_principals()
+    db = get_session()
+    form = GroupForm()
+    if form.validate_on_submit():
+        made = principals.create_local_group(
+            acting(), form.name.data.strip(), form.slug.data.strip()
+        )
+        db.commit()
+        flash(f"Local group {made.display_name} is created.", "info")
+        return redirect(url_for("admin.group", group_id=made.id), code=303)
+    search = request.args.get("q", "").strip()[:256]
+    page = listing.groups_page(
+        db, g.org, after=request.args.get("after"), limit=PER_PAGE, search=search
+    )
+    counts = listing.member_counts(db, g.org, [group.id for group in page.items])
+    return render_template(
+        "admin/groups.html",
+        page=page,
+        counts=counts,
+        search=search,
+        directories=_directory_names(),
+        form=form,
+    )
+
+
+@bp.route("/groups/<group_id>")
+def group(group_id):
+    """A group: its members, what it grants (its own and its parents' roles); local: its forms."""
+    _require_principals()
+    db = get_session()
+    found = lookups.find_group(db, g.org, group_id)
+    return render_template(
+        "admin/group.html",
+        group=found,
+        directories=_directory_names(),
+        members=listing.direct_members(db, g.org, found, PER_PAGE),
+        granted=queries.explain_group(acting(), found),
+        action=ActionForm(),
+        rename=RenameForm(name=found.display_name),
+        member_form=MemberForm(),
+    )
+
+
+@bp.route("/groups/<group_id>/rename", methods=["POST"])
+def rename_group(group_id):
+    """Rename a local group."""
+    _require_principals()
+    found = lookups.find_group(get_session(), g.org, group_id)
+    form = RenameForm()
+    if not form.validate_on_submit():
+        raise InvalidValue("a group name has 1 to 256 characters")
+    principals.rename_local_group(acting(), found, form.name.data.strip())
+    get_session().commit()
+    flash(f"The group is now named {found.display_name}.", "info")
+    return redirect(url_for("admin.group", group_id=found.id), code=303)
+
+
+@bp.route("/groups/<group_id>/members", methods=["POST"])
+def add_member(group_id):
+    """Add a user, or a group to nest, to a local group."""
+    _require_principals()
+    ctx = acting()
+    found = lookups.find_group(ctx.session, g.org, group_id)
+    form = MemberForm()
+    if not form.validate_on_submit():
+        raise InvalidValue("name a user or a group")
+    find = lookups.find_group if form.kind.data == "group" else lookups.find_user
+    try:
+        member = find(ctx.session, g.org, form.member.data.strip())
+    except NotFound as error:  # typed in the form: said on the page
+        raise InvalidValue(str(error)) from None
+    principals.add_members(ctx, found, [member])
+    ctx.session.commit()
+    flash(f"{form.member.data.strip()} is a member of {found.display_name}.", "info")
+    return redirect(url_for("admin.group", group_id=found.id), code=303)
+
+
+@bp.route("/groups/<group_id>/members/<member_id>/remove", methods=["POST"])
+def remove_member(group_id, member_id):
+    """Take a user, or a nested group, out of a local group."""
+    _require_principals()
+    ctx = acting()
+    found = lookups.find_group(ctx.session, g.org, group_id)
+    try:
+        member = lookups.find_user(ctx.session, g.org, member_id)
+    except NotFound:
+        member = lookups.find_group(ctx.session, g.org, member_id)
+    principals.remove_members(ctx, found, [member], confirmed=True)
+    ctx.session.commit()
+    flash(f"Removed from {found.display_name}.", "info")
+    return redirect(url_for("admin.group", group_id=found.id), code=303)
+
+
+@bp.route("/groups/<group_id>/delete", methods=["GET", "POST"])
+def delete_group(group_id):
+    """Delete a local group, after a page listing whose access it revokes."""
+    _require_principals()
+    found = lookups.find_group(get_session(), g.org, group_id)
+
+    def delete(ctx):
+        principals.delete_local_group(ctx, found)
+
+    if request.method == "POST":
+        name = found.display_name
+        delete(acting())
+        get_session().commit()
+        flash(f"Local group {name} is deleted.", "info")
+        return redirect(url_for("admin.groups"), code=303)
+    return render_template(
+        "admin/confirm.html",
+        what=f"local group {found.display_name}",
+        changes=preview(delete),
+        back=url_for("admin.group", group_id=found.id),
+        action=ActionForm(),
+        verb="Delete",
+    )

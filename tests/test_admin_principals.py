@@ -1,0 +1,96 @@
+"""/admin users and groups: search, profiles with access and why, local groups edited (seed 004)."""
+
+import re
+
+import pytest
+
+from tests.test_admin import Browser, create_admin
+from tests.test_admin_resources import _rows
+
+
+@pytest.fixture
+def admin(world, app, client):
+    """Ada, Owner of acme, logged in."""
+    create_admin(app)
+    browser = Browser(client)
+    assert browser.log_in().status_code == 303
+    return browser
+
+
+def test_users_are_searched_and_show_their_access_and_why(world, admin):
+    """A user's page: groups direct and nested, access with sources, and explain for one."""
+    alice = world.user("alice", displayName="Alice Liddell")
+    world.user("bob")
+    team = world.group("Team", alice)
+    world.ok("group", "create", "--org", "acme", "--slug", "all", "Everyone")
+    world.ok("group", "nest", "--org", "acme", "all", team)
+    world.ok("assign", "--org", "acme", "--group", "Everyone", "--role", "member", "project:web")
+    found = admin.get("/admin/users?q=liddell").get_data(as_text=True)
+    assert [row.split()[0] for row in _rows(found, "users")] == ["alice"]
+    page = admin.get(f"/admin/users/{alice}").get_data(as_text=True)
+    assert "Member of: <a" in page and ">Team</a>" in page
+    assert re.search(r"Through nesting: <a[^>]*>Everyone</a>", page)
+    access = _rows(page, "access")
+    assert any(row.startswith("project:web member") and "Everyone" in row for row in access)
+    why = admin.get(f"/admin/users/{alice}?explain=project:web").get_data(as_text=True)
+    sources = _rows(why, "sources")
+    assert any(row.startswith("wins member") for row in sources)
+    bad = admin.get(f"/admin/users/{alice}?explain=nowhere").get_data(as_text=True)
+    assert "is not org, project:PROJECT or asset:PROJECT/ASSET" in bad
+
+
+def test_a_local_group_is_made_filled_nested_renamed_and_deleted(world, admin):
+    """Seed 004: a local group with a user and a sub-group; deleting it shows what goes."""
+    alice, bob = world.user("alice"), world.user("bob")
+    world.group("Contractors", bob)
+    admin.get("/admin/groups")
+    made = admin.post("/admin/groups", {"name": "Partners", "slug": "partners"})
+    assert made.status_code == 303
+    page_url = made.headers["Location"]
+    admin.get(page_url)
+    assert admin.post(f"{page_url}/members", {"member": "alice", "kind": "user"}).status_code == 303
+    admin.post(f"{page_url}/members", {"member": "Contractors", "kind": "group"})
+    world.ok("assign", "--org", "acme", "--group", "Partners", "--role", "viewer", "asset:web/bot")
+    page = admin.get(page_url).get_data(as_text=True)
+    assert sorted(_rows(page, "members")) == ["Contractors group Remove", "alice user Remove"]
+    assert _rows(page, "granted") == ["asset:web/bot viewer this group"]
+    assert world.explain("bob", "asset:web/bot")["role"] == "viewer"  # through Contractors
+    admin.post(f"{page_url}/rename", {"name": "Partners & co"})
+    assert "Partners &amp; co" in admin.get(page_url).get_data(as_text=True)
+    confirm = admin.get(f"{page_url}/delete").get_data(as_text=True)
+    revokes = _rows(confirm, "revokes")
+    assert {row.split()[0] for row in revokes} == {"alice", "bob"}
+    assert "alice asset:web/bot viewer no access" in revokes
+    assert world.explain("alice", "asset:web/bot")["role"] == "viewer"  # not yet
+    deleted = admin.post(f"{page_url}/delete")
+    assert deleted.status_code == 303 and deleted.headers["Location"] == "/admin/groups"
+    assert world.explain("alice", "asset:web/bot")["role"] is None
+    assert admin.get(page_url).status_code == 404
+    world.verify_clean()
+    assert alice
+
+
+def test_idp_groups_are_read_only_here(world, admin):
+    """An IdP group's page has no forms; a forged change is refused with the IdP named."""
+    alice = world.user("alice")
+    team = world.group("Team", alice)
+    page = admin.get(f"/admin/groups/{team}").get_data(as_text=True)
+    assert "Its IdP manages its name and members" in page and "Rename" not in page
+    answer = admin.post(
+        f"/admin/groups/{team}/members",
+        {"member": "alice", "kind": "user", "back": f"/admin/groups/{team}"},
+    )
+    assert answer.status_code == 303
+    assert "managed by its IdP" in admin.get(f"/admin/groups/{team}").get_data(as_text=True)
+
+
+def test_removing_a_member_takes_their_access(world, admin):
+    """Removing a user from a local group revokes what the group gave them."""
+    alice = world.user("alice")
+    world.ok("group", "create", "--org", "acme", "--slug", "ops", "Ops")
+    world.ok("group", "add", "--org", "acme", "ops", "alice")
+    world.ok("assign", "--org", "acme", "--group", "Ops", "--role", "editor", "project:web")
+    page = admin.get("/admin/groups/ops").get_data(as_text=True)
+    assert "editor" in page
+    assert admin.post(f"/admin/groups/ops/members/{alice}/remove").status_code == 303
+    assert world.explain("alice", "project:web")["role"] is None

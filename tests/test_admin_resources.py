@@ -22,7 +22,7 @@ def admin(world, app, client):
 
 def _rows(page: str, table: str) -> list[str]:
     """The text of each row of a table of the page, tags stripped."""
-    body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    body = re.search(rf'<table id="{table}"[^>]*>.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
     rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
     return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
 

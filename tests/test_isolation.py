@@ -57,15 +57,16 @@ TENANT_VARIABLES = {
     "directory": "directory",
     "token_id": "token_id",
     "member_id": "user_id",
+    "key_id": "api_key_id",
 }
 VOLATILE_KEYS = {"id", "meta", "created_at"}
 # URL variables that name something every tenant shares.
 SHARED_VARIABLES = {"resource_type_id": "User", "schema_id": USER_SCHEMA}
-# Today: 26 (route, method) pairs under /scim/v2, 42 under /api/v1, 29 under /admin. Fewer: the
+# Today: 26 (route, method) pairs under /scim/v2, 42 under /api/v1, 35 under /admin. Fewer: the
 # enumeration lost routes, not that the app has fewer.
 MIN_SCIM_PAIRS = 26
 MIN_API_PAIRS = 42
-MIN_ADMIN_PAIRS = 29
+MIN_ADMIN_PAIRS = 35
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Response headers whose values change from one request to the next.
 VOLATILE_HEADERS = {"X-Request-Id", "Content-Length", "ETag", "Location", "Date"}
@@ -90,6 +91,7 @@ class Refs:
     assignment_id: str
     directory: str
     token_id: str
+    api_key_id: str
 
 
 def _attributes(tag: str) -> dict:
@@ -117,6 +119,7 @@ def _missing_refs() -> Refs:
         assignment_id=str(random.randint(10**9, 2**31 - 1)),
         directory=f"dir-{tag}",
         token_id=str(random.randint(10**9, 2**31 - 1)),
+        api_key_id=str(random.randint(10**9, 2**31 - 1)),
         **_attributes(tag),
     )
 
@@ -221,6 +224,8 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
         token_id = _renumber(
             session, models.DirectoryToken, models.DirectoryToken.directory_id == made.id
         )
+        key, _ = tenancy.issue_api_key(session, directory.organization, f"seed {tag}")
+        api_key_id = _renumber(session, models.ApiKey, models.ApiKey.id == key.id)
         session.commit()
     return Seeded(
         org=org,
@@ -236,6 +241,7 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
             assignment_id=str(assignment_id),
             directory=name,
             token_id=str(token_id),
+            api_key_id=str(api_key_id),
             **attributes,
         ),
         user_ids=[ada["id"], bob["id"], shared["id"]],

@@ -53,7 +53,8 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=int(accounts.SESSION_LIFETIME / timedelta(seconds=1)),
     )
     csrf.init_app(app)
-    from app.admin import errors, principals, resources, views  # noqa: F401  (they register on bp)
+    # The page modules register their routes on bp.
+    from app.admin import errors, principals, resources, settings, views  # noqa: F401
 
     app.register_blueprint(bp)
     # Bearer-token APIs carry no cookie: cross-site requests cannot borrow their credentials.

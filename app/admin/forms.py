@@ -69,3 +69,10 @@ class MemberForm(FlaskForm):
 
     member = StringField("User or group", validators=[InputRequired(), Length(max=512)])
     kind = SelectField("Kind", choices=["user", "group"])
+
+
+class ApiKeyForm(FlaskForm):
+    """A new API key: a name to tell it apart, and its role."""
+
+    name = StringField("Name", validators=[InputRequired(), Length(max=200)])
+    role = SelectField("Role", choices=["viewer", "admin"])

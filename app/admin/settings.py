@@ -1,0 +1,160 @@
+"""/admin organization settings, API keys and the audit log.
+
+Settings that change everyone's access (the default role, the group-roles switch) are shown
+first on a confirmation page listing whose access changes (seed 003's mapping switch), then
+applied. API keys are created (shown once) and revoked here. The audit log is the event
+stream, newest first, filtered by type, user, resource or actor.
+"""
+
+from flask import flash, g, redirect, render_template, request, url_for
+from sqlalchemy import or_, select
+
+from app.admin import acting, bp, may
+from app.admin.forms import ActionForm, ApiKeyForm
+from app.admin.resources import preview
+from app.db import get_catalog, get_session
+from rbac import lookups, tenancy
+from rbac.admin import settings
+from rbac.catalog import Scope
+from rbac.errors import Forbidden, InvalidValue, NotFound
+from rbac.models import AdminCredential, Event, User
+
+EVENTS_PER_PAGE = 100
+EVENT_KINDS = ["access.", "dsync.", "user.", "group.", "grant.", "assignment.", "resource.", "org."]
+
+
+def _require(permission: str) -> None:
+    if not may(permission):
+        raise Forbidden(f"{g.admin.user_name} may not {permission}")
+
+
+@bp.route("/settings")
+def org_settings():
+    """The default role, the group-roles switch, admins, API keys and the role catalog."""
+    return _settings_page()
+
+
+def _settings_page(new_key: str | None = None):
+    catalog = get_catalog()
+    _require(catalog.administration.manage_settings)
+    db = get_session()
+    admins = db.execute(
+        select(User, AdminCredential)
+        .join(AdminCredential, AdminCredential.user_id == User.id)
+        .where(User.organization_id == g.org.id)
+        .order_by(User.user_name_key)
+    ).all()
+    ladder = catalog.ladders[Scope.ORGANIZATION]
+    return render_template(
+        "admin/settings.html",
+        default_roles=[role.name for role in ladder[1:]],
+        admins=admins,
+        keys=tenancy.list_api_keys(db, g.org),
+        may_keys=may("org.manage_api_keys"),
+        key_form=ApiKeyForm(),
+        catalog=catalog,
+        action=ActionForm(),
+        new_key=new_key,
+    )
+
+
+@bp.route("/settings/change", methods=["GET", "POST"])
+def change_settings():
+    """Change the default role or the group-roles switch, after showing whose access changes."""
+    _require(get_catalog().administration.manage_settings)
+    values = request.values
+    if "group_roles" in values:
+        enabled = values["group_roles"] == "on"
+        what = f"switch group roles {'on' if enabled else 'off'}"
+
+        def change(ctx):
+            settings.set_group_roles_enabled(ctx, enabled)
+
+    elif "default_role" in values:
+        role = values["default_role"] or None
+        what = f"make the default role {role or 'none'}"
+
+        def change(ctx):
+            settings.set_default_role(ctx, role)
+
+    else:
+        raise InvalidValue("name the setting to change")
+    if request.method == "POST":
+        change(acting())
+        get_session().commit()
+        flash(f"Done: {what}.", "info")
+        return redirect(url_for("admin.org_settings"), code=303)
+    return render_template(
+        "admin/confirm.html",
+        what=what,
+        verb="Confirm:",
+        changes=preview(change),
+        back=url_for("admin.org_settings"),
+        action=ActionForm(),
+        carry=dict(values),
+    )
+
+
+@bp.route("/settings/api-keys", methods=["POST"])
+def create_api_key():
+    """Create an API key: shown once, on this answer only."""
+    _require("org.manage_api_keys")
+    form = ApiKeyForm()
+    if not form.validate_on_submit():
+        raise InvalidValue("an API key has a name (200 characters at most) and a role")
+    name = form.name.data.strip()
+    _, plaintext = tenancy.issue_api_key(get_session(), g.org, name, form.role.data)
+    get_session().commit()
+    return _settings_page(new_key=plaintext), 201
+
+
+@bp.route("/settings/api-keys/<int:key_id>/revoke", methods=["POST"])
+def revoke_api_key(key_id):
+    """Revoke an API key at once."""
+    _require("org.manage_api_keys")
+    key = tenancy.revoke_api_key(get_session(), g.org, key_id)
+    get_session().commit()
+    flash(f"API key {key.prefix}… is revoked.", "info")
+    return redirect(url_for("admin.org_settings"), code=303)
+
+
+@bp.route("/events")
+def events():
+    """The audit log: the org's events, newest first, filtered by type, user, resource, actor."""
+    _require("org.view_audit_logs")
+    db = get_session()
+    kind = request.args.get("type", "")
+    query = select(Event).where(Event.organization_id == g.org.id)
+    if kind in EVENT_KINDS:
+        query = query.where(Event.type.startswith(kind))
+    if who := request.args.get("user", "").strip():
+        try:
+            user_id = lookups.find_user(db, g.org, who).id
+        except (NotFound, InvalidValue) as error:
+            flash(str(error), "error")
+            user_id = None
+        query = query.where(
+            or_(
+                Event.data["user_id"].as_string() == user_id,  # access events
+                Event.data["user"]["id"].as_string() == user_id,  # directory events
+            )
+        )
+    if address := request.args.get("resource", "").strip():
+        query = query.where(Event.data["resource"].as_string() == address)
+    if actor := request.args.get("actor", "").strip():
+        query = query.where(
+            or_(
+                Event.data["actor"].as_string() == actor,  # admin and directory events
+                Event.data["cause"]["actor"].as_string() == actor,  # access events
+            )
+        )
+    if before := request.args.get("before", type=int):
+        query = query.where(Event.id < before)
+    rows = db.scalars(query.order_by(Event.id.desc()).limit(EVENTS_PER_PAGE + 1)).all()
+    return render_template(
+        "admin/events.html",
+        events=rows[:EVENTS_PER_PAGE],
+        more=rows[EVENTS_PER_PAGE - 1].id if len(rows) > EVENTS_PER_PAGE else None,
+        kinds=EVENT_KINDS,
+        filters=request.args,
+    )

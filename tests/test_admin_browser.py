@@ -5,7 +5,9 @@ An admin logs in, reads the overview and the directories, rotates the directory'
 IdP get 403, resumes it, filters the journal; creates a project, assigns the IdP's group a
 role on it and sees the member's access with its source; the IdP removes the member (a SCIM
 PATCH to the same server) and the access goes; the assignment is removed after its
-confirmation page; and the admin logs out. A screenshot of every page is
+confirmation page; a local group gets the IdP group as a sub-group; the user list and a
+profile are read; group roles are switched off after the page saying whose access goes; the
+audit log names the admin; and the admin logs out. A screenshot of every page is
 saved under artifacts/screenshots/ (not committed): look at them.
 
 Nothing is downloaded: the browser and its driver are Debian's `chromium` and
@@ -69,8 +71,8 @@ def browser():
 
 def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser):
     """Log in, rotate the token, pause and resume the IdP, filter the journal, log out."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -93,17 +95,24 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         def shot(name):
             browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
+        def navigated(action):
+            """Do something that loads a page, and wait until the new page has loaded."""
+            browser.execute_script("window.rolecallOldPage = true")
+            action()
+            WebDriverWait(browser, WAIT, ignored_exceptions=(WebDriverException,)).until(
+                lambda b: b.execute_script(
+                    "return !window.rolecallOldPage && document.readyState === 'complete'"
+                )
+            )
+
         def click(text):
             """Click a button and wait for the page it leads to (a form post navigates)."""
-            page = browser.find_element(By.TAG_NAME, "html")
-            browser.find_element(By.XPATH, f"//button[normalize-space()='{text}']").click()
-            WebDriverWait(browser, WAIT).until(staleness_of(page))
+            button = browser.find_element(By.XPATH, f"//button[normalize-space()='{text}']")
+            navigated(button.click)
 
         def follow(text):
             """Follow a link and wait for the page it leads to."""
-            page = browser.find_element(By.TAG_NAME, "html")
-            browser.find_element(By.LINK_TEXT, text).click()
-            WebDriverWait(browser, WAIT).until(staleness_of(page))
+            navigated(browser.find_element(By.LINK_TEXT, text).click)
 
         browser.get(f"{base}/admin/")
         assert browser.current_url.startswith(f"{base}/admin/login"), browser.page_source[:2000]
@@ -172,15 +181,40 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         }
         removed = rotated.patch(f"{base}/scim/v2/Groups/{group}", json=patch, timeout=WAIT)
         assert removed.status_code in (200, 204), removed.text
-        browser.refresh()
+        navigated(browser.refresh)
         after = browser.find_element(By.ID, "access").text
         assert "alice@example.com" not in after and "cascade from owner on org" in after
         shot("10-access-revoked")
-        browser.find_element(By.LINK_TEXT, "Remove…").click()
+        follow("Remove…")
         assert "Nobody's access changes" in browser.page_source
         shot("11-confirm-unassign")
         click("Remove")
         assert "Removed: editor held by group Engineering" in browser.page_source
+
+        # Seed 004: a local group holding the IdP group as a sub-group.
+        follow("Groups")
+        browser.find_element(By.ID, "name").send_keys("Partners")
+        browser.find_element(By.ID, "group-slug").send_keys("partners")
+        click("Create group")
+        browser.find_element(By.ID, "member").send_keys("Engineering")
+        Select(browser.find_element(By.ID, "member-kind")).select_by_visible_text("group")
+        click("Add")
+        assert "Engineering group" in browser.find_element(By.ID, "members").text
+        shot("12-local-group")
+        follow("Users")
+        shot("13-users")
+        follow("ada@example.com")
+        shot("14-user")
+        # Seed 003: group roles switched off after the page that says whose access goes.
+        follow("Settings")
+        shot("15-settings")
+        click("Switch off…")
+        shot("16-confirm-switch")
+        click("Switch group roles off")
+        assert "Done: switch group roles off" in browser.page_source
+        follow("Audit log")
+        assert "admin:ada@example.com" in browser.find_element(By.ID, "events").text
+        shot("17-audit-log")
 
         click("Log out")
         assert browser.current_url.startswith(f"{base}/admin/login")

@@ -87,7 +87,8 @@ def change_settings():
     return render_template(
         "admin/confirm.html",
         what=what,
-        verb="Confirm:",
+        heading=f"{what.capitalize()}?",
+        button=what.capitalize(),
         changes=preview(change),
         back=url_for("admin.org_settings"),
         action=ActionForm(),

@@ -54,6 +54,8 @@ class Administration:
     edit_asset: str  # e.g. the agents a workforce uses
     manage_principals: str  # local users and groups
     manage_settings: str
+    manage_api_keys: str
+    view_audit_log: str
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             administration["edit_asset"],
             administration["manage_principals"],
             administration["manage_settings"],
+            administration["manage_api_keys"],
+            administration["view_audit_log"],
         ),
     )
     # Every role a cascade names must exist: fail at load, not at the first check.

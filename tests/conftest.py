@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -265,3 +266,64 @@ def world(app, client):
     w.ok("asset", "create", "--org", "acme", "--project", "web", "--kind", "agent", "bot")
     w.ok("asset", "create", "--org", "acme", "--project", "web", "--kind", "tool", "search")
     return w
+
+
+# -- /admin: accounts and a browser-like client ---------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+_CSRF = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
+
+
+def create_admin(app, email="ada@example.com", org="acme", role=None, password=PASSWORD):
+    """Run `rolecall admin create`; return its output."""
+    args = ["admin", "create", "--org", org, "--email", email, "--password-stdin"]
+    result = app.test_cli_runner().invoke(
+        cli, args + (["--role", role] if role else []), input=password + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+class Browser:
+    """The test client as a browser: it keeps cookies and sends each form's CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def get(self, path, **kwargs):
+        """GET a page, remembering the CSRF token of its forms."""
+        response = self.client.get(path, **kwargs)
+        if match := _CSRF.search(response.get_data(as_text=True)):
+            self.token = match.group(1) or match.group(2)
+        return response
+
+    def post(self, path, data=None, csrf=True):
+        """POST a form (with the last page's CSRF token unless told not to)."""
+        data = dict(data or {})
+        if csrf:
+            data["csrf_token"] = self.token
+        return self.client.post(path, data=data)
+
+    def log_in(self, email="ada@example.com", password=PASSWORD):
+        """Log in through the form; return the answer."""
+        self.get("/admin/login")
+        return self.post("/admin/login", {"email": email, "password": password})
+
+
+def table_rows(page: str, table: str) -> list[str]:
+    """The text of each row of a table of the page, tags stripped."""
+    body = re.search(rf'<table id="{table}"[^>]*>.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+
+
+@pytest.fixture
+def admin(world, app, client):
+    """A browser logged in as ada@example.com, Owner of acme (the `world` organization)."""
+    create_admin(app)
+    browser = Browser(client)
+    assert browser.log_in().status_code == 303
+    return browser

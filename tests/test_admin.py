@@ -10,58 +10,13 @@ from app.cli import cli
 from app.db import get_session
 from rbac.db import utcnow
 from rbac.models import AdminCredential, AdminSession
-from tests.conftest import ScimClient, make_directory
-
-PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(
-    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
-)
-
-
-def create_admin(app, email="ada@example.com", org="acme", role=None, password=PASSWORD):
-    """Run `rolecall admin create`; return its output."""
-    args = ["admin", "create", "--org", org, "--email", email, "--password-stdin"]
-    result = app.test_cli_runner().invoke(
-        cli, args + (["--role", role] if role else []), input=password + "\n"
-    )
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-class Browser:
-    """The test client as a browser: it keeps cookies and sends each form's CSRF token."""
-
-    def __init__(self, client):
-        self.client = client
-        self.token = None
-
-    def get(self, path, **kwargs):
-        """GET a page, remembering the CSRF token of its forms."""
-        response = self.client.get(path, **kwargs)
-        if match := _CSRF.search(response.get_data(as_text=True)):
-            self.token = match.group(1) or match.group(2)
-        return response
-
-    def post(self, path, data=None, csrf=True):
-        """POST a form (with the last page's CSRF token unless told not to)."""
-        data = dict(data or {})
-        if csrf:
-            data["csrf_token"] = self.token
-        return self.client.post(path, data=data)
-
-    def log_in(self, email="ada@example.com", password=PASSWORD):
-        """Log in through the form; return the answer."""
-        self.get("/admin/login")
-        return self.post("/admin/login", {"email": email, "password": password})
+from tests.conftest import PASSWORD, Browser, ScimClient, create_admin, make_directory
 
 
 @pytest.fixture
-def browser(world, app, client):
-    """A browser logged in as ada@example.com, Owner of acme (the `world` organization)."""
-    create_admin(app)
-    browser = Browser(client)
-    assert browser.log_in().status_code == 303
-    return browser
+def browser(admin):
+    """Ada, logged in (the `admin` fixture), under this module's older name."""
+    return admin
 
 
 def test_pages_need_a_login_and_carry_security_headers(app, client):

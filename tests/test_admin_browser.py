@@ -25,8 +25,7 @@ import pytest
 import requests
 
 from tests import servers
-from tests.conftest import GROUP_SCHEMA, USER_SCHEMA, make_directory
-from tests.test_admin import PASSWORD, create_admin
+from tests.conftest import GROUP_SCHEMA, PASSWORD, USER_SCHEMA, create_admin, make_directory
 
 pytestmark = pytest.mark.slow
 

@@ -2,19 +2,7 @@
 
 import re
 
-import pytest
-
-from tests.test_admin import Browser, create_admin
-from tests.test_admin_resources import _rows
-
-
-@pytest.fixture
-def admin(world, app, client):
-    """Ada, Owner of acme, logged in."""
-    create_admin(app)
-    browser = Browser(client)
-    assert browser.log_in().status_code == 303
-    return browser
+from tests.conftest import table_rows
 
 
 def test_users_are_searched_and_show_their_access_and_why(world, admin):
@@ -26,14 +14,14 @@ def test_users_are_searched_and_show_their_access_and_why(world, admin):
     world.ok("group", "nest", "--org", "acme", "all", team)
     world.ok("assign", "--org", "acme", "--group", "Everyone", "--role", "member", "project:web")
     found = admin.get("/admin/users?q=liddell").get_data(as_text=True)
-    assert [row.split()[0] for row in _rows(found, "users")] == ["alice"]
+    assert [row.split()[0] for row in table_rows(found, "users")] == ["alice"]
     page = admin.get(f"/admin/users/{alice}").get_data(as_text=True)
     assert "Member of: <a" in page and ">Team</a>" in page
     assert re.search(r"Through nesting: <a[^>]*>Everyone</a>", page)
-    access = _rows(page, "access")
+    access = table_rows(page, "access")
     assert any(row.startswith("project:web member") and "Everyone" in row for row in access)
     why = admin.get(f"/admin/users/{alice}?explain=project:web").get_data(as_text=True)
-    sources = _rows(why, "sources")
+    sources = table_rows(why, "sources")
     assert any(row.startswith("wins member") for row in sources)
     bad = admin.get(f"/admin/users/{alice}?explain=nowhere").get_data(as_text=True)
     assert "is not org, project:PROJECT or asset:PROJECT/ASSET" in bad
@@ -52,13 +40,13 @@ def test_a_local_group_is_made_filled_nested_renamed_and_deleted(world, admin):
     admin.post(f"{page_url}/members", {"member": "Contractors", "kind": "group"})
     world.ok("assign", "--org", "acme", "--group", "Partners", "--role", "viewer", "asset:web/bot")
     page = admin.get(page_url).get_data(as_text=True)
-    assert sorted(_rows(page, "members")) == ["Contractors group Remove", "alice user Remove"]
-    assert _rows(page, "granted") == ["asset:web/bot viewer this group"]
+    assert sorted(table_rows(page, "members")) == ["Contractors group Remove", "alice user Remove"]
+    assert table_rows(page, "granted") == ["asset:web/bot viewer this group"]
     assert world.explain("bob", "asset:web/bot")["role"] == "viewer"  # through Contractors
     admin.post(f"{page_url}/rename", {"name": "Partners & co"})
     assert "Partners &amp; co" in admin.get(page_url).get_data(as_text=True)
     confirm = admin.get(f"{page_url}/delete").get_data(as_text=True)
-    revokes = _rows(confirm, "revokes")
+    revokes = table_rows(confirm, "revokes")
     assert {row.split()[0] for row in revokes} == {"alice", "bob"}
     assert "alice asset:web/bot viewer no access" in revokes
     assert world.explain("alice", "asset:web/bot")["role"] == "viewer"  # not yet

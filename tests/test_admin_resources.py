@@ -2,29 +2,11 @@
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from app.db import get_session
 from rbac.models import EffectiveAccess, Event
-from tests.conftest import make_directory
-from tests.test_admin import Browser, create_admin
-
-
-@pytest.fixture
-def admin(world, app, client):
-    """Ada, Owner of acme (project web with agent bot and tool search), logged in."""
-    create_admin(app)
-    browser = Browser(client)
-    assert browser.log_in().status_code == 303
-    return browser
-
-
-def _rows(page: str, table: str) -> list[str]:
-    """The text of each row of a table of the page, tags stripped."""
-    body = re.search(rf'<table id="{table}"[^>]*>.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
-    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+from tests.conftest import Browser, create_admin, make_directory, table_rows
 
 
 def _counts(app) -> tuple[int, int]:
@@ -59,16 +41,16 @@ def test_a_group_assigned_on_a_project_gives_its_members_access_with_the_reason(
     assert answer.status_code == 303
     page = admin.get("/admin/projects/web").get_data(as_text=True)
     assert "group Engineering now holds editor on project:web" in page
-    alice_row = next(row for row in _rows(page, "access") if row.startswith("alice"))
+    alice_row = next(row for row in table_rows(page, "access") if row.startswith("alice"))
     assert "editor" in alice_row and "Engineering" in alice_row
-    assert any("Engineering editor" in row for row in _rows(page, "assignments"))
+    assert any("Engineering editor" in row for row in table_rows(page, "assignments"))
     admin.get("/admin/projects/web/assets/bot")
     admin.post(
         "/admin/projects/web/assets/bot/roles",
         {"kind": "user", "user-holder": "alice", "user-role": "viewer"},
     )
     asset_page = admin.get("/admin/projects/web/assets/bot").get_data(as_text=True)
-    assert any(row.startswith("alice viewer") for row in _rows(asset_page, "grants"))
+    assert any(row.startswith("alice viewer") for row in table_rows(asset_page, "grants"))
     assert world.explain("alice", "project:web")["role"] == "editor"
 
 
@@ -82,7 +64,7 @@ def test_removing_an_assignment_shows_what_it_revokes_then_does_it(world, app, a
     before = _counts(app)
     confirm = admin.get(remove).get_data(as_text=True)
     assert _counts(app) == before  # the preview ran in a savepoint and was undone
-    revokes = _rows(confirm, "revokes")
+    revokes = table_rows(confirm, "revokes")
     assert any(r.startswith("alice project:web editor") for r in revokes)
     assert any(r.startswith("bob project:web editor") for r in revokes)
     assert world.explain("alice", "project:web")["role"] == "editor"

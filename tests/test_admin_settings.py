@@ -2,19 +2,7 @@
 
 import re
 
-import pytest
-
-from tests.test_admin import Browser, create_admin
-from tests.test_admin_resources import _rows
-
-
-@pytest.fixture
-def admin(world, app, client):
-    """Ada, Owner of acme, logged in."""
-    create_admin(app)
-    browser = Browser(client)
-    assert browser.log_in().status_code == 303
-    return browser
+from tests.conftest import table_rows
 
 
 def test_switching_group_roles_off_shows_whose_access_goes_first(world, admin):
@@ -24,7 +12,7 @@ def test_switching_group_roles_off_shows_whose_access_goes_first(world, admin):
     world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "editor", "project:web")
     admin.get("/admin/settings")
     confirm = admin.get("/admin/settings/change?group_roles=off").get_data(as_text=True)
-    assert any(row.startswith("alice project:web editor") for row in _rows(confirm, "revokes"))
+    assert any(row.startswith("alice project:web editor") for row in table_rows(confirm, "revokes"))
     assert world.explain("alice", "project:web")["role"] == "editor"  # nothing changed yet
     done = admin.post("/admin/settings/change", {"group_roles": "off"})
     assert done.status_code == 303
@@ -57,7 +45,7 @@ def test_api_keys_are_created_once_and_revoked(world, admin, client):
     headers = {"Authorization": f"Bearer {key}"}
     assert client.get("/api/v1/settings", headers=headers).status_code == 200
     page = admin.get("/admin/settings").get_data(as_text=True)
-    assert key not in page and any("billing viewer" in row for row in _rows(page, "keys"))
+    assert key not in page and any("billing viewer" in row for row in table_rows(page, "keys"))
     key_id = re.search(r"/admin/settings/api-keys/(\d+)/revoke", page).group(1)
     assert admin.post(f"/admin/settings/api-keys/{key_id}/revoke").status_code == 303
     assert client.get("/api/v1/settings", headers=headers).status_code == 401
@@ -71,17 +59,19 @@ def test_the_audit_log_names_the_admin_and_filters(world, admin):
         "/admin/projects/web/roles", {"kind": "user", "user-holder": "alice", "user-role": "editor"}
     )
     log = admin.get("/admin/events").get_data(as_text=True)
-    rows = _rows(log, "events")
+    rows = table_rows(log, "events")
     assert any("grant.created" in row and "admin:ada@example.com" in row for row in rows)
-    access = _rows(admin.get("/admin/events?type=access.").get_data(as_text=True), "events")
+    access = table_rows(admin.get("/admin/events?type=access.").get_data(as_text=True), "events")
     assert access and all("access." in row for row in access)
-    by_user = _rows(admin.get("/admin/events?user=alice").get_data(as_text=True), "events")
+    by_user = table_rows(admin.get("/admin/events?user=alice").get_data(as_text=True), "events")
     assert by_user and all("alice" in row for row in by_user)
     assert any("project:web — → editor (direct_grant)" in row for row in by_user)
     by_actor = admin.get("/admin/events?actor=admin:ada@example.com")
     assert by_actor.status_code == 200, by_actor.get_data(as_text=True)[-3000:]
     by_actor = by_actor.get_data(as_text=True)
-    assert all("admin:ada@example.com" in row for row in _rows(by_actor, "events"))
-    on_web = _rows(admin.get("/admin/events?resource=project:web").get_data(as_text=True), "events")
+    assert all("admin:ada@example.com" in row for row in table_rows(by_actor, "events"))
+    on_web = table_rows(
+        admin.get("/admin/events?resource=project:web").get_data(as_text=True), "events"
+    )
     assert on_web and all("project:web" in row for row in on_web)
     assert alice

@@ -18,8 +18,9 @@ from flask_wtf.csrf import CSRFProtect
 from app.db import get_catalog, get_session
 from rbac import accounts, queries
 from rbac.context import Actor, Context
+from rbac.errors import Forbidden
 from rbac.models import Organization
-from rbac.resources import org_resource
+from rbac.resources import address_of, org_resource
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf = CSRFProtect()
@@ -104,6 +105,17 @@ def acting() -> Context:
     # Events name the admin by their login, so that the audit log reads as who did what.
     actor = Actor(f"admin:{g.admin.user_name}", user_id=g.admin.id)
     return Context(get_session(), get_catalog(), g.org, actor)
+
+
+def require(action: str, resource=None) -> None:
+    """Refuse (403) an admin action (a catalog `administration` entry) the admin's roles forbid.
+
+    The action is checked on the organization unless a resource is named.
+    """
+    permission = getattr(get_catalog().administration, action)
+    if not may(permission, resource):
+        where = address_of(get_session(), resource) if resource is not None else "org"
+        raise Forbidden(f"{g.admin.user_name} may not {permission} on {where}")
 
 
 def may(permission: str, resource=None) -> bool:

@@ -8,23 +8,17 @@ deletion after a confirmation page that lists whose access it revokes.
 from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from app.admin import acting, bp, may
+from app.admin import acting, bp, require
+from app.admin.confirm import confirm_then_change
 from app.admin.forms import ActionForm, GroupForm, MemberForm, RenameForm
-from app.admin.resources import preview
-from app.db import get_catalog, get_session
+from app.db import get_session
 from rbac import listing, lookups, queries
 from rbac.admin import principals
-from rbac.errors import Forbidden, InvalidValue, NotFound
+from rbac.errors import InvalidValue, NotFound
 from rbac.models import Directory
 from rbac.resources import find_resource
 
 PER_PAGE = 100
-
-
-def _require_principals() -> None:
-    permission = get_catalog().administration.manage_principals
-    if not may(permission):
-        raise Forbidden(f"{g.admin.user_name} may not {permission}: users and groups are the org's")
 
 
 def _directory_names() -> dict[int, str]:
@@ -35,7 +29,7 @@ def _directory_names() -> dict[int, str]:
 @bp.route("/users")
 def users():
     """The org's users, searched by userName or display name, a page at a time."""
-    _require_principals()
+    require("manage_principals")
     search = request.args.get("q", "").strip()[:256]
     page = listing.users_page(
         get_session(), g.org, after=request.args.get("after"), limit=PER_PAGE, search=search
@@ -48,7 +42,7 @@ def users():
 @bp.route("/users/<user_id>")
 def user(user_id):
     """A user: profile, groups (direct and through nesting), access with sources, grants."""
-    _require_principals()
+    require("manage_principals")
     db = get_session()
     found = lookups.find_user(db, g.org, user_id)
     direct, nested = listing.groups_of(db, g.org, found)
@@ -73,7 +67,7 @@ def user(user_id):
 @bp.route("/groups", methods=["GET", "POST"])
 def groups():
     """The org's groups (IdP and local) with their member counts; local ones created here."""
-    _require_principals()
+    require("manage_principals")
     db = get_session()
     form = GroupForm()
     if form.validate_on_submit():
@@ -101,7 +95,7 @@ def groups():
 @bp.route("/groups/<group_id>")
 def group(group_id):
     """A group: its members, what it grants (its own and its parents' roles); local: its forms."""
-    _require_principals()
+    require("manage_principals")
     db = get_session()
     found = lookups.find_group(db, g.org, group_id)
     return render_template(
@@ -119,7 +113,7 @@ def group(group_id):
 @bp.route("/groups/<group_id>/rename", methods=["POST"])
 def rename_group(group_id):
     """Rename a local group."""
-    _require_principals()
+    require("manage_principals")
     found = lookups.find_group(get_session(), g.org, group_id)
     form = RenameForm()
     if not form.validate_on_submit():
@@ -133,7 +127,7 @@ def rename_group(group_id):
 @bp.route("/groups/<group_id>/members", methods=["POST"])
 def add_member(group_id):
     """Add a user, or a group to nest, to a local group."""
-    _require_principals()
+    require("manage_principals")
     ctx = acting()
     found = lookups.find_group(ctx.session, g.org, group_id)
     form = MemberForm()
@@ -153,7 +147,7 @@ def add_member(group_id):
 @bp.route("/groups/<group_id>/members/<member_id>/remove", methods=["POST"])
 def remove_member(group_id, member_id):
     """Take a user, or a nested group, out of a local group."""
-    _require_principals()
+    require("manage_principals")
     ctx = acting()
     found = lookups.find_group(ctx.session, g.org, group_id)
     try:
@@ -169,23 +163,17 @@ def remove_member(group_id, member_id):
 @bp.route("/groups/<group_id>/delete", methods=["GET", "POST"])
 def delete_group(group_id):
     """Delete a local group, after a page listing whose access it revokes."""
-    _require_principals()
+    require("manage_principals")
     found = lookups.find_group(get_session(), g.org, group_id)
 
     def delete(ctx):
         principals.delete_local_group(ctx, found)
 
-    if request.method == "POST":
-        name = found.display_name
-        delete(acting())
-        get_session().commit()
-        flash(f"Local group {name} is deleted.", "info")
-        return redirect(url_for("admin.groups"), code=303)
-    return render_template(
-        "admin/confirm.html",
-        what=f"local group {found.display_name}",
-        changes=preview(delete),
+    return confirm_then_change(
+        delete,
+        done=f"Local group {found.display_name} is deleted.",
+        after=url_for("admin.groups"),
         back=url_for("admin.group", group_id=found.id),
-        action=ActionForm(),
+        what=f"local group {found.display_name}",
         verb="Delete",
     )

@@ -2,21 +2,20 @@
 
 A resource's page is for whoever may assign roles on it (the engine's `assign_roles`
 permission of its scope: org Owners and Admins everywhere, a project Admin on their project
-and its assets). Taking a role back first shows, on a confirmation page, exactly what it will
-revoke: the change is run in a savepoint, its access events read, and the savepoint undone.
+and its assets). Taking a role back first shows exactly what it will revoke (app.admin.confirm).
 """
 
 from flask import flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
 from app.admin import acting, bp, may
+from app.admin.confirm import confirm_then_change
 from app.admin.forms import ActionForm, AssetForm, HolderRoleForm, ProjectForm
 from app.db import get_catalog, get_session
 from rbac import listing, lookups
 from rbac.admin import grants, resources
 from rbac.errors import Forbidden, InvalidValue, NotFound
 from rbac.evaluation import ResourceKind
-from rbac.models import Event, Resource
+from rbac.models import Resource
 from rbac.resources import address_of, find_resource, org_resource
 
 HOLDERS_PER_PAGE = 200
@@ -156,7 +155,8 @@ def remove_grant(grant_id):
         grants.revoke_role(ctx, user, grant.role, found, confirmed=True)
 
     what = f"{grant.role} granted directly to {user.user_name} on {address}"
-    return _confirm_removal(found, what, take)
+    page = _page_of(found)
+    return confirm_then_change(take, done=f"Removed: {what}.", after=page, back=page, what=what)
 
 
 @bp.route("/assignments/<int:assignment_id>/remove", methods=["GET", "POST"])
@@ -170,42 +170,8 @@ def remove_assignment(assignment_id):
         grants.unassign_group(ctx, group, assignment.role, found, confirmed=True)
 
     what = f"{assignment.role} held by group {group.display_name} on {address}"
-    return _confirm_removal(found, what, take)
-
-
-def _confirm_removal(found: Resource, what: str, take):
-    db = get_session()
-    if request.method == "POST":
-        take(acting())
-        db.commit()
-        flash(f"Removed: {what}.", "info")
-        return redirect(_page_of(found), code=303)
-    changes = preview(take)
-    return render_template(
-        "admin/confirm.html",
-        what=what,
-        changes=changes,
-        back=_page_of(found),
-        action=ActionForm(),
-    )
-
-
-def preview(change) -> list[dict]:
-    """What a change would do to access: run it in a savepoint, read its events, undo it."""
-    db = get_session()
-    last = db.scalar(select(func.max(Event.id)).where(Event.organization_id == g.org.id)) or 0
-    savepoint = db.begin_nested()
-    try:
-        change(acting())
-        written = db.scalars(
-            select(Event)
-            .where(Event.organization_id == g.org.id, Event.id > last)
-            .where(Event.type.like("access.%"))
-            .order_by(Event.id)
-        ).all()
-        return [dict(event.data, type=event.type) for event in written]
-    finally:
-        savepoint.rollback()
+    page = _page_of(found)
+    return confirm_then_change(take, done=f"Removed: {what}.", after=page, back=page, what=what)
 
 
 def _page_of(found: Resource) -> str:

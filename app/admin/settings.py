@@ -9,23 +9,18 @@ stream, newest first, filtered by type, user, resource or actor.
 from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
-from app.admin import acting, bp, may
+from app.admin import bp, may, require
+from app.admin.confirm import confirm_then_change
 from app.admin.forms import ActionForm, ApiKeyForm
-from app.admin.resources import preview
 from app.db import get_catalog, get_session
 from rbac import lookups, tenancy
 from rbac.admin import settings
 from rbac.catalog import Scope
-from rbac.errors import Forbidden, InvalidValue, NotFound
+from rbac.errors import InvalidValue, NotFound
 from rbac.models import AdminCredential, Event, User
 
 EVENTS_PER_PAGE = 100
 EVENT_KINDS = ["access.", "dsync.", "user.", "group.", "grant.", "assignment.", "resource.", "org."]
-
-
-def _require(permission: str) -> None:
-    if not may(permission):
-        raise Forbidden(f"{g.admin.user_name} may not {permission}")
 
 
 @bp.route("/settings")
@@ -36,7 +31,7 @@ def org_settings():
 
 def _settings_page(new_key: str | None = None):
     catalog = get_catalog()
-    _require(catalog.administration.manage_settings)
+    require("manage_settings")
     db = get_session()
     admins = db.execute(
         select(User, AdminCredential)
@@ -50,7 +45,7 @@ def _settings_page(new_key: str | None = None):
         default_roles=[role.name for role in ladder[1:]],
         admins=admins,
         keys=tenancy.list_api_keys(db, g.org),
-        may_keys=may("org.manage_api_keys"),
+        may_keys=may(catalog.administration.manage_api_keys),
         key_form=ApiKeyForm(),
         catalog=catalog,
         action=ActionForm(),
@@ -61,7 +56,7 @@ def _settings_page(new_key: str | None = None):
 @bp.route("/settings/change", methods=["GET", "POST"])
 def change_settings():
     """Change the default role or the group-roles switch, after showing whose access changes."""
-    _require(get_catalog().administration.manage_settings)
+    require("manage_settings")
     values = request.values
     if "group_roles" in values:
         enabled = values["group_roles"] == "on"
@@ -79,19 +74,14 @@ def change_settings():
 
     else:
         raise InvalidValue("name the setting to change")
-    if request.method == "POST":
-        change(acting())
-        get_session().commit()
-        flash(f"Done: {what}.", "info")
-        return redirect(url_for("admin.org_settings"), code=303)
-    return render_template(
-        "admin/confirm.html",
+    return confirm_then_change(
+        change,
+        done=f"Done: {what}.",
+        after=url_for("admin.org_settings"),
+        back=url_for("admin.org_settings"),
         what=what,
         heading=f"{what.capitalize()}?",
         button=what.capitalize(),
-        changes=preview(change),
-        back=url_for("admin.org_settings"),
-        action=ActionForm(),
         carry=dict(values),
     )
 
@@ -99,7 +89,7 @@ def change_settings():
 @bp.route("/settings/api-keys", methods=["POST"])
 def create_api_key():
     """Create an API key: shown once, on this answer only."""
-    _require("org.manage_api_keys")
+    require("manage_api_keys")
     form = ApiKeyForm()
     if not form.validate_on_submit():
         raise InvalidValue("an API key has a name (200 characters at most) and a role")
@@ -112,7 +102,7 @@ def create_api_key():
 @bp.route("/settings/api-keys/<int:key_id>/revoke", methods=["POST"])
 def revoke_api_key(key_id):
     """Revoke an API key at once."""
-    _require("org.manage_api_keys")
+    require("manage_api_keys")
     key = tenancy.revoke_api_key(get_session(), g.org, key_id)
     get_session().commit()
     flash(f"API key {key.prefix}… is revoked.", "info")
@@ -122,7 +112,7 @@ def revoke_api_key(key_id):
 @bp.route("/events")
 def events():
     """The audit log: the org's events, newest first, filtered by type, user, resource, actor."""
-    _require("org.view_audit_logs")
+    require("view_audit_log")
     db = get_session()
     kind = request.args.get("type", "")
     query = select(Event).where(Event.organization_id == g.org.id)

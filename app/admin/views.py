@@ -9,13 +9,12 @@ from datetime import timedelta
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from app.admin import bp, may
+from app.admin import bp, require
 from app.admin.forms import ActionForm, LoginForm, RotateForm
-from app.db import get_catalog, get_session
+from app.db import get_session
 from app.urls import scim_base_url
 from rbac import accounts, journal, tenancy
 from rbac.db import utcnow
-from rbac.errors import Forbidden
 from rbac.models import Directory, EffectiveAccess, Group, Resource, User
 from rbac.resources import org_resource
 
@@ -83,16 +82,10 @@ def overview():
 # Directories
 
 
-def _require_settings() -> None:
-    permission = get_catalog().administration.manage_settings
-    if not may(permission):
-        raise Forbidden(f"{g.admin.user_name} may not {permission}: directories are the org's")
-
-
 @bp.route("/directories")
 def directories():
     """Every IdP connection: provider, state, tokens and health at a glance."""
-    _require_settings()
+    require("manage_settings")
     rows = [_directory_summary(d) for d in tenancy.list_directories(get_session(), g.org)]
     return render_template("admin/directories.html", directories=rows, base_url=scim_base_url())
 
@@ -100,7 +93,7 @@ def directories():
 @bp.route("/directories/<directory>")
 def directory(directory):
     """One directory: the SCIM URL, its tokens, pause/resume, health and the journal."""
-    _require_settings()
+    require("manage_settings")
     return _directory_page(_find_directory(directory))
 
 
@@ -170,7 +163,7 @@ def _directory_summary(found: Directory) -> dict:
 @bp.route("/directories/<directory>/tokens", methods=["POST"])
 def create_token(directory):
     """Create a token: shown once, on this answer only."""
-    _require_settings()
+    require("manage_settings")
     found = _find_directory(directory)
     _, plaintext = tenancy.issue_token(get_session(), found)
     get_session().commit()
@@ -180,7 +173,7 @@ def create_token(directory):
 @bp.route("/directories/<directory>/tokens/rotate", methods=["POST"])
 def rotate_tokens(directory):
     """A new token (shown once); the others keep working for the grace period, then expire."""
-    _require_settings()
+    require("manage_settings")
     found = _find_directory(directory)
     form = RotateForm()
     if not form.validate_on_submit():
@@ -197,7 +190,7 @@ def rotate_tokens(directory):
 @bp.route("/directories/<directory>/tokens/<int:token_id>/revoke", methods=["POST"])
 def revoke_token(directory, token_id):
     """Revoke one token at once."""
-    _require_settings()
+    require("manage_settings")
     token = tenancy.revoke_token(get_session(), _find_directory(directory), token_id)
     get_session().commit()
     flash(f"Token {token.prefix}… is revoked.", "info")
@@ -208,7 +201,7 @@ def revoke_token(directory, token_id):
 @bp.route("/directories/<directory>/disable", methods=["POST"], defaults={"enabled": False})
 def switch_directory(directory, enabled):
     """Pause provisioning (the IdP gets 403) or resume it."""
-    _require_settings()
+    require("manage_settings")
     tenancy.set_directory_enabled(get_session(), _find_directory(directory), enabled)
     get_session().commit()
     flash(f"Directory {directory} is {'resumed' if enabled else 'paused'}.", "info")

@@ -131,3 +131,21 @@ def test_another_org_projects_are_404_like_made_up_ones(world, app, admin):
 def _same_page(page: str, other: str, name: str) -> bool:
     token = re.compile(r'name="csrf_token" value="[^"]+"')
     return token.sub("", page) == token.sub("", other.replace(name, "X"))
+
+
+def test_a_workforce_shows_its_agents_and_who_cannot_run_one(world, admin):
+    """Seed 002: a member of the workforce without run on one of its agents is flagged."""
+    world.user("alice")
+    world.ok("asset", "create", "--org", "acme", "--project", "web", "--kind", "agent", "writer")
+    world.ok(
+        "asset", "create", "--org", "acme", "--project", "web", "--kind", "workforce",
+        "--uses", "bot,writer", "crew",
+    )  # fmt: skip
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "member", "asset:web/crew")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "member", "asset:web/bot")
+    page = admin.get("/admin/projects/web/assets/crew").get_data(as_text=True)
+    assert re.search(r"This workforce uses: <a[^>]*>bot</a>, <a[^>]*>writer</a>", page)
+    alice = next(row for row in table_rows(page, "access") if row.startswith("alice"))
+    assert "Cannot run agent" in alice and "writer" in alice
+    ada = next(row for row in table_rows(page, "access") if row.startswith("ada"))
+    assert "Cannot run agent" not in ada  # the owner is admin of every agent by cascade

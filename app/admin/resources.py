@@ -11,7 +11,7 @@ from app.admin import acting, bp, may
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import ActionForm, AssetForm, HolderRoleForm, ProjectForm
 from app.db import get_catalog, get_session
-from rbac import listing, lookups
+from rbac import listing, lookups, queries
 from rbac.admin import grants, resources
 from rbac.errors import Forbidden, InvalidValue, NotFound
 from rbac.evaluation import ResourceKind
@@ -19,6 +19,7 @@ from rbac.models import Resource
 from rbac.resources import address_of, find_resource, org_resource
 
 HOLDERS_PER_PAGE = 200
+RUN = "asset.run"  # what a workforce's members must be able to do with each of its agents
 
 
 @bp.route("/projects", methods=["GET", "POST"])
@@ -84,6 +85,13 @@ def _resource_page(address: str):
         assets = listing.children_page(db, g.org, found, limit=1000).items
     scope = ResourceKind(found.kind).scope
     catalog = get_catalog()
+    # Seed 002: a workforce shows its agents, and who holds a role on it but cannot run one.
+    agents, cannot_run = [], {}
+    if found.kind == ResourceKind.WORKFORCE.value:
+        agents = listing.agents_of(db, g.org, found)
+        for _, user in holders.items:
+            if blocker := queries.workforce_blocker(db, catalog, user, RUN, found):
+                cannot_run[user.id] = blocker
     roles = [r.name for r in (*catalog.ladders[scope], *catalog.additive[scope])]
     user_form, group_form = HolderRoleForm(prefix="user"), HolderRoleForm(prefix="group")
     for form in (user_form, group_form):
@@ -96,6 +104,8 @@ def _resource_page(address: str):
         grants=listing.grants_page(db, g.org, resource=found, limit=1000).items,
         assignments=listing.assignments_page(db, g.org, resource=found, limit=1000).items,
         assets=assets,
+        agents=agents,
+        cannot_run=cannot_run,
         asset_form=asset_form,
         user_form=user_form,
         group_form=group_form,

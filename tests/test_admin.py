@@ -47,8 +47,23 @@ def test_the_secret_key_is_kept_in_the_instance_folder(tmp_path, monkeypatch):
     assert first.secret_key == second.secret_key == key_file.read_text().strip()
     assert len(first.secret_key) >= 64 and key_file.stat().st_mode & 0o777 == 0o600
     assert first.test_client().get("/admin/login").status_code == 200
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no file of a worker left
     monkeypatch.setenv("ROLECALL_SECRET_KEY", "from-the-environment")
     assert create_app({"DATABASE_URL": "sqlite://"}).secret_key == "from-the-environment"
+
+
+def test_a_worker_losing_the_race_for_the_secret_key_reads_the_winners(tmp_path, monkeypatch):
+    """Workers start at once: one that saw no key, but finds one made meanwhile, uses it."""
+    from pathlib import Path
+
+    from app import create_app
+
+    monkeypatch.delenv("ROLECALL_SECRET_KEY", raising=False)
+    monkeypatch.setenv("ROLECALL_INSTANCE_PATH", str(tmp_path))
+    (tmp_path / "secret_key").write_text("the winner's key")
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # it looked before the winner wrote
+    assert create_app({"DATABASE_URL": "sqlite://"}).secret_key == "the winner's key"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
 
 
 def test_log_in_and_out(world, app, client):

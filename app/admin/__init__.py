@@ -69,10 +69,20 @@ def _secret_key(app: Flask) -> str:
         return key
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
+        # gunicorn's workers may all start here at once: the key is written whole to a file of
+        # this process's own, then linked into place; a worker that loses the race reads the
+        # winner's key.
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        mine = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(mine, path)
+        except FileExistsError:
+            pass
+        finally:
+            mine.unlink()
     return path.read_text().strip()
 
 
@@ -83,7 +93,7 @@ def require_login():
     user = accounts.session_user(get_session(), token) if token else None
     if user is None:
         session.pop("admin", None)
-        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint == "static":
+        if request.endpoint in PUBLIC_ENDPOINTS:
             return None
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
     g.admin = user

@@ -82,3 +82,24 @@ def test_removing_a_member_takes_their_access(world, admin):
     assert "editor" in page
     assert admin.post(f"/admin/groups/ops/members/{alice}/remove").status_code == 303
     assert world.explain("alice", "project:web")["role"] is None
+
+
+def test_a_user_is_granted_a_role_from_their_page(world, admin):
+    """The user page's role picker gives a direct grant; a wrong address or role is flashed."""
+    alice = world.user("alice")
+    page = f"/admin/users/{alice}"
+    admin.get(page)
+    given = admin.post(f"{page}/grants", {"resource": "asset:web/bot", "role": "member"})
+    assert given.status_code == 303 and given.headers["Location"] == page
+    shown = admin.get(page).get_data(as_text=True)
+    assert "alice now holds member on asset:web/bot" in shown
+    assert any(row.startswith("bot (agent) member") for row in table_rows(shown, "grants"))
+    assert world.explain("alice", "asset:web/bot")["role"] == "member"
+    for body, said in (
+        ({"resource": "project:nope", "role": "member"}, "no project"),
+        ({"resource": "project:web", "role": "owner"}, "owner"),
+    ):
+        answer = admin.post(f"{page}/grants", {**body, "back": page})
+        assert answer.status_code == 303
+        assert said in admin.get(page).get_data(as_text=True)
+    assert world.explain("alice", "project:web")["role"] == "viewer"  # implied by bot only

@@ -76,3 +76,10 @@ class ApiKeyForm(FlaskForm):
 
     name = StringField("Name", validators=[InputRequired(), Length(max=200)])
     role = SelectField("Role", choices=["viewer", "admin"])
+
+
+class GrantForm(FlaskForm):
+    """A direct grant from a user's page: the resource's address and a role of its scope."""
+
+    resource = StringField("Resource", validators=[InputRequired(), Length(max=512)])
+    role = SelectField("Role", choices=[])

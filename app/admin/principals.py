@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from app.admin import acting, bp, require
 from app.admin.confirm import confirm_then_change
-from app.admin.forms import ActionForm, GroupForm, MemberForm, RenameForm
-from app.db import get_session
+from app.admin.forms import ActionForm, GrantForm, GroupForm, MemberForm, RenameForm
+from app.db import get_catalog, get_session
 from rbac import listing, lookups, queries
-from rbac.admin import principals
+from rbac.admin import grants, principals
 from rbac.errors import InvalidValue, NotFound
 from rbac.models import Directory
 from rbac.resources import find_resource
@@ -61,7 +61,38 @@ def user(user_id):
         access=listing.access_of(db, g.org, found),
         grants=listing.grants_page(db, g.org, user=found, limit=1000).items,
         explained=explained,
+        grant_form=_grant_form(),
     )
+
+
+def _grant_form() -> GrantForm:
+    """The grant form, offering every role of every scope (the resource's scope decides)."""
+    form = GrantForm()
+    catalog = get_catalog()
+    names = {r.name for s in catalog.ladders for r in (*catalog.ladders[s], *catalog.additive[s])}
+    form.role.choices = sorted(names)
+    return form
+
+
+@bp.route("/users/<user_id>/grants", methods=["POST"])
+def grant_to_user(user_id):
+    """Give the user a role directly on a resource (the engine checks the admin may)."""
+    require("manage_principals")
+    ctx = acting()
+    found = lookups.find_user(ctx.session, g.org, user_id)
+    form = _grant_form()
+    if not form.validate_on_submit():
+        raise InvalidValue("name a resource (org, project:P or asset:P/A) and a role")
+    address = form.resource.data.strip()
+    try:
+        resource = find_resource(ctx.session, g.org, address)
+    except NotFound as error:  # typed in the form: said on the page
+        raise InvalidValue(str(error)) from None
+    changed = grants.grant_role(ctx, found, form.role.data, resource)
+    ctx.session.commit()
+    done = "now holds" if changed else "already held"
+    flash(f"{found.user_name} {done} {form.role.data} on {address}.", "info")
+    return redirect(url_for("admin.user", user_id=found.id), code=303)
 
 
 @bp.route("/groups", methods=["GET", "POST"])

@@ -75,3 +75,17 @@ def test_the_audit_log_names_the_admin_and_filters(world, admin):
     )
     assert on_web and all("project:web" in row for row in on_web)
     assert alice
+
+
+def test_the_audit_log_says_who_and_what_for_every_kind_of_event(world, admin):
+    """User and group events name their object; nesting and settings say what changed."""
+    world.user("alice")
+    world.ok("group", "create", "--org", "acme", "--slug", "outer", "Outer")
+    world.ok("group", "create", "--org", "acme", "--slug", "inner", "Inner")
+    world.ok("group", "nest", "--org", "acme", "outer", "inner")
+    world.ok("org", "settings", "--org", "acme", "--group-roles", "off")
+    rows = table_rows(admin.get("/admin/events").get_data(as_text=True), "events")
+    assert any("dsync.user.created alice" in row for row in rows)
+    assert any("group.created Inner" in row for row in rows)
+    assert any("group.nested Outer contains Inner" in row for row in rows)
+    assert any("org.settings.changed group roles off" in row for row in rows)

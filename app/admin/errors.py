@@ -1,9 +1,9 @@
 """How /admin says no: domain refusals flash on the page they came from; never a stack trace."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from app.admin import bp
+from app.admin import admin_page, bp
 from rbac.errors import DomainError, Forbidden, NotFound
 
 
@@ -40,7 +40,4 @@ def back() -> str:
 
     Browsers send no Referer here (Referrer-Policy: no-referrer), so forms say it themselves.
     """
-    target = request.form.get("back", "")
-    if target.startswith("/admin") and "//" not in target and "\\" not in target:
-        return target
-    return url_for("admin.overview")
+    return admin_page(request.form.get("back", ""))

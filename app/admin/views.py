@@ -9,13 +9,13 @@ from datetime import timedelta
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from app.admin import bp, require
+from app.admin import admin_page, bp, require
 from app.admin.forms import ActionForm, LoginForm, RotateForm
 from app.db import get_session
 from app.urls import scim_base_url
 from rbac import accounts, journal, tenancy
 from rbac.db import utcnow
-from rbac.models import Directory, EffectiveAccess, Group, Resource, User
+from rbac.models import Directory, DirectoryToken, EffectiveAccess, Group, Resource, User
 from rbac.resources import org_resource
 
 # Entra quarantines a provisioning job whose requests fail this share of the time or more.
@@ -41,14 +41,7 @@ def login():
     session["admin"] = accounts.open_session(get_session(), result.user)
     session.permanent = True
     get_session().commit()
-    return redirect(_next_page(), code=303)
-
-
-def _next_page() -> str:
-    target = request.args.get("next", "")
-    if target.startswith("/admin/") and "//" not in target and "\\" not in target:
-        return target
-    return url_for("admin.overview")
+    return redirect(admin_page(request.args.get("next", "")), code=303)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -86,7 +79,10 @@ def overview():
 def directories():
     """Every IdP connection: provider, state, tokens and health at a glance."""
     require("manage_settings")
-    rows = [_directory_summary(d) for d in tenancy.list_directories(get_session(), g.org)]
+    rows = [
+        _directory_summary(d, _token_states(d))
+        for d in tenancy.list_directories(get_session(), g.org)
+    ]
     return render_template("admin/directories.html", directories=rows, base_url=scim_base_url())
 
 
@@ -113,13 +109,10 @@ def _directory_page(found: Directory, new_token: str | None = None, status: int 
         method=filters["method"],
         tolerated_only=filters["tolerated"],
     )
-    now = utcnow()
-    tokens = [
-        (t, tenancy.token_state(t, now).value) for t in tenancy.list_tokens(get_session(), found)
-    ]
+    tokens = _token_states(found)
     page = render_template(
         "admin/directory.html",
-        directory=_directory_summary(found),
+        directory=_directory_summary(found, tokens),
         tokens=tokens,
         lines=lines,
         filters=filters,
@@ -135,7 +128,14 @@ def _find_directory(name: str) -> Directory:
     return tenancy.get_directory(get_session(), g.org, name)
 
 
-def _directory_summary(found: Directory) -> dict:
+def _token_states(found: Directory) -> list[tuple[DirectoryToken, str]]:
+    now = utcnow()
+    return [
+        (t, tenancy.token_state(t, now).value) for t in tenancy.list_tokens(get_session(), found)
+    ]
+
+
+def _directory_summary(found: Directory, tokens: list[tuple[DirectoryToken, str]]) -> dict:
     now = utcnow()
     health = {}
     for label, window in (("hour", timedelta(hours=1)), ("day", timedelta(days=1))):
@@ -147,11 +147,7 @@ def _directory_summary(found: Directory) -> dict:
             "rate": rate,
             "quarantine": rate >= ENTRA_QUARANTINE_ERROR_RATE and total > 0,
         }
-    live = [
-        t
-        for t in tenancy.list_tokens(get_session(), found)
-        if tenancy.token_state(t, now).value in ("active", "expiring")
-    ]
+    live = [token for token, state in tokens if state in ("active", "expiring")]
     return {
         "row": found,
         "enabled": found.disabled_at is None,

@@ -98,9 +98,9 @@ def _user_named(ctx: Context, email: str) -> User | None:
 
 @dataclass(frozen=True)
 class LoginResult:
-    """Who logged in (None if nobody), and whether an account with that email is locked."""
+    """The accounts the password opened (one per organization), and whether one is locked."""
 
-    user: User | None
+    users: tuple[User, ...] = ()
     locked: bool = False
 
 
@@ -108,8 +108,8 @@ def log_in(session: Session, email: str, password: str, now: datetime | None = N
     """Check an email and password against every admin account with that email.
 
     Wrong passwords count against each account; the fifth in a row locks it for LOCKOUT. A
-    deactivated user cannot log in. If accounts of several organizations match, the first
-    organization's (by slug) is chosen: an org picker is not built yet.
+    deactivated user cannot log in. Someone who administers several organizations with one
+    email and password opens all of them, in the order of their slugs, and picks one.
     """
     now = now or utcnow()
     candidates = session.execute(
@@ -121,7 +121,7 @@ def log_in(session: Session, email: str, password: str, now: datetime | None = N
     ).all()
     if not candidates:
         verify_password(_dummy_hash(), password)
-        return LoginResult(None)
+        return LoginResult()
     matched, locked = [], False
     for user, credential, _ in candidates:
         if credential.locked_until is not None and credential.locked_until > now:
@@ -136,9 +136,7 @@ def log_in(session: Session, email: str, password: str, now: datetime | None = N
             credential.failed_logins, credential.locked_until = 0, now + LOCKOUT
             locked = True
     session.flush()
-    if not matched:
-        return LoginResult(None, locked)
-    return LoginResult(matched[0])
+    return LoginResult(tuple(matched), locked and not matched)
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.cli import cli
 from app.db import get_session
 from rbac.db import utcnow
-from rbac.models import AdminCredential, AdminSession
+from rbac.models import AdminCredential, AdminSession, Organization, User
 from tests.conftest import PASSWORD, Browser, ScimClient, create_admin, make_directory
 
 
@@ -89,6 +89,56 @@ def test_log_in_and_out(world, app, client):
     with app.app_context():
         sessions = get_session().scalars(select(AdminSession)).all()
         assert len(sessions) == 1 and sessions[0].ended_at is not None
+
+
+def test_an_admin_of_two_organizations_picks_one(world, app, client, monkeypatch):
+    """One email and password in two orgs: a picker lists both; the choice is the session's org."""
+    make_directory(app, org_slug="globex", name="entra")
+    create_admin(app)
+    create_admin(app, org="globex", role="admin")
+    create_admin(app, org="globex", email="eve@example.com")
+    browser = Browser(client)
+    browser.get("/admin/login?next=/admin/directories")
+    answer = client.post(
+        "/admin/login?next=/admin/directories",
+        data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": browser.token},
+    )
+    assert answer.headers["Location"] == "/admin/login/organization"
+    assert client.get("/admin/").status_code == 302  # not logged in until she picks
+    picker = browser.get("/admin/login/organization").get_data(as_text=True)
+    assert re.findall(r"<code>(\w+)</code>", picker) == ["acme", "globex"]
+    with app.app_context():
+        globex_ada, eve = (
+            get_session()
+            .execute(
+                select(AdminCredential.user_id)
+                .join(User, User.id == AdminCredential.user_id)
+                .join(Organization, Organization.id == User.organization_id)
+                .where(Organization.slug == "globex")
+                .order_by(User.user_name)
+            )
+            .scalars()
+            .all()
+        )
+    refused = browser.post("/admin/login/organization", {"user": eve})  # not one she opened
+    assert refused.status_code == 200 and "Choose one of the organizations" in refused.text
+    chosen = browser.post("/admin/login/organization", {"user": globex_ada})
+    assert chosen.headers["Location"] == "/admin/directories"
+    page = browser.get("/admin/directories").get_data(as_text=True)
+    assert '<span class="org">globex</span>' in page and ">entra</a>" in page
+    assert browser.get("/admin/login/organization").headers["Location"] == "/admin/login"
+
+    # The choice expires with the password's proof: five minutes.
+    browser.post("/admin/logout")
+    browser.log_in()
+    browser.get("/admin/login/organization")  # she leaves the picker open
+    later = utcnow() + timedelta(minutes=6)
+    monkeypatch.setattr("app.admin.views.utcnow", lambda: later)
+    assert (
+        browser.post("/admin/login/organization", {"user": globex_ada}).headers["Location"]
+        == "/admin/login"
+    )
+    assert client.get("/admin/").status_code == 302
 
 
 def test_next_takes_the_admin_back_but_never_off_site(world, app, client):

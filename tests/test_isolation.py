@@ -42,6 +42,8 @@ PUBLIC_ROUTES = {
     "/api/v1/openapi.json": {},
     "/api/v1/docs": {},
     "/admin/login": {},
+    # Picking one's organization follows a login that opened several; it names no tenant.
+    "/admin/login/organization": {},
     # Logging out needs no session (it ends one, if any); it is not on the admin surface, so
     # that the matrix's admins stay logged in.
     "/admin/logout": {},

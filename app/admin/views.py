@@ -15,12 +15,23 @@ from app.db import get_session
 from app.urls import scim_base_url
 from rbac import accounts, journal, tenancy
 from rbac.db import utcnow
-from rbac.models import Directory, DirectoryToken, EffectiveAccess, Group, Resource, User
+from rbac.models import (
+    Directory,
+    DirectoryToken,
+    EffectiveAccess,
+    Group,
+    Organization,
+    Resource,
+    User,
+)
 from rbac.resources import org_resource
 
 # Entra quarantines a provisioning job whose requests fail this share of the time or more.
 ENTRA_QUARANTINE_ERROR_RATE = 0.40
 JOURNAL_LINES = 100
+# After the password, an admin of several organizations has this long to pick one.
+CHOICE_LIFETIME = timedelta(minutes=5)
+CHOOSING = "choosing"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -30,18 +41,58 @@ def login():
     if not form.validate_on_submit():
         return render_template("admin/login.html", form=form), 400 if form.errors else 200
     result = accounts.log_in(get_session(), form.email.data, form.password.data)
-    if result.user is None:
-        get_session().commit()  # the failed attempt counts towards the lockout
+    get_session().commit()  # failed attempts count towards the lockout; successes are noted
+    if not result.users:
         message = "Wrong email or password."
         if result.locked:
             message = "Too many failed attempts: this account is locked for 15 minutes."
         flash(message, "error")
         return render_template("admin/login.html", form=form), 401
     session.clear()  # a fresh session at login: nothing set before it survives (no fixation)
-    session["admin"] = accounts.open_session(get_session(), result.user)
+    if len(result.users) == 1:
+        return _start_session(result.users[0])
+    # The password opened accounts in several organizations: the admin picks one, soon.
+    session[CHOOSING] = {
+        "users": [user.id for user in result.users],
+        "until": (utcnow() + CHOICE_LIFETIME).timestamp(),
+        "next": request.args.get("next", ""),
+    }
+    return redirect(url_for("admin.choose_organization"), code=303)
+
+
+@bp.route("/login/organization", methods=["GET", "POST"])
+def choose_organization():
+    """Pick which of one's organizations to administer, right after the password opened them."""
+    choosing = session.get(CHOOSING)
+    if not choosing or choosing["until"] < utcnow().timestamp():
+        session.pop(CHOOSING, None)
+        flash("Log in again to choose an organization.", "info")
+        return redirect(url_for("admin.login"), code=303)
+    db = get_session()
+    accounts_and_orgs = db.execute(
+        select(User, Organization)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(User.id.in_(choosing["users"]))
+        .order_by(Organization.slug)
+    ).all()
+    form = ActionForm()
+    if form.validate_on_submit():
+        chosen = {user.id: user for user, _ in accounts_and_orgs}.get(request.form.get("user"))
+        if chosen is None:
+            flash("Choose one of the organizations listed.", "error")
+        else:
+            next_page = choosing["next"]
+            session.clear()
+            return _start_session(chosen, next_page)
+    return render_template("admin/choose_organization.html", choices=accounts_and_orgs, form=form)
+
+
+def _start_session(user: User, next_page: str | None = None):
+    session["admin"] = accounts.open_session(get_session(), user)
     session.permanent = True
     get_session().commit()
-    return redirect(admin_page(request.args.get("next", "")), code=303)
+    target = next_page if next_page is not None else request.args.get("next", "")
+    return redirect(admin_page(target), code=303)
 
 
 @bp.route("/logout", methods=["POST"])

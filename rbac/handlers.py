@@ -18,6 +18,28 @@ from rbac.models import EffectiveAccess, Group, Resource, User, WorkforceAgent
 from rbac.payloads import directory_group, directory_user
 from rbac.resources import address_of, org_resource
 
+# Why access changed: the `cause.type` of access events (docs/rbac.md lists them for readers).
+CAUSES = (
+    "membership_added",
+    "membership_removed",
+    "group_assigned",
+    "group_unassigned",
+    "group_deleted",
+    "group_nested",
+    "group_unnested",
+    "user_created",
+    "user_deactivated",
+    "user_reactivated",
+    "user_deleted",
+    "direct_grant",
+    "direct_revoke",
+    "resource_created",
+    "resource_deleted",
+    "switch_toggled",
+    "default_role_changed",
+    "catalog_changed",
+)
+
 
 @dataclass
 class Effect:
@@ -28,6 +50,10 @@ class Effect:
     cause: str | None = None
     detail: tuple[tuple[str, str | int], ...] = ()
     gone: frozenset[int] = frozenset()  # resources being deleted: nobody keeps access to them
+
+    def __post_init__(self):
+        if self.cause is not None and self.cause not in CAUSES:
+            raise ValueError(f"{self.cause!r} is not one of rbac.handlers.CAUSES")
 
 
 class Objects:

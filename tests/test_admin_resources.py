@@ -149,3 +149,50 @@ def test_a_workforce_shows_its_agents_and_who_cannot_run_one(world, admin):
     assert "Cannot run agent" in alice and "writer" in alice
     ada = next(row for row in table_rows(page, "access") if row.startswith("ada"))
     assert "Cannot run agent" not in ada  # the owner is admin of every agent by cascade
+
+    # Taking writer out of the composition lifts the warning; nothing else changes.
+    assert re.search(
+        r'<input checked id="agents-\d" name="agents" type="checkbox" value="writer"', page
+    )
+    events_before, access_before = _counts(world.app)
+    saved = admin.post(
+        "/admin/projects/web/assets/crew/agents",
+        {"agents": "bot", "back": "/admin/projects/web/assets/crew"},
+    )
+    assert saved.status_code == 303
+    page = admin.get("/admin/projects/web/assets/crew").get_data(as_text=True)
+    assert "crew now uses bot." in page and "Cannot run agent" not in page
+    assert re.search(r"This workforce uses: <a[^>]*>bot</a>\.", page)
+    assert world.check("alice", "asset.run", "asset:web/crew")
+    events, access = _counts(world.app)
+    assert access == access_before and events == events_before + 1  # resource.updated
+
+    # Only agents of the project are offered; anything else is flashed and changes nothing.
+    admin.post(
+        "/admin/projects/web/assets/crew/agents",
+        {"agents": "search", "back": "/admin/projects/web/assets/crew"},
+    )
+    page = admin.get("/admin/projects/web/assets/crew").get_data(as_text=True)
+    assert "choose among the agents of this project" in page
+    assert re.search(r"This workforce uses: <a[^>]*>bot</a>\.", page)
+    admin.post("/admin/projects/web/assets/bot/agents", {"back": "/admin/projects/web"})
+    assert "only a workforce uses agents" in admin.get("/admin/projects/web").text
+
+
+def test_a_project_admin_may_not_recompose_a_workforce_of_another_project(world, app, client):
+    """Composing a workforce needs edit on it: a project Admin of another project gets a 403."""
+    world.ok("project", "create", "--org", "acme", "ops")
+    world.ok(
+        "asset", "create", "--org", "acme", "--project", "web", "--kind", "workforce",
+        "--uses", "bot", "crew",
+    )  # fmt: skip
+    create_admin(app, email="pat@example.com", role="admin")
+    world.ok("revoke", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "org")
+    world.ok(
+        "grant", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "project:ops"
+    )
+    pat = Browser(client)
+    assert pat.log_in("pat@example.com").status_code == 303
+    pat.get("/admin/projects/ops")
+    refused = pat.post("/admin/projects/web/assets/crew/agents", {"agents": "bot"})
+    assert refused.status_code == 403

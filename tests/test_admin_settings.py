@@ -1,7 +1,9 @@
 """/admin settings (seed 003's group-roles switch), API keys and the audit log."""
 
 import re
+from pathlib import Path
 
+from rbac.handlers import CAUSES
 from tests.conftest import table_rows
 
 
@@ -75,6 +77,29 @@ def test_the_audit_log_names_the_admin_and_filters(world, admin):
     )
     assert on_web and all("project:web" in row for row in on_web)
     assert alice
+
+
+def test_the_audit_log_filters_access_changes_by_cause(world, admin):
+    """A deactivation's revocations, apart from the grants that gave the access."""
+    alice = world.user("alice")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "editor", "project:web")
+    world.set_active(alice, False)
+    page = admin.get("/admin/events?cause=user_deactivated").get_data(as_text=True)
+    rows = table_rows(page, "events")
+    assert rows and all("access.revoked" in row and "(user_deactivated)" in row for row in rows)
+    assert '<option value="user_deactivated" selected>user deactivated</option>' in page
+    granted = table_rows(admin.get("/admin/events?cause=direct_grant").text, "events")
+    assert granted and all("(direct_grant)" in row for row in granted)
+    assert not any("user_deactivated" in row for row in granted)
+    everything = table_rows(admin.get("/admin/events?cause=made_up").text, "events")
+    assert len(everything) > len(rows) + len(granted)  # an unknown cause filters nothing
+
+
+def test_every_cause_is_documented():
+    """docs/rbac.md lists exactly the causes the engine writes (rbac.handlers.CAUSES)."""
+    text = (Path(__file__).parent.parent / "docs/rbac.md").read_text()
+    listed = re.search(r"and the cause\s+\((.*?)\)\s+with its\s+actor", text, re.S).group(1)
+    assert sorted(re.findall(r"`(\w+)`", listed)) == sorted(CAUSES)
 
 
 def test_the_audit_log_says_who_and_what_for_every_kind_of_event(world, admin):

@@ -1,8 +1,16 @@
 """Flask-WTF forms of /admin: each carries its CSRF token; fields are validated here."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from rbac.resources import ASSET_KINDS
 from rbac.tenancy import MAX_ROTATION_GRACE
@@ -83,3 +91,14 @@ class GrantForm(FlaskForm):
 
     resource = StringField("Resource", validators=[InputRequired(), Length(max=512)])
     role = SelectField("Role", choices=[])
+
+
+class AgentsForm(FlaskForm):
+    """The agents a workforce uses: a checkbox for each agent of its project."""
+
+    agents = SelectMultipleField(
+        "Agents",
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )

@@ -7,9 +7,9 @@ and its assets). Taking a role back first shows exactly what it will revoke (app
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.admin import acting, bp, may
+from app.admin import acting, bp, may, require
 from app.admin.confirm import confirm_then_change
-from app.admin.forms import ActionForm, AssetForm, HolderRoleForm, ProjectForm
+from app.admin.forms import ActionForm, AgentsForm, AssetForm, HolderRoleForm, ProjectForm
 from app.db import get_catalog, get_session
 from rbac import listing, lookups, queries
 from rbac.admin import grants, resources
@@ -86,9 +86,12 @@ def _resource_page(address: str):
     scope = ResourceKind(found.kind).scope
     catalog = get_catalog()
     # Seed 002: a workforce shows its agents, and who holds a role on it but cannot run one.
-    agents, cannot_run = [], {}
+    agents, cannot_run, agents_form = [], {}, None
     if found.kind == ResourceKind.WORKFORCE.value:
         agents = listing.agents_of(db, g.org, found)
+        if may(catalog.administration.edit_asset, found):
+            agents_form = _agents_form(found)
+            agents_form.agents.data = [agent.slug for agent in agents]
         for _, user in holders.items:
             if blocker := queries.workforce_blocker(db, catalog, user, RUN, found):
                 cannot_run[user.id] = blocker
@@ -106,12 +109,41 @@ def _resource_page(address: str):
         assets=assets,
         agents=agents,
         cannot_run=cannot_run,
+        agents_form=agents_form,
         asset_form=asset_form,
         user_form=user_form,
         group_form=group_form,
         action=ActionForm(),
         group_names=_group_names(),
     )
+
+
+def _agents_form(workforce: Resource) -> AgentsForm:
+    """The composition form, offering every agent of the workforce's project."""
+    project = get_session().get(Resource, workforce.parent_id)
+    siblings = listing.children_page(get_session(), g.org, project, limit=1000).items
+    form = AgentsForm()
+    form.agents.choices = [a.slug for a in siblings if a.kind == ResourceKind.AGENT.value]
+    return form
+
+
+@bp.route("/projects/<project>/assets/<asset>/agents", methods=["POST"])
+def workforce_agents(project, asset):
+    """Choose the agents a workforce uses (who may run it then depends on them too)."""
+    db = get_session()
+    found = find_resource(db, g.org, f"asset:{project}/{asset}")
+    require("edit_asset", found)
+    if found.kind != ResourceKind.WORKFORCE.value:
+        raise InvalidValue(f"{asset} is a {found.kind}: only a workforce uses agents")
+    form = _agents_form(found)
+    if not form.validate_on_submit():
+        raise InvalidValue("choose among the agents of this project")
+    chosen = [find_resource(db, g.org, f"asset:{project}/{slug}") for slug in form.agents.data]
+    resources.set_workforce_agents(acting(), found, chosen)
+    db.commit()
+    names = ", ".join(form.agents.data) or "no agent"
+    flash(f"{asset} now uses {names}.", "info")
+    return redirect(url_for("admin.asset", project=project, asset=asset), code=303)
 
 
 def _group_names() -> list[str]:

@@ -17,6 +17,7 @@ from rbac import lookups, tenancy
 from rbac.admin import settings
 from rbac.catalog import Scope
 from rbac.errors import InvalidValue, NotFound
+from rbac.handlers import CAUSES
 from rbac.models import AdminCredential, Event, User
 
 EVENTS_PER_PAGE = 100
@@ -111,7 +112,7 @@ def revoke_api_key(key_id):
 
 @bp.route("/events")
 def events():
-    """The audit log: the org's events, newest first, filtered by type, user, resource, actor."""
+    """The audit log: the org's events, newest first, by type, user, resource, cause, actor."""
     require("view_audit_log")
     db = get_session()
     kind = request.args.get("type", "")
@@ -132,6 +133,8 @@ def events():
         )
     if address := request.args.get("resource", "").strip():
         query = query.where(Event.data["resource"].as_string() == address)
+    if (cause := request.args.get("cause", "")) in CAUSES:
+        query = query.where(Event.data["cause"]["type"].as_string() == cause)
     if actor := request.args.get("actor", "").strip():
         query = query.where(
             or_(
@@ -147,5 +150,6 @@ def events():
         events=rows[:EVENTS_PER_PAGE],
         more=rows[EVENTS_PER_PAGE - 1].id if len(rows) > EVENTS_PER_PAGE else None,
         kinds=EVENT_KINDS,
+        causes=CAUSES,
         filters=request.args,
     )

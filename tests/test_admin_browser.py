@@ -3,11 +3,13 @@
 An admin logs in, reads the overview and the directories, rotates the directory's token
 (the new one is shown once and works for SCIM at once), pauses provisioning and watches the
 IdP get 403, resumes it, filters the journal; creates a project, assigns the IdP's group a
-role on it and sees the member's access with its source; the IdP removes the member (a SCIM
+role on it and sees the member's access with its source, gives the group another role on an
+agent of the project and composes a workforce of that agent; the IdP removes the member (a SCIM
 PATCH to the same server) and the access goes; the assignment is removed after its
 confirmation page; a local group gets the IdP group as a sub-group; the user list and a
 profile are read; group roles are switched off after the page saying whose access goes; the
-audit log names the admin; and the admin logs out. A screenshot of every page is
+audit log names the admin; a phone-sized window scrolls nothing sideways; and the admin
+logs out. A screenshot of every page is
 saved under artifacts/screenshots/ (not committed): look at them.
 
 Nothing is downloaded: the browser and its driver are Debian's `chromium` and
@@ -169,11 +171,31 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         click("Create project")
         assert browser.current_url == f"{base}/admin/projects/web"
         browser.find_element(By.ID, "group-holder").send_keys("Engineering")
-        Select(browser.find_element(By.ID, "group-role")).select_by_visible_text("editor")
+        Select(browser.find_element(By.ID, "group-role")).select_by_visible_text("viewer")
         click("Assign group")
         access = browser.find_element(By.ID, "access").text
-        assert "alice@example.com editor" in access and "Engineering" in access
+        assert "alice@example.com viewer" in access and "Engineering" in access
         shot("09-project-access")
+        # The same group on an asset with another role; a workforce composed of that agent.
+        browser.find_element(By.ID, "asset-slug").send_keys("bot")
+        click("Create asset")
+        browser.find_element(By.ID, "asset-slug").send_keys("crew")
+        Select(browser.find_element(By.ID, "asset-kind")).select_by_visible_text("workforce")
+        click("Create asset")
+        follow("bot")
+        browser.find_element(By.ID, "group-holder").send_keys("Engineering")
+        Select(browser.find_element(By.ID, "group-role")).select_by_visible_text("member")
+        click("Assign group")
+        access = browser.find_element(By.ID, "access").text
+        assert "alice@example.com member" in access and "group Engineering" in access
+        shot("09b-asset-access")
+        follow("web")
+        follow("crew")
+        browser.find_element(By.CSS_SELECTOR, "input[name=agents][value=bot]").click()
+        click("Save composition")
+        assert "crew now uses bot." in browser.page_source
+        shot("09c-workforce")
+        follow("web")
         patch = {
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [{"op": "remove", "path": f'members[value eq "{alice}"]'}],
@@ -188,7 +210,7 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         assert "Nobody's access changes" in browser.page_source
         shot("11-confirm-unassign")
         click("Remove")
-        assert "Removed: editor held by group Engineering" in browser.page_source
+        assert "Removed: viewer held by group Engineering" in browser.page_source
 
         # Seed 004: a local group holding the IdP group as a sub-group.
         follow("Groups")
@@ -214,6 +236,13 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         follow("Audit log")
         assert "admin:ada@example.com" in browser.find_element(By.ID, "events").text
         shot("17-audit-log")
+        # A phone-sized window: the bar wraps and wide tables scroll inside their cards.
+        browser.set_window_size(420, 1400)
+        navigated(lambda: browser.get(f"{base}/admin/projects/web/assets/bot"))
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 420, f"the page is {width} px wide in a 420 px window"
+        shot("18-narrow-asset")
+        browser.set_window_size(1280, 1400)
 
         click("Log out")
         assert browser.current_url.startswith(f"{base}/admin/login")

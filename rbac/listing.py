@@ -57,9 +57,18 @@ def _page(rows: Sequence[T], limit: int, cursor: Callable[[T], int | str]) -> Pa
 
 
 def children_page(
-    session: Session, org: Organization, parent: Resource, *, after: int = 0, limit: int
+    session: Session,
+    org: Organization,
+    parent: Resource,
+    *,
+    after: int = 0,
+    limit: int,
+    held_by: User | None = None,
 ) -> Page[Resource]:
-    """Return a page of a resource's children (an org's projects, a project's assets), by id."""
+    """Return a page of a resource's children (an org's projects, a project's assets), by id.
+
+    With `held_by`, only the children that user holds some access to.
+    """
     query = (
         select(Resource)
         .where(
@@ -70,6 +79,11 @@ def children_page(
         .order_by(Resource.id)
         .limit(limit + 1)
     )
+    if held_by is not None:
+        query = query.join(
+            EffectiveAccess,
+            (EffectiveAccess.resource_id == Resource.id) & (EffectiveAccess.user_id == held_by.id),
+        )
     return _page(session.scalars(query).all(), limit, lambda resource: resource.id)
 
 

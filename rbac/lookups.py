@@ -32,10 +32,12 @@ def list_users(session: Session, org: Organization, directory: str | None = None
     return list(session.scalars(query))
 
 
-def list_groups(session: Session, org: Organization, directory: str | None = None) -> list[Group]:
-    """Return the org's groups (of one directory if named), by displayName."""
+def list_groups(
+    session: Session, org: Organization, directory: str | None = None, limit: int | None = None
+) -> list[Group]:
+    """Return the org's groups (of one directory if named), by displayName; the first `limit`."""
     query = _scoped(select(Group), Group, org, directory)
-    return list(session.scalars(query.order_by(Group.display_name_key, Group.id)))
+    return list(session.scalars(query.order_by(Group.display_name_key, Group.id).limit(limit)))
 
 
 def _scoped(query, model, org: Organization, directory: str | None):

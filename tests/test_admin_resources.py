@@ -196,3 +196,47 @@ def test_a_project_admin_may_not_recompose_a_workforce_of_another_project(world,
     pat.get("/admin/projects/ops")
     refused = pat.post("/admin/projects/web/assets/crew/agents", {"agents": "bot"})
     assert refused.status_code == 403
+
+
+def test_long_lists_of_projects_and_assets_come_in_pages(world, admin, monkeypatch):
+    """Projects and a project's assets page by id; each page links to the next."""
+    monkeypatch.setattr("app.admin.resources.PROJECTS_PER_PAGE", 2)
+    monkeypatch.setattr("app.admin.resources.ASSETS_PER_PAGE", 1)
+    for slug in ("api", "docs"):
+        world.ok("project", "create", "--org", "acme", slug)
+    first = admin.get("/admin/projects").text
+    assert re.findall(r"<code>project:(\w+)</code>", first) == ["web", "api"]
+    after = re.search(r'<a href="\?after=(\d+)">More projects', first).group(1)
+    second = admin.get(f"/admin/projects?after={after}").text
+    assert re.findall(r"<code>project:(\w+)</code>", second) == ["docs"]
+    assert "More projects" not in second
+    assets = admin.get("/admin/projects/web").text
+    assert ">bot</a>" in assets and ">search</a>" not in assets
+    after = re.search(r'<a href="\?assets_after=(\d+)">More assets', assets).group(1)
+    assert ">search</a>" in admin.get(f"/admin/projects/web?assets_after={after}").text
+
+    # Grants beyond what one page shows are said to be there, with where to list them all.
+    monkeypatch.setattr("app.admin.resources.HELD_SHOWN", 1)
+    for name in ("alice", "bob"):
+        world.user(name)
+        world.ok("grant", "--org", "acme", "--user", name, "--role", "viewer", "project:web")
+    page = admin.get("/admin/projects/web").text
+    assert len(table_rows(page, "grants")) == 1
+    assert "GET /api/v1/grants?resource=project:web</code> lists them all" in page
+
+
+def test_a_project_admin_lists_only_the_projects_they_manage(world, app, client):
+    """Viewer on one project, Admin on another: only the second is listed."""
+    world.ok("project", "create", "--org", "acme", "ops")
+    create_admin(app, email="pat@example.com", role="admin")
+    world.ok("revoke", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "org")
+    world.ok(
+        "grant", "--org", "acme", "--user", "pat@example.com", "--role", "viewer", "project:web"
+    )
+    world.ok(
+        "grant", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "project:ops"
+    )
+    pat = Browser(client)
+    assert pat.log_in("pat@example.com").status_code == 303
+    listed = pat.get("/admin/projects").text
+    assert re.findall(r"<code>project:(\w+)</code>", listed) == ["ops"]

@@ -13,12 +13,16 @@ from app.admin.forms import ActionForm, AgentsForm, AssetForm, HolderRoleForm, P
 from app.db import get_catalog, get_session
 from rbac import listing, lookups, queries
 from rbac.admin import grants, resources
+from rbac.catalog import Scope
 from rbac.errors import Forbidden, InvalidValue, NotFound
 from rbac.evaluation import ResourceKind
 from rbac.models import Resource
 from rbac.resources import address_of, find_resource, org_resource
 
 HOLDERS_PER_PAGE = 200
+PROJECTS_PER_PAGE = ASSETS_PER_PAGE = 100
+GROUP_SUGGESTIONS = 500
+HELD_SHOWN = 1000  # grants and assignments on one resource; /api/v1 pages through any number
 RUN = "asset.run"  # what a workforce's members must be able to do with each of its agents
 
 
@@ -33,11 +37,21 @@ def projects():
         flash(f"Project {project.slug} is created.", "info")
         return redirect(url_for("admin.project", project=project.slug), code=303)
     root = org_resource(db, g.org)
-    rows = listing.children_page(db, g.org, root, limit=1000).items
-    visible = [p for p in rows if may(_assign_permission(p), p)]
+    # The projects the admin holds some access to, then those where it lets them assign roles.
+    page = listing.children_page(
+        db,
+        g.org,
+        root,
+        after=request.args.get("after", 0, type=int),
+        limit=PROJECTS_PER_PAGE,
+        held_by=g.admin,
+    )
+    permission = get_catalog().administration.assign_roles[Scope.PROJECT]
+    decisions = queries.check_each(db, get_catalog(), g.admin, permission, page.items)
+    visible = [p for p, decision in zip(page.items, decisions, strict=True) if decision.allowed]
     can_create = may(get_catalog().administration.create_project)
     return render_template(
-        "admin/projects.html", projects=visible, form=form, can_create=can_create
+        "admin/projects.html", projects=visible, page=page, form=form, can_create=can_create
     )
 
 
@@ -80,9 +94,15 @@ def _resource_page(address: str):
     holders = listing.holders_of(
         db, g.org, found, after=request.args.get("after"), limit=HOLDERS_PER_PAGE
     )
-    assets = []
+    assets = None
     if found.kind == ResourceKind.PROJECT.value:
-        assets = listing.children_page(db, g.org, found, limit=1000).items
+        assets = listing.children_page(
+            db,
+            g.org,
+            found,
+            after=request.args.get("assets_after", 0, type=int),
+            limit=ASSETS_PER_PAGE,
+        )
     scope = ResourceKind(found.kind).scope
     catalog = get_catalog()
     # Seed 002: a workforce shows its agents, and who holds a role on it but cannot run one.
@@ -104,8 +124,8 @@ def _resource_page(address: str):
         resource=found,
         address=address_of(db, found),
         holders=holders,
-        grants=listing.grants_page(db, g.org, resource=found, limit=1000).items,
-        assignments=listing.assignments_page(db, g.org, resource=found, limit=1000).items,
+        grants=listing.grants_page(db, g.org, resource=found, limit=HELD_SHOWN),
+        assignments=listing.assignments_page(db, g.org, resource=found, limit=HELD_SHOWN),
         assets=assets,
         agents=agents,
         cannot_run=cannot_run,
@@ -147,8 +167,9 @@ def workforce_agents(project, asset):
 
 
 def _group_names() -> list[str]:
-    """Every group's name, for the form's suggestions (a datalist: no script)."""
-    return [group.display_name for group in lookups.list_groups(get_session(), g.org)]
+    """Groups' names, for the form's suggestions (a datalist: no script); any name may be typed."""
+    groups = lookups.list_groups(get_session(), g.org, limit=GROUP_SUGGESTIONS)
+    return [group.display_name for group in groups]
 
 
 @bp.route("/projects/<project>/roles", methods=["POST"])

@@ -211,29 +211,29 @@ def give_role(project, asset=None):
 def remove_grant(grant_id):
     """Take a direct grant back, after showing whose access it revokes."""
     grant, user, found = listing.grant_by_id(get_session(), g.org, grant_id)
-    address = address_of(get_session(), found)
-    _managed(address)
 
     def take(ctx):
         grants.revoke_role(ctx, user, grant.role, found, confirmed=True)
 
-    what = f"{grant.role} granted directly to {user.user_name} on {address}"
-    page = _page_of(found)
-    return confirm_then_change(take, done=f"Removed: {what}.", after=page, back=page, what=what)
+    return _remove(found, take, f"{grant.role} granted directly to {user.user_name}")
 
 
 @bp.route("/assignments/<int:assignment_id>/remove", methods=["GET", "POST"])
 def remove_assignment(assignment_id):
     """Take a group's role back, after showing every member whose access it revokes."""
     assignment, group, found = listing.assignment_by_id(get_session(), g.org, assignment_id)
-    address = address_of(get_session(), found)
-    _managed(address)
 
     def take(ctx):
         grants.unassign_group(ctx, group, assignment.role, found, confirmed=True)
 
-    what = f"{assignment.role} held by group {group.display_name} on {address}"
-    page = _page_of(found)
+    return _remove(found, take, f"{assignment.role} held by group {group.display_name}")
+
+
+def _remove(found: Resource, take, held: str):
+    """Confirm, then take back a role held on a resource the admin manages."""
+    address = address_of(get_session(), found)
+    _managed(address)
+    what, page = f"{held} on {address}", _page_of(found)
     return confirm_then_change(take, done=f"Removed: {what}.", after=page, back=page, what=what)
 
 

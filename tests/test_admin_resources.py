@@ -101,13 +101,7 @@ def test_a_mistyped_name_is_said_on_the_page(world, admin):
 def test_a_project_admin_manages_their_project_only(world, app, client):
     """Seed 002: a project Admin sees and manages their project; another one is 403."""
     world.ok("project", "create", "--org", "acme", "mobile")
-    create_admin(app, email="pat@example.com", role="admin")
-    world.ok("revoke", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "org")
-    world.ok(
-        "grant", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "project:web"
-    )
-    pat = Browser(client)
-    assert pat.log_in("pat@example.com").status_code == 303
+    pat = _project_admin(world, app, client, "admin on project:web")
     listed = pat.get("/admin/projects").get_data(as_text=True)
     assert "project:web" in listed and "project:mobile" not in listed
     assert "New project" not in listed
@@ -126,6 +120,18 @@ def test_another_org_projects_are_404_like_made_up_ones(world, app, admin):
     assert foreign.status_code == made_up.status_code == 404
     text = foreign.get_data(as_text=True).replace("secret", "X")
     assert text.replace("csrf", "") and _same_page(text, made_up.get_data(as_text=True), "ghost")
+
+
+def _project_admin(world, app, client, *roles: str) -> Browser:
+    """pat@example.com, logged in, holding only the roles given ("admin on project:web")."""
+    create_admin(app, email="pat@example.com", role="admin")
+    world.ok("revoke", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "org")
+    for role_on in roles:
+        role, _, address = role_on.partition(" on ")
+        world.ok("grant", "--org", "acme", "--user", "pat@example.com", "--role", role, address)
+    pat = Browser(client)
+    assert pat.log_in("pat@example.com").status_code == 303
+    return pat
 
 
 def _same_page(page: str, other: str, name: str) -> bool:
@@ -186,13 +192,7 @@ def test_a_project_admin_may_not_recompose_a_workforce_of_another_project(world,
         "asset", "create", "--org", "acme", "--project", "web", "--kind", "workforce",
         "--uses", "bot", "crew",
     )  # fmt: skip
-    create_admin(app, email="pat@example.com", role="admin")
-    world.ok("revoke", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "org")
-    world.ok(
-        "grant", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "project:ops"
-    )
-    pat = Browser(client)
-    assert pat.log_in("pat@example.com").status_code == 303
+    pat = _project_admin(world, app, client, "admin on project:ops")
     pat.get("/admin/projects/ops")
     refused = pat.post("/admin/projects/web/assets/crew/agents", {"agents": "bot"})
     assert refused.status_code == 403
@@ -228,15 +228,6 @@ def test_long_lists_of_projects_and_assets_come_in_pages(world, admin, monkeypat
 def test_a_project_admin_lists_only_the_projects_they_manage(world, app, client):
     """Viewer on one project, Admin on another: only the second is listed."""
     world.ok("project", "create", "--org", "acme", "ops")
-    create_admin(app, email="pat@example.com", role="admin")
-    world.ok("revoke", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "org")
-    world.ok(
-        "grant", "--org", "acme", "--user", "pat@example.com", "--role", "viewer", "project:web"
-    )
-    world.ok(
-        "grant", "--org", "acme", "--user", "pat@example.com", "--role", "admin", "project:ops"
-    )
-    pat = Browser(client)
-    assert pat.log_in("pat@example.com").status_code == 303
+    pat = _project_admin(world, app, client, "viewer on project:web", "admin on project:ops")
     listed = pat.get("/admin/projects").text
     assert re.findall(r"<code>project:(\w+)</code>", listed) == ["ops"]

@@ -9,8 +9,15 @@ from sqlalchemy import select
 from app.cli import cli
 from app.db import get_session
 from rbac.db import utcnow
-from rbac.models import AdminCredential, AdminSession, Organization, User
-from tests.conftest import PASSWORD, Browser, ScimClient, create_admin, make_directory
+from rbac.models import AdminCredential, AdminSession, Directory, Organization, User
+from tests.conftest import (
+    PASSWORD,
+    USER_SCHEMA,
+    Browser,
+    ScimClient,
+    create_admin,
+    make_directory,
+)
 
 
 @pytest.fixture
@@ -236,6 +243,35 @@ def test_directories_show_the_connection_and_its_health(world, browser):
     posts = browser.get("/admin/directories/okta?method=POST").get_data(as_text=True)
     assert "POST /scim/v2/Users" in posts and "/Users/nope" not in posts
     assert browser.get("/admin/directories/okta?method=TRACE").status_code == 400
+
+
+def test_an_admin_connects_a_directory(world, app, browser):
+    """Seed 000's first step: a new Entra directory and its token, which provisions at once."""
+    browser.get("/admin/directories")
+    created = browser.post("/admin/directories", {"name": "entra", "provider": "entra"})
+    assert created.status_code == 201
+    page = created.get_data(as_text=True)
+    assert "Directory entra is created" in page and "<strong>Tenant URL</strong>" in page
+    token = re.search(r'id="new-token">([^<]+)<', page).group(1)
+    user = {"schemas": [USER_SCHEMA], "userName": "bea@example.com"}
+    made = ScimClient(world.scim.client, token).post("/Users", user)
+    assert made.status_code == 201
+    listed = world.ok("user", "list", "--org", "acme", "--directory", "entra")
+    assert "bea@example.com" in listed
+    assert ">entra</a>" in browser.get("/admin/directories").get_data(as_text=True)
+
+    taken = browser.post(
+        "/admin/directories", {"name": "entra", "provider": "okta", "back": "/admin/directories"}
+    )
+    assert taken.status_code == 303
+    assert "directory &#39;entra&#39; exists" in browser.get("/admin/directories").text
+    empty = browser.post("/admin/directories", {"name": "", "provider": "okta"})
+    assert empty.status_code == 400 and "Name: This field is required." in empty.text
+    unknown = browser.post("/admin/directories", {"name": "x", "provider": "ldap"})
+    assert unknown.status_code == 400 and "Not a valid choice" in unknown.text
+    with app.app_context():
+        names = get_session().scalars(select(Directory.name).order_by(Directory.name)).all()
+    assert names == ["entra", "okta"]  # the refused forms made nothing
 
 
 def test_tokens_are_created_once_rotated_and_revoked(world, app, browser):

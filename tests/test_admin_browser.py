@@ -1,6 +1,7 @@
 """/admin in a real browser: Debian's headless Chromium, driven by Selenium, on live gunicorn.
 
-An admin logs in, reads the overview and the directories, rotates the directory's token
+An admin logs in, reads the overview and the directories, connects an Entra directory (its
+first token provisions at once), rotates the directory's token
 (the new one is shown once and works for SCIM at once), pauses provisioning and watches the
 IdP get 403, resumes it, filters the journal; creates a project, assigns the IdP's group a
 role on it and sees the member's access with its source, gives the group another role on an
@@ -133,6 +134,16 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         follow("Directories")
         assert f"{base}/scim/v2" in browser.page_source
         shot("03-directories")
+        browser.find_element(By.ID, "directory-name").send_keys("entra")
+        Select(browser.find_element(By.ID, "directory-provider")).select_by_visible_text("entra")
+        click("Connect")
+        first_token = browser.find_element(By.ID, "new-token").text
+        assert "Tenant URL" in browser.page_source
+        shot("03b-directory-connected")
+        entra = requests.Session()
+        entra.headers["Authorization"] = f"Bearer {first_token}"
+        assert entra.get(f"{base}/scim/v2/Users", timeout=WAIT).status_code == 200
+        follow("Directories")
         follow("okta")
         page = browser.page_source
         assert "last hour: 3 requests, 1 failed (33 %)" in page

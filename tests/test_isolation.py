@@ -544,7 +544,10 @@ API_BODIES: dict[str, list[Body]] = {
 
 
 # Forms of /admin that have fields (the others are buttons: only their CSRF token).
-ADMIN_BODIES: dict[str, list[Body]] = {"admin.rotate_tokens": [lambda r: {"grace_hours": "1"}]}
+ADMIN_BODIES: dict[str, list[Body]] = {
+    "admin.rotate_tokens": [lambda r: {"grace_hours": "1"}],
+    "admin.directories": [lambda r: {"name": "matrix", "provider": "generic"}],
+}
 
 
 def _bodies(surface: str, rule, method: str) -> list[Body]:

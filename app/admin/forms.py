@@ -12,6 +12,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from rbac.models import Provider
 from rbac.resources import ASSET_KINDS
 from rbac.tenancy import MAX_ROTATION_GRACE
 
@@ -37,6 +38,13 @@ class RotateForm(FlaskForm):
         default=24,
         validators=[InputRequired(), NumberRange(0, MAX_GRACE_HOURS)],
     )
+
+
+class DirectoryForm(FlaskForm):
+    """A new IdP connection: its name and provider (which selects its tolerance profile)."""
+
+    name = StringField("Name", validators=[InputRequired(), Length(max=200)])
+    provider = SelectField("Provider", choices=[provider.value for provider in Provider])
 
 
 class ProjectForm(FlaskForm):

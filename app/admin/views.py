@@ -10,7 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 from sqlalchemy import func, select
 
 from app.admin import admin_page, bp, require
-from app.admin.forms import ActionForm, LoginForm, RotateForm
+from app.admin.forms import ActionForm, DirectoryForm, LoginForm, RotateForm
 from app.db import get_session
 from app.urls import scim_base_url
 from rbac import accounts, journal, tenancy
@@ -21,6 +21,7 @@ from rbac.models import (
     EffectiveAccess,
     Group,
     Organization,
+    Provider,
     Resource,
     User,
 )
@@ -126,15 +127,26 @@ def overview():
 # Directories
 
 
-@bp.route("/directories")
+@bp.route("/directories", methods=["GET", "POST"])
 def directories():
-    """Every IdP connection: provider, state, tokens and health at a glance."""
+    """Every IdP connection: provider, state, tokens and health; connecting a new one."""
     require("manage_settings")
+    form = DirectoryForm()
+    if form.validate_on_submit():
+        name = form.name.data.strip()
+        found = tenancy.create_directory(get_session(), g.org, name, Provider(form.provider.data))
+        _, plaintext = tenancy.issue_token(get_session(), found)
+        get_session().commit()
+        flash(f"Directory {name} is created: give your IdP the URL and the token below.", "info")
+        return _directory_page(found, plaintext, 201)
     rows = [
         _directory_summary(d, _token_states(d))
         for d in tenancy.list_directories(get_session(), g.org)
     ]
-    return render_template("admin/directories.html", directories=rows, base_url=scim_base_url())
+    status = 400 if form.errors else 200
+    return render_template(
+        "admin/directories.html", directories=rows, base_url=scim_base_url(), form=form
+    ), status
 
 
 @bp.route("/directories/<directory>")

@@ -7,7 +7,8 @@ IdP get 403, resumes it, filters the journal; creates a project, assigns the IdP
 role on it and sees the member's access with its source, gives the group another role on an
 agent of the project and composes a workforce of that agent; the IdP removes the member (a SCIM
 PATCH to the same server) and the access goes; the assignment is removed after its
-confirmation page; a local group gets the IdP group as a sub-group; the user list and a
+confirmation page; a local group gets the IdP group as a sub-group; the IdP group is mapped
+to an additive role on the organization (seed 003); the user list and a
 profile are read; group roles are switched off after the page saying whose access goes; the
 audit log names the admin; a phone-sized window scrolls nothing sideways; and the admin
 logs out. A screenshot of every page is
@@ -233,6 +234,12 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         click("Add")
         assert "Engineering group" in browser.find_element(By.ID, "members").text
         shot("12-local-group")
+        # Seed 003: the IdP group mapped to an additive role on the organization.
+        follow("Engineering")
+        Select(browser.find_element(By.ID, "grant-role")).select_by_visible_text("agent_creator")
+        click("Assign")
+        assert "org agent_creator" in browser.find_element(By.ID, "roles").text
+        shot("12b-group-roles")
         follow("Users")
         shot("13-users")
         follow("ada@example.com")

@@ -2,7 +2,7 @@
 
 import re
 
-from tests.conftest import table_rows
+from tests.conftest import Browser, create_admin, table_rows
 
 
 def test_users_are_searched_and_show_their_access_and_why(world, admin):
@@ -93,7 +93,7 @@ def test_a_user_is_granted_a_role_from_their_page(world, admin):
     assert given.status_code == 303 and given.headers["Location"] == page
     shown = admin.get(page).get_data(as_text=True)
     assert "alice now holds member on asset:web/bot" in shown
-    assert any(row.startswith("bot (agent) member") for row in table_rows(shown, "grants"))
+    assert any(row.startswith("asset:web/bot member") for row in table_rows(shown, "grants"))
     assert world.explain("alice", "asset:web/bot")["role"] == "member"
     for body, said in (
         ({"resource": "project:nope", "role": "member"}, "no project"),
@@ -103,3 +103,52 @@ def test_a_user_is_granted_a_role_from_their_page(world, admin):
         assert answer.status_code == 303
         assert said in admin.get(page).get_data(as_text=True)
     assert world.explain("alice", "project:web")["role"] == "viewer"  # implied by bot only
+
+    # Removing the grant from her page confirms there, and comes back there.
+    grant_id = re.search(r"/admin/grants/(\d+)/remove\?back=", shown).group(1)
+    confirm = admin.get(f"/admin/grants/{grant_id}/remove?back={page}").text
+    assert "alice" in table_rows(confirm, "revokes")[0]
+    removed = admin.post(f"/admin/grants/{grant_id}/remove?back={page}")
+    assert removed.headers["Location"] == page
+    assert world.explain("alice", "asset:web/bot")["role"] is None
+
+
+def test_an_idp_group_is_mapped_to_org_roles(world, app, client, admin):
+    """Seed 003: an IdP group gets a primary org role and an additive one; members inherit."""
+    bob = world.user("bob")
+    it_admins = world.group("IT-Admins", bob)
+    page = f"/admin/groups/{it_admins}"
+    admin.get(page)
+    for role in ("admin", "agent_creator"):
+        given = admin.post(f"{page}/roles", {"resource": "org", "role": role})
+        assert given.status_code == 303 and given.headers["Location"] == page
+    shown = admin.get(page).text
+    assert "group IT-Admins now holds agent_creator on org" in shown
+    assert [row.split()[:2] for row in table_rows(shown, "roles")] == [
+        ["org", "admin"],
+        ["org", "agent_creator"],
+    ]
+    explained = world.explain("bob", "org")
+    assert (explained["role"], explained["additive"]) == ("admin", ["agent_creator"])
+    assert world.check("bob", "org.manage_users", "org")
+
+    # An org Admin (not an Owner) may not hand the Owner role to a group: said on the page.
+    create_admin(app, email="carol@example.com", role="admin")
+    carol = Browser(client)
+    assert carol.log_in("carol@example.com").status_code == 303
+    carol.get(page)
+    refused = carol.post(f"{page}/roles", {"resource": "org", "role": "owner", "back": page})
+    assert refused.status_code == 303 and refused.headers["Location"] == page
+    assert "org.assign_owner" in carol.get(page).text
+    assert world.explain("bob", "org")["role"] == "admin"
+
+    # Unmapping shows whose access goes first, then comes back to the group.
+    assignment = re.search(r"/admin/assignments/(\d+)/remove\?back=", shown).group(1)
+    url = f"/admin/assignments/{assignment}/remove?back={page}"
+    confirm = admin.get(url).text
+    revokes = table_rows(confirm, "revokes")
+    assert revokes[0] == "bob org admin viewer"  # the org's default role remains
+    assert "bob project:web admin no access" in revokes  # and the cascade goes
+    assert admin.post(url).headers["Location"] == page
+    explained = world.explain("bob", "org")
+    assert (explained["role"], explained["additive"]) == ("viewer", ["agent_creator"])

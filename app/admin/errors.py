@@ -24,7 +24,14 @@ def not_found(error):
 
 @bp.errorhandler(Forbidden)
 def forbidden(error):
-    """The engine refused the admin this page or action (their own roles decide)."""
+    """The engine refused the admin this page or action (their own roles decide).
+
+    A form sent from a page the admin may see (it names that page) gets the refusal flashed
+    there, as any other refused change; anything else is a 403 page.
+    """
+    if request.method == "POST" and request.form.get("back"):
+        flash(f"Not allowed: {error}", "error")
+        return redirect(back(), code=303)
     return render_template("admin/error.html", title="Not allowed", message=str(error)), 403
 
 

@@ -16,9 +16,11 @@ from rbac import listing, lookups, queries
 from rbac.admin import grants, principals
 from rbac.errors import InvalidValue, NotFound
 from rbac.models import Directory
-from rbac.resources import find_resource
+from rbac.resources import address_of, find_resource
 
 PER_PAGE = 100
+# A user's grants, a group's own roles: shown on their page; /api/v1 pages through any number.
+ROLES_SHOWN = 200
 
 
 def _directory_names() -> dict[int, str]:
@@ -46,6 +48,7 @@ def user(user_id):
     db = get_session()
     found = lookups.find_user(db, g.org, user_id)
     direct, nested = listing.groups_of(db, g.org, found)
+    grants_held = listing.grants_page(db, g.org, user=found, limit=ROLES_SHOWN)
     explained = None
     if address := request.args.get("explain"):
         try:
@@ -59,15 +62,16 @@ def user(user_id):
         direct=direct,
         nested=nested,
         access=listing.access_of(db, g.org, found),
-        grants=listing.grants_page(db, g.org, user=found, limit=1000).items,
+        grants=grants_held,
+        addresses={r.id: address_of(db, r) for _, _, r in grants_held.items},
         explained=explained,
         grant_form=_grant_form(),
     )
 
 
-def _grant_form() -> GrantForm:
+def _grant_form(**defaults) -> GrantForm:
     """The grant form, offering every role of every scope (the resource's scope decides)."""
-    form = GrantForm()
+    form = GrantForm(**defaults)
     catalog = get_catalog()
     names = {r.name for s in catalog.ladders for r in (*catalog.ladders[s], *catalog.additive[s])}
     form.role.choices = sorted(names)
@@ -78,8 +82,23 @@ def _grant_form() -> GrantForm:
 def grant_to_user(user_id):
     """Give the user a role directly on a resource (the engine checks the admin may)."""
     require("manage_principals")
+    found = lookups.find_user(get_session(), g.org, user_id)
+    _give_role(grants.grant_role, found, found.user_name)
+    return redirect(url_for("admin.user", user_id=found.id), code=303)
+
+
+@bp.route("/groups/<group_id>/roles", methods=["POST"])
+def assign_to_group(group_id):
+    """Give a group a role on a resource: on the org, seed 003's group-to-role mapping."""
+    require("manage_principals")
+    found = lookups.find_group(get_session(), g.org, group_id)
+    _give_role(grants.assign_group, found, f"group {found.display_name}")
+    return redirect(url_for("admin.group", group_id=found.id), code=303)
+
+
+def _give_role(give, holder, who: str) -> None:
+    """Give a holder the role the grant form names on the resource it names; commit; say so."""
     ctx = acting()
-    found = lookups.find_user(ctx.session, g.org, user_id)
     form = _grant_form()
     if not form.validate_on_submit():
         raise InvalidValue("name a resource (org, project:P or asset:P/A) and a role")
@@ -88,11 +107,10 @@ def grant_to_user(user_id):
         resource = find_resource(ctx.session, g.org, address)
     except NotFound as error:  # typed in the form: said on the page
         raise InvalidValue(str(error)) from None
-    changed = grants.grant_role(ctx, found, form.role.data, resource)
+    changed = give(ctx, holder, form.role.data, resource)
     ctx.session.commit()
     done = "now holds" if changed else "already held"
-    flash(f"{found.user_name} {done} {form.role.data} on {address}.", "info")
-    return redirect(url_for("admin.user", user_id=found.id), code=303)
+    flash(f"{who} {done} {form.role.data} on {address}.", "info")
 
 
 @bp.route("/groups", methods=["GET", "POST"])
@@ -129,12 +147,16 @@ def group(group_id):
     require("manage_principals")
     db = get_session()
     found = lookups.find_group(db, g.org, group_id)
+    assignments = listing.assignments_page(db, g.org, group=found, limit=ROLES_SHOWN)
     return render_template(
         "admin/group.html",
         group=found,
         directories=_directory_names(),
         members=listing.direct_members(db, g.org, found, PER_PAGE),
         granted=queries.explain_group(acting(), found),
+        assignments=assignments,
+        addresses={r.id: address_of(db, r) for _, _, r in assignments.items},
+        grant_form=_grant_form(resource="org"),
         action=ActionForm(),
         rename=RenameForm(name=found.display_name),
         member_form=MemberForm(),

@@ -7,7 +7,7 @@ and its assets). Taking a role back first shows exactly what it will revoke (app
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.admin import acting, bp, may, require
+from app.admin import acting, admin_page, bp, may, require
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import ActionForm, AgentsForm, AssetForm, HolderRoleForm, ProjectForm
 from app.db import get_catalog, get_session
@@ -230,15 +230,22 @@ def remove_assignment(assignment_id):
 
 
 def _remove(found: Resource, take, held: str):
-    """Confirm, then take back a role held on a resource the admin manages."""
+    """Confirm, then take back a role held on a resource the admin manages.
+
+    The admin goes back to the page the link named (`?back=`, a user's or a group's page),
+    else to the resource's page.
+    """
     address = address_of(get_session(), found)
     _managed(address)
-    what, page = f"{held} on {address}", _page_of(found)
+    what = f"{held} on {address}"
+    page = admin_page(request.args["back"]) if "back" in request.args else _page_of(found)
     return confirm_then_change(take, done=f"Removed: {what}.", after=page, back=page, what=what)
 
 
 def _page_of(found: Resource) -> str:
     address = address_of(get_session(), found)
+    if found.kind == ResourceKind.ORGANIZATION.value:
+        return url_for("admin.org_settings")
     if found.kind == ResourceKind.PROJECT.value:
         return url_for("admin.project", project=found.slug)
     project_slug = address.partition(":")[2].partition("/")[0]

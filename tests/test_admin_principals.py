@@ -32,7 +32,9 @@ def test_a_local_group_is_made_filled_nested_renamed_and_deleted(world, admin):
     alice, bob = world.user("alice"), world.user("bob")
     world.group("Contractors", bob)
     admin.get("/admin/groups")
-    made = admin.post("/admin/groups", {"name": "Partners", "slug": "partners"})
+    made = admin.post(
+        "/admin/groups", {"name": "Partners", "slug": "partners", "description": "Outside help"}
+    )
     assert made.status_code == 303
     page_url = made.headers["Location"]
     admin.get(page_url)
@@ -43,8 +45,10 @@ def test_a_local_group_is_made_filled_nested_renamed_and_deleted(world, admin):
     assert sorted(table_rows(page, "members")) == ["Contractors group Remove", "alice user Remove"]
     assert table_rows(page, "granted") == ["asset:web/bot viewer this group"]
     assert world.explain("bob", "asset:web/bot")["role"] == "viewer"  # through Contractors
-    admin.post(f"{page_url}/rename", {"name": "Partners & co"})
-    assert "Partners &amp; co" in admin.get(page_url).get_data(as_text=True)
+    assert '<p id="description">Outside help</p>' in page
+    admin.post(f"{page_url}/rename", {"name": "Partners & co", "description": "Agencies"})
+    renamed = admin.get(page_url).text
+    assert "Partners &amp; co" in renamed and '<p id="description">Agencies</p>' in renamed
     confirm = admin.get(f"{page_url}/delete").get_data(as_text=True)
     revokes = table_rows(confirm, "revokes")
     assert {row.split()[0] for row in revokes} == {"alice", "bob"}
@@ -63,7 +67,7 @@ def test_idp_groups_are_read_only_here(world, admin):
     alice = world.user("alice")
     team = world.group("Team", alice)
     page = admin.get(f"/admin/groups/{team}").get_data(as_text=True)
-    assert "Its IdP manages its name and members" in page and "Rename" not in page
+    assert "Its IdP manages its name and members" in page and "/rename" not in page
     answer = admin.post(
         f"/admin/groups/{team}/members",
         {"member": "alice", "kind": "user", "back": f"/admin/groups/{team}"},

@@ -68,16 +68,18 @@ class HolderRoleForm(FlaskForm):
 
 
 class GroupForm(FlaskForm):
-    """A new local group: its name and slug."""
+    """A new local group: its name, slug and (optional) description."""
 
     name = StringField("Name", validators=[InputRequired(), Length(max=256)])
     slug = StringField("Slug", validators=[InputRequired(), Length(max=64)])
+    description = StringField("Description", validators=[Length(max=1000)])
 
 
 class RenameForm(FlaskForm):
-    """A local group's new name."""
+    """A local group's new name and description."""
 
     name = StringField("Name", validators=[InputRequired(), Length(max=256)])
+    description = StringField("Description", validators=[Length(max=1000)])
 
 
 class MemberForm(FlaskForm):

@@ -121,7 +121,10 @@ def groups():
     form = GroupForm()
     if form.validate_on_submit():
         made = principals.create_local_group(
-            acting(), form.name.data.strip(), form.slug.data.strip()
+            acting(),
+            form.name.data.strip(),
+            form.slug.data.strip(),
+            form.description.data.strip() or None,
         )
         db.commit()
         flash(f"Local group {made.display_name} is created.", "info")
@@ -158,7 +161,7 @@ def group(group_id):
         addresses={r.id: address_of(db, r) for _, _, r in assignments.items},
         grant_form=_grant_form(resource="org"),
         action=ActionForm(),
-        rename=RenameForm(name=found.display_name),
+        rename=RenameForm(name=found.display_name, description=found.description or ""),
         member_form=MemberForm(),
     )
 
@@ -170,8 +173,9 @@ def rename_group(group_id):
     found = lookups.find_group(get_session(), g.org, group_id)
     form = RenameForm()
     if not form.validate_on_submit():
-        raise InvalidValue("a group name has 1 to 256 characters")
-    principals.rename_local_group(acting(), found, form.name.data.strip())
+        raise InvalidValue("a group name has 1 to 256 characters, a description up to 1000")
+    description = form.description.data.strip()
+    principals.rename_local_group(acting(), found, form.name.data.strip(), description)
     get_session().commit()
     flash(f"The group is now named {found.display_name}.", "info")
     return redirect(url_for("admin.group", group_id=found.id), code=303)

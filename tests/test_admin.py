@@ -278,7 +278,14 @@ def test_tokens_are_created_once_rotated_and_revoked(world, app, browser):
     """A new token is shown once and works; rotation keeps old ones for the grace period."""
     browser.get("/admin/directories/okta")
     created = browser.post("/admin/directories/okta/tokens")
-    assert created.status_code == 201
+    assert created.status_code == 201  # the expiry left empty: never
+    expiring = browser.post("/admin/directories/okta/tokens", {"expires_in_days": "30"})
+    assert expiring.status_code == 201
+    expiry = (utcnow() + timedelta(days=30)).strftime("%Y-%m-%d")
+    assert f"<td>{expiry} " in browser.get("/admin/directories/okta").text
+    refused = browser.post("/admin/directories/okta/tokens", {"expires_in_days": "0"})
+    assert refused.status_code == 303
+    assert "expires in 1 to 3650 days" in browser.get("/admin/directories/okta").text
     token = re.search(r'id="new-token">([^<]+)<', created.get_data(as_text=True)).group(1)
     scim = ScimClient(world.scim.client, token)
     assert scim.get("/Users").status_code == 200
@@ -286,7 +293,7 @@ def test_tokens_are_created_once_rotated_and_revoked(world, app, browser):
     rotated = browser.post("/admin/directories/okta/tokens/rotate", {"grace_hours": "2"})
     assert rotated.status_code == 201
     text = rotated.get_data(as_text=True)
-    assert "2 older token(s) expire in 2 hour(s)" in text and text.count(">expiring<") == 2
+    assert "3 older token(s) expire in 2 hour(s)" in text and text.count(">expiring<") == 3
     assert scim.get("/Users").status_code == 200  # still within its grace
     bad = browser.post("/admin/directories/okta/tokens/rotate", {"grace_hours": "-1"})
     assert bad.status_code == 303

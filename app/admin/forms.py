@@ -9,7 +9,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from rbac.models import Provider
@@ -45,6 +45,14 @@ class DirectoryForm(FlaskForm):
 
     name = StringField("Name", validators=[InputRequired(), Length(max=200)])
     provider = SelectField("Provider", choices=[provider.value for provider in Provider])
+
+
+class TokenForm(FlaskForm):
+    """A new directory token: in how many days it expires (never, if left empty)."""
+
+    expires_in_days = IntegerField(
+        "Expires in (days)", validators=[Optional(), NumberRange(1, 3650)]
+    )
 
 
 class ProjectForm(FlaskForm):

@@ -10,7 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 from sqlalchemy import func, select
 
 from app.admin import admin_page, bp, require
-from app.admin.forms import ActionForm, DirectoryForm, LoginForm, RotateForm
+from app.admin.forms import ActionForm, DirectoryForm, LoginForm, RotateForm, TokenForm
 from app.db import get_session
 from app.urls import scim_base_url
 from rbac import accounts, journal, tenancy
@@ -183,6 +183,7 @@ def _directory_page(found: Directory, new_token: str | None = None, status: int 
         new_token=new_token,
         action=ActionForm(),
         rotate=RotateForm(),
+        token_form=TokenForm(),
     )
     return page, status
 
@@ -224,7 +225,13 @@ def create_token(directory):
     """Create a token: shown once, on this answer only."""
     require("manage_settings")
     found = _find_directory(directory)
-    _, plaintext = tenancy.issue_token(get_session(), found)
+    form = TokenForm()
+    if not form.validate_on_submit():
+        flash("A token expires in 1 to 3650 days, or never (left empty).", "error")
+        return redirect(url_for("admin.directory", directory=directory), code=303)
+    days = form.expires_in_days.data
+    expires_at = utcnow() + timedelta(days=days) if days else None
+    _, plaintext = tenancy.issue_token(get_session(), found, expires_at)
     get_session().commit()
     return _directory_page(found, plaintext, 201)
 

@@ -345,4 +345,4 @@ def format_duration(span: timedelta) -> str:
 
 
 # The RBAC commands register themselves on `cli`.
-from app import rbac_cli  # noqa: E402,F401
+from app import rbac_cli, webhook_cli  # noqa: E402,F401

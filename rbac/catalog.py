@@ -55,6 +55,7 @@ class Administration:
     manage_principals: str  # local users and groups
     manage_settings: str
     manage_api_keys: str
+    manage_webhooks: str  # webhook endpoints receive every event, as an API key reads them
     view_audit_log: str
 
 
@@ -149,6 +150,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             administration["manage_principals"],
             administration["manage_settings"],
             administration["manage_api_keys"],
+            administration["manage_webhooks"],
             administration["view_audit_log"],
         ),
     )

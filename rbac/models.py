@@ -367,6 +367,56 @@ class Event(Base):
     txid: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class WebhookEndpoint(Base):
+    """An org's webhook receiver, and where delivery to it stands (rbac.webhooks).
+
+    Events are delivered to it one at a time in event order: `cursor` is the last event id
+    done with (delivered, filtered out or dead-lettered). A worker leases the endpoint while it
+    delivers; a lease that runs out (the worker died) lets another worker carry on.
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    # The signing secret, `whsec_` + base64: kept as is, since every delivery signs with it.
+    secret: Mapped[str] = mapped_column(String(100))
+    event_types: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(300))
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The event at the head of the queue: how often it failed, since when, when to retry.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed_attempts: Mapped[int] = mapped_column(BigInteger, default=0)
+    dead: Mapped[int] = mapped_column(BigInteger, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeadLetter(Base):
+    """An event a webhook endpoint never accepted within the retry window; replayable."""
+
+    __tablename__ = "webhook_dead_letters"
+    __table_args__ = (Index(None, "endpoint_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    died_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class JournalEntry(Base):
     """One SCIM request of a directory, for support when an IdP misbehaves (never a secret)."""
 

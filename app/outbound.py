@@ -1,0 +1,141 @@
+"""One outbound webhook request: a POST bounded in time and size, to an address we allow.
+
+The standard library's http.client, because it does exactly what delivery needs and no more:
+no redirect is followed (a 3xx is a failure), the whole request has one deadline, at most
+`max_response_bytes` of the answer are read, and only http and https are spoken. The host
+is resolved once and every address checked: link-local addresses (169.254.0.0/16, fe80::/10,
+where clouds serve instance metadata and credentials) and known metadata addresses are
+refused unless allowed; the connection then goes to the address checked, so a name that
+resolves differently a moment later (DNS rebinding) cannot slip past the check. Loopback
+and private addresses are allowed: receivers often live on the same network.
+"""
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+# Instance-metadata services that are not link-local: AWS over IPv6, Alibaba Cloud.
+METADATA_ADDRESSES = frozenset(map(ipaddress.ip_address, ("fd00:ec2::254", "100.100.100.200")))
+USER_AGENT = "Rolecall-Webhooks/1"
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """Limits of one delivery: its deadline, how much of the answer is read, which addresses."""
+
+    timeout: float = 10.0  # seconds for the whole request, connecting included
+    max_response_bytes: int = 64 * 1024
+    allow_link_local: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a delivery went: accepted (2xx) or not, the status if any, what went wrong."""
+
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+
+
+def post(url: str, body: bytes, headers: dict[str, str], policy: OutboundPolicy) -> Outcome:
+    """POST a body to a webhook URL within the policy's limits; never raises for the network."""
+    deadline = time.monotonic() + policy.timeout
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return Outcome(False, error=f"not an http(s) URL: {url[:100]}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = _allowed_address(parts.hostname, port, policy)
+        if isinstance(address, str):
+            return Outcome(False, error=address)
+        connection = _connection(parts.scheme, parts.hostname, port, address, deadline)
+        try:
+            target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+            headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}
+            connection.request("POST", target, body=body, headers=headers)
+            _set_deadline(connection, deadline)
+            response = connection.getresponse()
+            _read_bounded(connection, response, policy.max_response_bytes, deadline)
+        finally:
+            connection.close()
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        return Outcome(False, error=f"{type(error).__name__}: {error}"[:300] or "network error")
+    if 200 <= response.status < 300:
+        return Outcome(True, response.status)
+    if 300 <= response.status < 400:
+        return Outcome(
+            False, response.status, f"HTTP {response.status}: redirects are not followed"
+        )
+    return Outcome(False, response.status, f"HTTP {response.status}")
+
+
+def refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is link-local, a metadata service, multicast or unspecified."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return (
+        address.is_link_local
+        or address.is_multicast
+        or address.is_unspecified
+        or address in METADATA_ADDRESSES
+    )
+
+
+def _allowed_address(host: str, port: int, policy: OutboundPolicy) -> str | tuple:
+    """The first allowed (family, address) the host resolves to, or why there is none."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for family, _, _, _, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0].partition("%")[0])
+        if policy.allow_link_local or not refused(address):
+            return family, sockaddr
+    seen = ", ".join(sorted({info[4][0] for info in infos}))
+    return f"{host} resolves only to refused addresses ({seen}): link-local or metadata"
+
+
+def _connection(scheme: str, host: str, port: int, address: tuple, deadline: float):
+    """A connection to the address checked, speaking TLS with the host's name if https."""
+    remaining = max(0.001, deadline - time.monotonic())
+    if scheme == "https":
+        connection = http.client.HTTPSConnection(
+            host, port, timeout=remaining, context=ssl.create_default_context()
+        )
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=remaining)
+    family, sockaddr = address
+
+    def connect_to_checked_address(_, timeout=None, source_address=None):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(sockaddr)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    connection._create_connection = connect_to_checked_address
+    return connection
+
+
+def _set_deadline(connection, deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("the delivery deadline passed")
+    if connection.sock is not None:
+        connection.sock.settimeout(remaining)
+
+
+def _read_bounded(connection, response, limit: int, deadline: float) -> None:
+    """Read at most `limit` bytes of the answer, each read within the deadline."""
+    read = 0
+    while read <= limit:
+        _set_deadline(connection, deadline)
+        chunk = response.read(min(16 * 1024, limit + 1 - read))
+        if not chunk:
+            return
+        read += len(chunk)
+    # More than we read: the rest is dropped with the connection; the status still counts.

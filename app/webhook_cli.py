@@ -1,0 +1,191 @@
+"""`rolecall webhook …` (endpoints of an organization) and `rolecall worker` (delivery).
+
+The worker's settings come from options or the environment variables named in their help
+(docs/deploy.md lists them all).
+"""
+
+import signal
+import threading
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app import worker
+from app.cli import cli, format_time
+from app.outbound import OutboundPolicy
+from app.rbac_cli import _context, _run, org_option
+from rbac import webhooks
+
+
+@cli.group("webhook")
+def webhook_group():
+    """Webhook endpoints: signed deliveries of an organization's events."""
+
+
+@webhook_group.command("create")
+@org_option
+@click.option("--url", required=True, help="http(s) URL that receives the POSTs")
+@click.option(
+    "--events",
+    default="",
+    help="comma-separated event types or families (access.*,dsync.user.*); default: all",
+)
+@with_appcontext
+def webhook_create(org_slug, url, events):
+    """Add an endpoint; print WEBHOOK_ID= and, on the last line, its secret (shown once)."""
+    ctx = _context(org_slug)
+    endpoint, secret = _run(webhooks.create_endpoint, ctx, url, events.split(","))
+    click.echo(f"WEBHOOK_ID={endpoint.id}")
+    click.echo(f"WEBHOOK_SECRET={secret}")
+
+
+@webhook_group.command("list")
+@org_option
+@with_appcontext
+def webhook_list(org_slug):
+    """List the endpoints: URL, filter, state, cursor, backlog, counts and the last error."""
+    ctx = _context(org_slug)
+    click.echo("id\turl\tevents\tstate\tcursor\tbacklog\tdelivered\tdead\tlast_success\tlast_error")
+    for endpoint in webhooks.list_endpoints(ctx.session, ctx.org.id):
+        fields = [
+            str(endpoint.id),
+            endpoint.url,
+            ",".join(endpoint.event_types) or "*",
+            _state(endpoint),
+            str(endpoint.cursor),
+            str(webhooks.backlog(ctx.session, endpoint)),
+            str(endpoint.delivered),
+            str(endpoint.dead),
+            format_time(endpoint.last_success_at),
+            endpoint.last_error or "-",
+        ]
+        click.echo("\t".join(fields))
+
+
+def _state(endpoint) -> str:
+    if not endpoint.enabled:
+        return "disabled"
+    return f"retrying ({endpoint.attempts} failed)" if endpoint.attempts else "ok"
+
+
+@webhook_group.command("delete")
+@org_option
+@click.argument("endpoint_id", type=int)
+@with_appcontext
+def webhook_delete(org_slug, endpoint_id):
+    """Delete an endpoint (nothing more is sent to it)."""
+    ctx = _context(org_slug)
+    endpoint = _run(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
+    _run(webhooks.delete_endpoint, ctx, endpoint)
+    click.echo(f"webhook {endpoint_id} deleted")
+
+
+@webhook_group.command("replay")
+@org_option
+@click.argument("endpoint_id", type=int)
+@click.option("--from", "from_event", required=True, type=click.IntRange(min=1))
+@with_appcontext
+def webhook_replay(org_slug, endpoint_id, from_event):
+    """Deliver again, in order, every event from an id on (dead letters included)."""
+    ctx = _context(org_slug)
+    endpoint = _run(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
+    revived = _run(webhooks.replay, ctx, endpoint, from_event)
+    click.echo(f"webhook {endpoint_id} replays from event {from_event} ({revived} dead letters)")
+
+
+@cli.command("worker")
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="ROLECALL_WORKER_THREADS",
+    help="endpoints delivered to at once",
+)
+@click.option(
+    "--poll",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.01, 60),
+    envvar="ROLECALL_WORKER_POLL",
+    help="seconds an idle thread waits to look again",
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 60),
+    envvar="ROLECALL_WEBHOOK_TIMEOUT",
+    help="seconds for one delivery, all included",
+)
+@click.option(
+    "--retry-base",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0.01),
+    envvar="ROLECALL_WEBHOOK_RETRY_BASE",
+    help="seconds before the first retry; doubles",
+)
+@click.option(
+    "--retry-max",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(0.01),
+    envvar="ROLECALL_WEBHOOK_RETRY_MAX",
+    help="longest wait between two attempts",
+)
+@click.option(
+    "--give-up-after",
+    default=259200.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    envvar="ROLECALL_WEBHOOK_GIVE_UP_AFTER",
+    help="seconds of failing before an event becomes a dead letter",
+)
+@click.option(
+    "--allow-link-local",
+    is_flag=True,
+    envvar="ROLECALL_WEBHOOK_ALLOW_LINK_LOCAL",
+    help="deliver to link-local and metadata addresses too (refused by default)",
+)
+@click.option(
+    "--lease",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    envvar="ROLECALL_WEBHOOK_LEASE",
+    help="seconds an endpoint stays a worker's (a dead worker's, too); >= 3 x timeout",
+)
+@with_appcontext
+def worker_command(
+    threads, poll, timeout, retry_base, retry_max, give_up_after, allow_link_local, lease
+):
+    """Deliver webhooks until stopped (SIGTERM or Ctrl-C end it after the current deliveries)."""
+    if lease < 3 * timeout:
+        # A lease outlives any delivery by far: no two workers send one event at once.
+        raise click.BadParameter(
+            f"at least 3 x --timeout ({3 * timeout:g} s)", param_hint="--lease"
+        )
+    settings = worker.WorkerSettings(
+        threads=threads,
+        poll_seconds=poll,
+        delivery=webhooks.DeliveryPolicy(
+            retry_base=timedelta(seconds=retry_base),
+            retry_max=timedelta(seconds=retry_max),
+            give_up_after=timedelta(seconds=give_up_after),
+            lease=timedelta(seconds=lease),
+        ),
+        outbound=OutboundPolicy(timeout=timeout, allow_link_local=allow_link_local),
+    )
+    stop = threading.Event()
+    for stopping in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stopping, lambda *_: stop.set())
+    sessions = current_app.extensions["rolecall.sessionmaker"]
+    click.echo(f"worker delivering with {threads} thread(s); stop with SIGTERM or Ctrl-C")
+    try:
+        worker.run(sessions, settings, stop)
+    except worker.AnotherWorkerRuns as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("worker stopped")

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rbac.admin import grants, principals
@@ -81,6 +81,12 @@ def create_admin(ctx: Context, email: str, password: str, role: str = "owner") -
     credential.password_hash = hash_password(password)
     credential.failed_logins, credential.locked_until = 0, None
     ctx.session.add(credential)
+    # A new password ends every session the old one opened.
+    ctx.session.execute(
+        update(AdminSession)
+        .where(AdminSession.user_id == user.id, AdminSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
     ctx.session.flush()
     return user
 
@@ -107,9 +113,13 @@ class LoginResult:
 def log_in(session: Session, email: str, password: str, now: datetime | None = None) -> LoginResult:
     """Check an email and password against every admin account with that email.
 
-    Wrong passwords count against each account; the fifth in a row locks it for LOCKOUT. A
-    deactivated user cannot log in. Someone who administers several organizations with one
-    email and password opens all of them, in the order of their slugs, and picks one.
+    A wrong password counts against the accounts with that email, unless it opened one of
+    them (an admin of two orgs with two passwords does not lock one by using the other); the
+    fifth failure in a row locks an account for LOCKOUT. Failures are counted in the database
+    (`failed_logins + 1`), so parallel guesses each count. Every account's hash is checked,
+    locked or not: the time taken does not tell locked accounts apart. A deactivated user
+    cannot log in. Someone who administers several organizations with one email and password
+    opens all of them, in the order of their slugs, and picks one.
     """
     now = now or utcnow()
     candidates = session.execute(
@@ -122,21 +132,39 @@ def log_in(session: Session, email: str, password: str, now: datetime | None = N
     if not candidates:
         verify_password(_dummy_hash(), password)
         return LoginResult()
-    matched, locked = [], False
+    matched, missed, locked = [], [], False
     for user, credential, _ in candidates:
+        right = verify_password(credential.password_hash, password)
         if credential.locked_until is not None and credential.locked_until > now:
             locked = True
-            continue
-        if verify_password(credential.password_hash, password) and user.active:
+        elif right and user.active:
             credential.failed_logins, credential.last_login_at = 0, now
             matched.append(user)
-            continue
-        credential.failed_logins += 1
-        if credential.failed_logins >= MAX_FAILED_LOGINS:
-            credential.failed_logins, credential.locked_until = 0, now + LOCKOUT
-            locked = True
+        else:
+            missed.append(credential)
+    if not matched:
+        for credential in missed:
+            locked |= _count_failure(session, credential, now)
     session.flush()
     return LoginResult(tuple(matched), locked and not matched)
+
+
+def _count_failure(session: Session, credential: AdminCredential, now: datetime) -> bool:
+    """Count one failed login in the database itself, locking at the limit; say if it locked."""
+    failures = session.scalar(
+        update(AdminCredential)
+        .where(AdminCredential.user_id == credential.user_id)
+        .values(failed_logins=AdminCredential.failed_logins + 1)
+        .returning(AdminCredential.failed_logins)
+    )
+    if failures < MAX_FAILED_LOGINS:
+        return False
+    session.execute(
+        update(AdminCredential)
+        .where(AdminCredential.user_id == credential.user_id)
+        .values(failed_logins=0, locked_until=now + LOCKOUT)
+    )
+    return True
 
 
 @functools.cache

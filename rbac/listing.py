@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from rbac.catalog import Catalog
 from rbac.db import casefold_key
@@ -85,6 +85,28 @@ def children_page(
             (EffectiveAccess.resource_id == Resource.id) & (EffectiveAccess.user_id == held_by.id),
         )
     return _page(session.scalars(query).all(), limit, lambda resource: resource.id)
+
+
+_PROJECT = aliased(Resource, name="project")  # built once: aliases made per call defeat caching
+
+
+def assets_held_by(
+    session: Session, org: Organization, user: User, *, limit: int
+) -> list[tuple[Resource, Resource]]:
+    """Return the assets a user holds some access to, each with its project, by id."""
+    project = _PROJECT
+    query = (
+        select(Resource, project)
+        .join(project, project.id == Resource.parent_id)
+        .join(
+            EffectiveAccess,
+            (EffectiveAccess.resource_id == Resource.id) & (EffectiveAccess.user_id == user.id),
+        )
+        .where(Resource.organization_id == org.id, project.kind == ResourceKind.PROJECT.value)
+        .order_by(Resource.id)
+        .limit(limit)
+    )
+    return [(asset, parent) for asset, parent in session.execute(query)]
 
 
 def child_by_slug(

@@ -98,6 +98,16 @@ def replace_user(session: Session, user: User, fields: UserFields) -> list:
     return [events.UserUpdated(user.id)]
 
 
+def set_active(session: Session, user: User, active: bool) -> list:
+    """Deactivate or reactivate a user (nothing if it already is so)."""
+    if user.active == active:
+        return []
+    user.active = active
+    _bump(user)
+    session.flush()
+    return [events.UserReactivated(user.id) if active else events.UserDeactivated(user.id)]
+
+
 def delete_user(session: Session, user: User) -> list:
     """Remove a user and every membership it had; the event keeps what the user was."""
     snapshot = directory_user(user)

@@ -83,8 +83,10 @@ def create_directory(
     session: Session, org: Organization, name: str, provider: Provider
 ) -> Directory:
     """Create a directory (one IdP connection) in an organization."""
-    if not name.strip() or len(name) > 200:
-        raise InvalidValue("a directory name has 1 to 200 characters")
+    if not name.strip() or len(name) > 200 or "/" in name or name.strip() in (".", ".."):
+        raise InvalidValue(
+            f"{name[:100]!r} is not a directory name: 1 to 200 characters, no '/', not '.' or '..'"
+        )
     exists = select(Directory.id).where(Directory.organization_id == org.id, Directory.name == name)
     if session.scalar(exists) is not None:
         raise Conflict(f"directory {name!r} exists in organization {org.slug!r}")

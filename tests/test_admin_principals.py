@@ -42,7 +42,10 @@ def test_a_local_group_is_made_filled_nested_renamed_and_deleted(world, admin):
     admin.post(f"{page_url}/members", {"member": "Contractors", "kind": "group"})
     world.ok("assign", "--org", "acme", "--group", "Partners", "--role", "viewer", "asset:web/bot")
     page = admin.get(page_url).get_data(as_text=True)
-    assert sorted(table_rows(page, "members")) == ["Contractors group Remove", "alice user Remove"]
+    assert sorted(table_rows(page, "members")) == [
+        "Contractors group Remove…",
+        "alice user Remove…",
+    ]
     assert table_rows(page, "granted") == ["asset:web/bot viewer this group"]
     assert world.explain("bob", "asset:web/bot")["role"] == "viewer"  # through Contractors
     assert '<p id="description">Outside help</p>' in page
@@ -77,13 +80,16 @@ def test_idp_groups_are_read_only_here(world, admin):
 
 
 def test_removing_a_member_takes_their_access(world, admin):
-    """Removing a user from a local group revokes what the group gave them."""
+    """Removing a user from a local group shows what it revokes, then revokes it."""
     alice = world.user("alice")
     world.ok("group", "create", "--org", "acme", "--slug", "ops", "Ops")
     world.ok("group", "add", "--org", "acme", "ops", "alice")
     world.ok("assign", "--org", "acme", "--group", "Ops", "--role", "editor", "project:web")
     page = admin.get("/admin/groups/ops").get_data(as_text=True)
     assert "editor" in page
+    confirm = admin.get(f"/admin/groups/ops/members/{alice}/remove").text
+    assert "alice project:web editor" in table_rows(confirm, "revokes")[0]
+    assert world.explain("alice", "project:web")["role"] == "editor"  # not yet
     assert admin.post(f"/admin/groups/ops/members/{alice}/remove").status_code == 303
     assert world.explain("alice", "project:web")["role"] is None
 
@@ -156,3 +162,77 @@ def test_an_idp_group_is_mapped_to_org_roles(world, app, client, admin):
     assert admin.post(url).headers["Location"] == page
     explained = world.explain("bob", "org")
     assert (explained["role"], explained["additive"]) == ("viewer", ["agent_creator"])
+
+
+def test_local_users_are_created_deactivated_reactivated_and_deleted(world, admin):
+    """Seed 004's org without an IdP: people made here, suspended, restored and removed."""
+    admin.get("/admin/users")
+    made = admin.post("/admin/users", {"user_name": "pat@example.com", "display_name": "Pat"})
+    assert made.status_code == 303
+    page = made.headers["Location"]
+    world.ok("grant", "--org", "acme", "--user", "pat@example.com", "--role", "editor",
+             "project:web")  # fmt: skip
+    confirm = admin.get(f"{page}/deactivate").text
+    assert "Deactivate pat@example.com?" in confirm
+    assert "pat@example.com project:web editor no access" in table_rows(confirm, "revokes")
+    assert admin.post(f"{page}/deactivate").status_code == 303
+    assert not world.check("pat@example.com", "project.view", "project:web")
+    assert "deactivated" in admin.get(page).text
+    assert admin.post(f"{page}/reactivate").status_code == 303
+    assert world.explain("pat@example.com", "project:web")["role"] == "editor"  # grant kept
+    assert admin.post(f"{page}/delete").status_code == 303
+    assert admin.get(page).status_code == 404
+    world.verify_clean()
+
+    # The IdP's users are the IdP's: no button, and a forged request is refused on the page.
+    alice = world.user("alice")
+    assert "Deactivate…" not in admin.get(f"/admin/users/{alice}").text
+    refused = admin.post(f"/admin/users/{alice}/delete")
+    assert refused.status_code == 303
+    assert "managed by its IdP" in admin.get(f"/admin/users/{alice}").text
+    empty = admin.post("/admin/users", {"user_name": ""})
+    assert empty.status_code == 400 and "userName: This field is required." in empty.text
+
+
+def test_local_group_names_are_unique_and_shared_names_are_offered_by_id(world, admin):
+    """Seed 004: a second local group with a name taken is refused; an IdP group may share it."""
+    sales = world.group("Sales")
+    admin.get("/admin/groups")
+    assert admin.post("/admin/groups", {"name": "Sales", "slug": "sales"}).status_code == 303
+    taken = admin.post(
+        "/admin/groups", {"name": "sales", "slug": "sales-2", "back": "/admin/groups"}
+    )
+    assert taken.status_code == 303
+    assert "a local group named &#39;sales&#39; exists" in admin.get("/admin/groups").text
+    page = admin.get("/admin/projects/web").text
+    assert f'<option value="{sales}">Sales (IdP)</option>' in page
+    local = re.search(r'<option value="([^"]+)">Sales \(local\)</option>', page).group(1)
+    assert local != "Sales"
+    admin.post("/admin/projects/web/roles", {"kind": "group", "group-holder": sales,
+                                             "group-role": "viewer"})  # fmt: skip
+    assert "group Sales now holds viewer" in admin.get("/admin/projects/web").text
+
+
+def test_a_form_without_its_optional_fields_is_fine(world, admin):
+    """A scripted POST may leave out the description: no 500, the group is made and renamed."""
+    admin.get("/admin/groups")
+    made = admin.post("/admin/groups", {"name": "Ops", "slug": "ops"})
+    assert made.status_code == 303
+    admin.get(made.headers["Location"])
+    renamed = admin.post(f"{made.headers['Location']}/rename", {"name": "Operations"})
+    assert renamed.status_code == 303
+    assert "Operations" in admin.get(made.headers["Location"]).text
+
+
+def test_a_refused_removal_is_said_on_the_page_it_came_from(world, admin):
+    """Ada, the only Owner, removing her own Owner grant: told so on her page, not elsewhere."""
+    ada = world.ok("user", "list", "--org", "acme").split("ada@example.com")[0].split()[-1]
+    page = f"/admin/users/{ada}"
+    grant = re.search(r"/admin/grants/(\d+)/remove", admin.get(page).text).group(1)
+    answer = admin.get(f"/admin/grants/{grant}/remove?back={page}")
+    assert answer.status_code == 303 and answer.headers["Location"] == page
+    assert "owner" in _flashes(admin.get(page).text)[0].lower()
+
+
+def _flashes(page: str) -> list[str]:
+    return re.findall(r'<p class="flash[^"]*"[^>]*>([^<]*)</p>', page)

@@ -231,3 +231,24 @@ def test_a_project_admin_lists_only_the_projects_they_manage(world, app, client)
     pat = _project_admin(world, app, client, "viewer on project:web", "admin on project:ops")
     listed = pat.get("/admin/projects").text
     assert re.findall(r"<code>project:(\w+)</code>", listed) == ["ops"]
+
+
+def test_an_asset_admin_finds_their_asset_on_the_projects_page(world, app, client):
+    """Seed 002: Admin of one agent only: its project is not theirs, the agent is listed."""
+    pat = _project_admin(world, app, client, "admin on asset:web/bot")
+    listed = pat.get("/admin/projects").text
+    assert re.findall(r"<code>project:(\w+)</code>", listed) == []
+    assert table_rows(listed, "managed-assets") == ["bot agent asset:web/bot"]
+    assert pat.get("/admin/projects/web/assets/bot").status_code == 200
+
+
+def test_invalid_forms_say_what_is_wrong(world, admin):
+    """An empty slug, an unknown kind: a 400 with each field's message, nothing made."""
+    admin.get("/admin/projects")
+    empty = admin.post("/admin/projects", {"slug": ""})
+    assert empty.status_code == 400 and "Project slug: This field is required." in empty.text
+    admin.get("/admin/projects/web")
+    bad_kind = admin.post("/admin/projects/web", {"slug": "x", "kind": "robot"})
+    assert bad_kind.status_code == 400 and "Kind: Not a valid choice." in bad_kind.text
+    assert "project:web" in admin.get("/admin/projects").text
+    assert ">x</a>" not in admin.get("/admin/projects/web").text

@@ -68,6 +68,8 @@ def test_the_audit_log_names_the_admin_and_filters(world, admin):
     by_user = table_rows(admin.get("/admin/events?user=alice").get_data(as_text=True), "events")
     assert by_user and all("alice" in row for row in by_user)
     assert any("project:web — → editor (direct_grant)" in row for row in by_user)
+    nobody = admin.get("/admin/events?user=nobody").text
+    assert table_rows(nobody, "events") == ["No event matches."] and "nobody" in nobody
     by_actor = admin.get("/admin/events?actor=admin:ada@example.com")
     assert by_actor.status_code == 200, by_actor.get_data(as_text=True)[-3000:]
     by_actor = by_actor.get_data(as_text=True)

@@ -547,6 +547,11 @@ API_BODIES: dict[str, list[Body]] = {
 ADMIN_BODIES: dict[str, list[Body]] = {
     "admin.rotate_tokens": [lambda r: {"grace_hours": "1"}],
     "admin.directories": [lambda r: {"name": "matrix", "provider": "generic"}],
+    # Forms that make something answer 400 when empty: each gets a valid one.
+    "admin.groups": [lambda r: {"name": "Matrix", "slug": "matrix"}],
+    "admin.users": [lambda r: {"user_name": "matrix@example.com"}],
+    "admin.projects": [lambda r: {"slug": "matrix"}],
+    "admin.project": [lambda r: {"slug": "matrix", "kind": "agent"}],
 }
 
 

@@ -8,6 +8,7 @@ Domain errors become flashed messages on the page, never error pages (`app.admin
 """
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +37,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+# A page of /admin: printable ASCII after the prefix (no space, no control character).
+ADMIN_PAGE = re.compile(r"/admin/[!-~]*")
 PUBLIC_ENDPOINTS = {"admin.login", "admin.choose_organization"}
 
 
@@ -112,7 +115,7 @@ def security_headers(response):
 
 def admin_page(target: str) -> str:
     """The target if it is a page of /admin on this site, else the overview (no open redirect)."""
-    if target.startswith("/admin/") and "//" not in target and "\\" not in target:
+    if ADMIN_PAGE.fullmatch(target) and "//" not in target and "\\" not in target:
         return target
     return url_for("admin.overview")
 

@@ -11,18 +11,30 @@ from sqlalchemy import func, select
 from app.admin import acting
 from app.admin.forms import ActionForm
 from app.db import get_session
+from rbac.errors import DomainError, Forbidden
 from rbac.models import Event
 
 
 def confirm_then_change(change, *, done: str, after: str, back: str, **page):
-    """Show whose access a change would change (GET); make it and go to `after` (POST)."""
-    if request.method == "POST":
-        change(acting())
-        get_session().commit()
-        flash(done, "info")
-        return redirect(after, code=303)
+    """Show whose access a change would change (GET); make it and go to `after` (POST).
+
+    A change refused (a safety rail, a permission) is said on the page the admin came from.
+    """
+    try:
+        if request.method == "POST":
+            change(acting())
+            get_session().commit()
+            flash(done, "info")
+            return redirect(after, code=303)
+        changes = preview(change)
+    except Forbidden as error:
+        flash(f"Not allowed: {error}", "error")
+        return redirect(back, code=303)
+    except DomainError as error:
+        flash(str(error), "error")
+        return redirect(back, code=303)
     return render_template(
-        "admin/confirm.html", changes=preview(change), back=back, action=ActionForm(), **page
+        "admin/confirm.html", changes=changes, back=back, action=ActionForm(), **page
     )
 
 

@@ -1,5 +1,6 @@
 """Flask-WTF forms of /admin: each carries its CSRF token; fields are validated here."""
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -17,6 +18,14 @@ from rbac.resources import ASSET_KINDS
 from rbac.tenancy import MAX_ROTATION_GRACE
 
 MAX_GRACE_HOURS = int(MAX_ROTATION_GRACE.total_seconds() // 3600)
+
+
+def flash_errors(form: FlaskForm) -> bool:
+    """Flash a sent form's field errors ("Slug: This field is required."); say if any."""
+    errors = [(field.label.text, error) for field in form for error in field.errors]
+    for label, error in errors:
+        flash(f"{label}: {error}", "error")
+    return bool(errors)
 
 
 class LoginForm(FlaskForm):
@@ -73,6 +82,13 @@ class HolderRoleForm(FlaskForm):
 
     holder = StringField("Name", validators=[InputRequired(), Length(max=512)])
     role = SelectField("Role", choices=[])
+
+
+class LocalUserForm(FlaskForm):
+    """A new local user: a userName (an email, typically) and an optional display name."""
+
+    user_name = StringField("userName", validators=[InputRequired(), Length(max=256)])
+    display_name = StringField("Display name", validators=[Length(max=256)])
 
 
 class GroupForm(FlaskForm):

@@ -10,7 +10,15 @@ from sqlalchemy import select
 
 from app.admin import acting, bp, require
 from app.admin.confirm import confirm_then_change
-from app.admin.forms import ActionForm, GrantForm, GroupForm, MemberForm, RenameForm
+from app.admin.forms import (
+    ActionForm,
+    GrantForm,
+    GroupForm,
+    LocalUserForm,
+    MemberForm,
+    RenameForm,
+    flash_errors,
+)
 from app.db import get_catalog, get_session
 from rbac import listing, lookups, queries
 from rbac.admin import grants, principals
@@ -28,16 +36,65 @@ def _directory_names() -> dict[int, str]:
     return dict(get_session().execute(query).all())
 
 
-@bp.route("/users")
+@bp.route("/users", methods=["GET", "POST"])
 def users():
-    """The org's users, searched by userName or display name, a page at a time."""
+    """The org's users, searched by userName or display name, a page at a time; local ones made."""
     require("manage_principals")
+    form = LocalUserForm()
+    if form.validate_on_submit():
+        display_name = (form.display_name.data or "").strip() or None
+        made = principals.create_local_user(acting(), form.user_name.data.strip(), display_name)
+        get_session().commit()
+        flash(f"Local user {made.user_name} is created.", "info")
+        return redirect(url_for("admin.user", user_id=made.id), code=303)
+    status = 400 if flash_errors(form) else 200
     search = request.args.get("q", "").strip()[:256]
     page = listing.users_page(
         get_session(), g.org, after=request.args.get("after"), limit=PER_PAGE, search=search
     )
     return render_template(
-        "admin/users.html", page=page, search=search, directories=_directory_names()
+        "admin/users.html", page=page, search=search, directories=_directory_names(), form=form
+    ), status
+
+
+@bp.route("/users/<user_id>/deactivate", methods=["GET", "POST"], defaults={"active": False})
+@bp.route("/users/<user_id>/reactivate", methods=["GET", "POST"], defaults={"active": True})
+def set_user_active(user_id, active):
+    """Deactivate a local user (after showing the access it suspends), or reactivate one."""
+    require("manage_principals")
+    found = lookups.find_user(get_session(), g.org, user_id)
+    page = url_for("admin.user", user_id=found.id)
+
+    def change(ctx):
+        principals.set_local_user_active(ctx, found, active, confirmed=True)
+
+    verb = "Reactivate" if active else "Deactivate"
+    return confirm_then_change(
+        change,
+        done=f"{found.user_name} is {'reactivated' if active else 'deactivated'}.",
+        after=page,
+        back=page,
+        heading=f"{verb} {found.user_name}?",
+        button=verb,
+    )
+
+
+@bp.route("/users/<user_id>/delete", methods=["GET", "POST"])
+def delete_user(user_id):
+    """Delete a local user, after showing the access they lose."""
+    require("manage_principals")
+    found = lookups.find_user(get_session(), g.org, user_id)
+
+    def change(ctx):
+        principals.delete_local_user(ctx, found, confirmed=True)
+
+    return confirm_then_change(
+        change,
+        done=f"Local user {found.user_name} is deleted.",
+        after=url_for("admin.users"),
+        back=url_for("admin.user", user_id=found.id),
+        what=f"local user {found.user_name}",
+        verb="Delete",
     )
 
 
@@ -124,11 +181,12 @@ def groups():
             acting(),
             form.name.data.strip(),
             form.slug.data.strip(),
-            form.description.data.strip() or None,
+            (form.description.data or "").strip() or None,
         )
         db.commit()
         flash(f"Local group {made.display_name} is created.", "info")
         return redirect(url_for("admin.group", group_id=made.id), code=303)
+    status = 400 if flash_errors(form) else 200
     search = request.args.get("q", "").strip()[:256]
     page = listing.groups_page(
         db, g.org, after=request.args.get("after"), limit=PER_PAGE, search=search
@@ -141,7 +199,7 @@ def groups():
         search=search,
         directories=_directory_names(),
         form=form,
-    )
+    ), status
 
 
 @bp.route("/groups/<group_id>")
@@ -174,7 +232,7 @@ def rename_group(group_id):
     form = RenameForm()
     if not form.validate_on_submit():
         raise InvalidValue("a group name has 1 to 256 characters, a description up to 1000")
-    description = form.description.data.strip()
+    description = (form.description.data or "").strip()
     principals.rename_local_group(acting(), found, form.name.data.strip(), description)
     get_session().commit()
     flash(f"The group is now named {found.display_name}.", "info")
@@ -201,20 +259,30 @@ def add_member(group_id):
     return redirect(url_for("admin.group", group_id=found.id), code=303)
 
 
-@bp.route("/groups/<group_id>/members/<member_id>/remove", methods=["POST"])
+@bp.route("/groups/<group_id>/members/<member_id>/remove", methods=["GET", "POST"])
 def remove_member(group_id, member_id):
-    """Take a user, or a nested group, out of a local group."""
+    """Take a user, or a nested group, out of a local group, after showing whose access goes."""
     require("manage_principals")
-    ctx = acting()
-    found = lookups.find_group(ctx.session, g.org, group_id)
+    db = get_session()
+    found = lookups.find_group(db, g.org, group_id)
     try:
-        member = lookups.find_user(ctx.session, g.org, member_id)
+        member = lookups.find_user(db, g.org, member_id)
+        name = member.user_name
     except NotFound:
-        member = lookups.find_group(ctx.session, g.org, member_id)
-    principals.remove_members(ctx, found, [member], confirmed=True)
-    ctx.session.commit()
-    flash(f"Removed from {found.display_name}.", "info")
-    return redirect(url_for("admin.group", group_id=found.id), code=303)
+        member = lookups.find_group(db, g.org, member_id)
+        name = f"group {member.display_name}"
+
+    def change(ctx):
+        principals.remove_members(ctx, found, [member], confirmed=True)
+
+    page = url_for("admin.group", group_id=found.id)
+    return confirm_then_change(
+        change,
+        done=f"{name} is removed from {found.display_name}.",
+        after=page,
+        back=page,
+        what=f"{name} from {found.display_name}",
+    )
 
 
 @bp.route("/groups/<group_id>/delete", methods=["GET", "POST"])

@@ -5,11 +5,20 @@ permission of its scope: org Owners and Admins everywhere, a project Admin on th
 and its assets). Taking a role back first shows exactly what it will revoke (app.admin.confirm).
 """
 
+from collections import Counter
+
 from flask import flash, g, redirect, render_template, request, url_for
 
 from app.admin import acting, admin_page, bp, may, require
 from app.admin.confirm import confirm_then_change
-from app.admin.forms import ActionForm, AgentsForm, AssetForm, HolderRoleForm, ProjectForm
+from app.admin.forms import (
+    ActionForm,
+    AgentsForm,
+    AssetForm,
+    HolderRoleForm,
+    ProjectForm,
+    flash_errors,
+)
 from app.db import get_catalog, get_session
 from rbac import listing, lookups, queries
 from rbac.admin import grants, resources
@@ -36,6 +45,7 @@ def projects():
         db.commit()
         flash(f"Project {project.slug} is created.", "info")
         return redirect(url_for("admin.project", project=project.slug), code=303)
+    status = 400 if flash_errors(form) else 200
     root = org_resource(db, g.org)
     # The projects the admin holds some access to, then those where it lets them assign roles.
     page = listing.children_page(
@@ -50,9 +60,26 @@ def projects():
     decisions = queries.check_each(db, get_catalog(), g.admin, permission, page.items)
     visible = [p for p, decision in zip(page.items, decisions, strict=True) if decision.allowed]
     can_create = may(get_catalog().administration.create_project)
+    # Seed 002: an asset's Admin manages it without managing its project; list it apart.
+    assets = []
+    if not may(get_catalog().administration.assign_roles[Scope.ORGANIZATION]):
+        held = listing.assets_held_by(db, g.org, g.admin, limit=PROJECTS_PER_PAGE)
+        permission = get_catalog().administration.assign_roles[Scope.ASSET]
+        decisions = queries.check_each(db, get_catalog(), g.admin, permission, [a for a, _ in held])
+        managed_projects = {p.id for p in visible}
+        assets = [
+            (asset, project)
+            for (asset, project), decision in zip(held, decisions, strict=True)
+            if decision.allowed and project.id not in managed_projects
+        ]
     return render_template(
-        "admin/projects.html", projects=visible, page=page, form=form, can_create=can_create
-    )
+        "admin/projects.html",
+        projects=visible,
+        assets=assets,
+        page=page,
+        form=form,
+        can_create=can_create,
+    ), status
 
 
 @bp.route("/projects/<project>", methods=["GET", "POST"])
@@ -91,6 +118,7 @@ def _resource_page(address: str):
         db.commit()
         flash(f"Asset {made.slug} is created.", "info")
         return redirect(request.path, code=303)
+    status = 400 if flash_errors(asset_form) else 200
     holders = listing.holders_of(
         db, g.org, found, after=request.args.get("after"), limit=HOLDERS_PER_PAGE
     )
@@ -135,7 +163,7 @@ def _resource_page(address: str):
         group_form=group_form,
         action=ActionForm(),
         group_names=_group_names(),
-    )
+    ), status
 
 
 def _agents_form(workforce: Resource) -> AgentsForm:
@@ -166,10 +194,20 @@ def workforce_agents(project, asset):
     return redirect(url_for("admin.asset", project=project, asset=asset), code=303)
 
 
-def _group_names() -> list[str]:
-    """Groups' names, for the form's suggestions (a datalist: no script); any name may be typed."""
+def _group_names() -> list[tuple[str, str]]:
+    """Suggestions for the group field (a datalist: no script): what to send, what it shows.
+
+    A name several groups share (an IdP's and a local one) is offered as each group's id.
+    """
     groups = lookups.list_groups(get_session(), g.org, limit=GROUP_SUGGESTIONS)
-    return [group.display_name for group in groups]
+    names = Counter(group.display_name_key for group in groups)
+    return [
+        (
+            group.id if names[group.display_name_key] > 1 else group.display_name,
+            f"{group.display_name} ({'local' if group.directory_id is None else 'IdP'})",
+        )
+        for group in groups
+    ]
 
 
 @bp.route("/projects/<project>/roles", methods=["POST"])

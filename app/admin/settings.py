@@ -124,7 +124,7 @@ def events():
             user_id = lookups.find_user(db, g.org, who).id
         except (NotFound, InvalidValue) as error:
             flash(str(error), "error")
-            user_id = None
+            user_id = ""  # matches no event (None would match those without a user)
         query = query.where(
             or_(
                 Event.data["user_id"].as_string() == user_id,  # access events

@@ -33,6 +33,7 @@ JOURNAL_LINES = 100
 # After the password, an admin of several organizations has this long to pick one.
 CHOICE_LIFETIME = timedelta(minutes=5)
 CHOOSING = "choosing"
+FAILED_LOGIN = "Wrong email or password. Five failures in a row lock an account for 15 minutes."
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -44,12 +45,10 @@ def login():
     result = accounts.log_in(get_session(), form.email.data, form.password.data)
     get_session().commit()  # failed attempts count towards the lockout; successes are noted
     if not result.users:
-        message = "Wrong email or password."
-        if result.locked:
-            message = "Too many failed attempts: this account is locked for 15 minutes."
-        flash(message, "error")
+        # One message for every failure: it never tells which emails have an account.
+        flash(FAILED_LOGIN, "error")
         return render_template("admin/login.html", form=form), 401
-    session.clear()  # a fresh session at login: nothing set before it survives (no fixation)
+    _end_previous_session()
     if len(result.users) == 1:
         return _start_session(result.users[0])
     # The password opened accounts in several organizations: the admin picks one, soon.
@@ -83,9 +82,15 @@ def choose_organization():
             flash("Choose one of the organizations listed.", "error")
         else:
             next_page = choosing["next"]
-            session.clear()
+            _end_previous_session()
             return _start_session(chosen, next_page)
     return render_template("admin/choose_organization.html", choices=accounts_and_orgs, form=form)
+
+
+def _end_previous_session() -> None:
+    """End the session this browser had, if any, and start afresh (no fixation)."""
+    accounts.end_session(get_session(), session.get("admin", ""))
+    session.clear()
 
 
 def _start_session(user: User, next_page: str | None = None):

@@ -28,6 +28,22 @@ def create_local_user(ctx: Context, user_name: str, display_name: str | None = N
     return user
 
 
+def set_local_user_active(
+    ctx: Context, user: User, active: bool, *, confirmed: bool = False
+) -> list[AccessDiff]:
+    """Deactivate a local user (every role suspended, grants kept) or reactivate one."""
+    _authorize_local_user(ctx, user)
+    return apply_changes(
+        ctx, provisioning.set_active(ctx.session, user, active), confirmed=confirmed
+    )
+
+
+def delete_local_user(ctx: Context, user: User, *, confirmed: bool = False) -> list[AccessDiff]:
+    """Delete a local user with their memberships and grants; return the access they lost."""
+    _authorize_local_user(ctx, user)
+    return apply_changes(ctx, provisioning.delete_user(ctx.session, user), confirmed=confirmed)
+
+
 def create_local_group(ctx: Context, name: str, slug: str, description: str | None = None) -> Group:
     """Create a local group (managed by admins, not by any IdP): name, slug, description."""
     _authorize(ctx)
@@ -38,6 +54,7 @@ def create_local_group(ctx: Context, name: str, slug: str, description: str | No
     taken = select(Group.id).where(Group.organization_id == ctx.org.id, Group.slug == slug)
     if ctx.session.scalar(taken) is not None:
         raise Conflict(f"a group with slug {slug!r} exists")
+    _ensure_local_name_free(ctx, name)
     group = Group(
         organization_id=ctx.org.id,
         directory_id=None,
@@ -60,6 +77,7 @@ def rename_local_group(
     _authorize_local(ctx, group)
     if not name.strip() or len(name) > 256:
         raise InvalidValue("a group name has 1 to 256 characters")
+    _ensure_local_name_free(ctx, name, group)
     group.display_name, group.display_name_key = name, casefold_key(name)
     if description is not None:
         group.description = description
@@ -90,6 +108,27 @@ def _change_members(ctx, group, members, operation, confirmed: bool = False) -> 
     _authorize_local(ctx, group)
     changes = operation(ctx.session, group, [member.id for member in members])
     return apply_changes(ctx, changes, confirmed=confirmed)
+
+
+def _ensure_local_name_free(ctx: Context, name: str, renamed: Group | None = None) -> None:
+    """Seed 004: local groups' names are unique (IdP groups' names are the IdP's business)."""
+    taken = select(Group.id).where(
+        Group.organization_id == ctx.org.id,
+        Group.directory_id.is_(None),
+        Group.display_name_key == casefold_key(name),
+    )
+    if renamed is not None:
+        taken = taken.where(Group.id != renamed.id)
+    if ctx.session.scalar(taken) is not None:
+        raise Conflict(f"a local group named {name!r} exists")
+
+
+def _authorize_local_user(ctx: Context, user: User) -> None:
+    _authorize(ctx)
+    if user.organization_id != ctx.org.id:
+        raise NotFound(f"no user {user.id!r} in organization {ctx.org.slug!r}")
+    if user.directory_id is not None:
+        raise Refused(f"{user.user_name!r} is managed by its IdP: change it there")
 
 
 def _authorize(ctx: Context) -> None:

@@ -344,4 +344,4 @@ def init_app(app) -> None:
 
 
 # The routes of the RBAC model and of the directory register themselves on `bp`.
-from app import api_directory, api_model, api_org  # noqa: E402,F401
+from app import api_directory, api_model, api_org, api_webhooks  # noqa: E402,F401

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import or_, select, update
 
 from app.db import get_catalog, get_engine, get_session
-from rbac import accounts, models, tenancy
+from rbac import accounts, models, tenancy, webhooks
 from rbac.admin import grants, resources
 from rbac.context import Context
 from rbac.db import utcnow
@@ -60,15 +60,16 @@ TENANT_VARIABLES = {
     "token_id": "token_id",
     "member_id": "user_id",
     "key_id": "api_key_id",
+    "webhook_id": "webhook_id",
 }
 VOLATILE_KEYS = {"id", "meta", "created_at"}
 # URL variables that name something every tenant shares.
 SHARED_VARIABLES = {"resource_type_id": "User", "schema_id": USER_SCHEMA}
-# Today: 26 (route, method) pairs under /scim/v2, 42 under /api/v1, 36 under /admin. Fewer: the
+# Today: 26 (route, method) pairs under /scim/v2, 49 under /api/v1, 47 under /admin. Fewer: the
 # enumeration lost routes, not that the app has fewer.
 MIN_SCIM_PAIRS = 26
-MIN_API_PAIRS = 42
-MIN_ADMIN_PAIRS = 36
+MIN_API_PAIRS = 49
+MIN_ADMIN_PAIRS = 47
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Response headers whose values change from one request to the next.
 VOLATILE_HEADERS = {"X-Request-Id", "Content-Length", "ETag", "Location", "Date"}
@@ -94,6 +95,7 @@ class Refs:
     directory: str
     token_id: str
     api_key_id: str
+    webhook_id: str
 
 
 def _attributes(tag: str) -> dict:
@@ -122,6 +124,7 @@ def _missing_refs() -> Refs:
         directory=f"dir-{tag}",
         token_id=str(random.randint(10**9, 2**31 - 1)),
         api_key_id=str(random.randint(10**9, 2**31 - 1)),
+        webhook_id=str(random.randint(10**9, 2**31 - 1)),
         **_attributes(tag),
     )
 
@@ -228,6 +231,10 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
         )
         key, _ = tenancy.issue_api_key(session, directory.organization, f"seed {tag}")
         api_key_id = _renumber(session, models.ApiKey, models.ApiKey.id == key.id)
+        endpoint, _ = webhooks.create_endpoint(ctx, f"https://hooks.example/{tag}")
+        webhook_id = _renumber(
+            session, models.WebhookEndpoint, models.WebhookEndpoint.id == endpoint.id
+        )
         session.commit()
     return Seeded(
         org=org,
@@ -244,6 +251,7 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
             directory=name,
             token_id=str(token_id),
             api_key_id=str(api_key_id),
+            webhook_id=str(webhook_id),
             **attributes,
         ),
         user_ids=[ada["id"], bob["id"], shared["id"]],
@@ -535,6 +543,9 @@ API_BODIES: dict[str, list[Body]] = {
     "api.create_local_group": [lambda r: {"name": "Local", "slug": "local-x"}],
     "api.update_local_group": [lambda r: {"name": "Renamed"}, lambda r: {"description": "d"}],
     "api.add_members": [lambda r: {"users": [r.user_id]}, lambda r: {"groups": [r.group_id]}],
+    "api.post_webhook": [lambda r: {"url": "https://hooks.example/matrix"}],
+    "api.patch_webhook": [lambda r: {"enabled": True}],
+    "api.replay_webhook": [lambda r: {"from": 1}],
     "api.check": [
         lambda r: {"user": r.user_id, "permission": "org.manage_users", "resource": "org"},
         lambda r: {"user": r.user_name, "permission": "project.view", "resource": "project:x"},
@@ -735,6 +746,9 @@ def _snapshot(app, foreign: Foreign, *, journal: bool = True) -> dict[str, list]
         ),
         "organizations": select(m.Organization).where(m.Organization.id.in_(orgs)),
         "api_keys": select(m.ApiKey).where(m.ApiKey.organization_id.in_(orgs)),
+        "webhook_endpoints": select(m.WebhookEndpoint).where(
+            m.WebhookEndpoint.organization_id.in_(orgs)
+        ),
         "effective_access": select(m.EffectiveAccess).where(
             or_(m.EffectiveAccess.organization_id.in_(orgs), m.EffectiveAccess.user_id.in_(users))
         ),

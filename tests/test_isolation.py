@@ -65,11 +65,11 @@ TENANT_VARIABLES = {
 VOLATILE_KEYS = {"id", "meta", "created_at"}
 # URL variables that name something every tenant shares.
 SHARED_VARIABLES = {"resource_type_id": "User", "schema_id": USER_SCHEMA}
-# Today: 26 (route, method) pairs under /scim/v2, 49 under /api/v1, 47 under /admin. Fewer: the
+# Today: 26 (route, method) pairs under /scim/v2, 49 under /api/v1, 54 under /admin. Fewer: the
 # enumeration lost routes, not that the app has fewer.
 MIN_SCIM_PAIRS = 26
 MIN_API_PAIRS = 49
-MIN_ADMIN_PAIRS = 47
+MIN_ADMIN_PAIRS = 54
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Response headers whose values change from one request to the next.
 VOLATILE_HEADERS = {"X-Request-Id", "Content-Length", "ETag", "Location", "Date"}
@@ -563,6 +563,8 @@ ADMIN_BODIES: dict[str, list[Body]] = {
     "admin.users": [lambda r: {"user_name": "matrix@example.com"}],
     "admin.projects": [lambda r: {"slug": "matrix"}],
     "admin.project": [lambda r: {"slug": "matrix", "kind": "agent"}],
+    "admin.webhooks_page": [lambda r: {"url": "https://hooks.example/matrix"}],
+    "admin.replay_webhook": [lambda r: {"from_event": "1"}],
 }
 
 

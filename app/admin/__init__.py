@@ -58,7 +58,7 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     # The page modules register their routes on bp.
-    from app.admin import errors, principals, resources, settings, views  # noqa: F401
+    from app.admin import errors, principals, resources, settings, views, webhooks  # noqa: F401
 
     app.register_blueprint(bp)
     # Bearer-token APIs carry no cookie: cross-site requests cannot borrow their credentials.

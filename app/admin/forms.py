@@ -136,3 +136,16 @@ class AgentsForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
+
+
+class WebhookForm(FlaskForm):
+    """A new webhook endpoint: its URL and, optionally, the event types it wants."""
+
+    url = StringField("URL", validators=[InputRequired(), Length(max=2048)])
+    events = StringField("Events", validators=[Length(max=2000)])
+
+
+class ReplayForm(FlaskForm):
+    """Where a replay starts: an event id."""
+
+    from_event = IntegerField("From event", validators=[InputRequired(), NumberRange(1, 2**63 - 1)])

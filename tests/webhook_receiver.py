@@ -23,6 +23,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int
+    arrived: float = 0.0  # time.time() when it arrived
 
     @property
     def event_id(self) -> int:
@@ -55,6 +56,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                arrived = time.time()
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = receiver._answer()
                 if status is None:  # stall: answer nothing until the sender gives up
@@ -62,7 +64,8 @@ class Receiver:
                     status = 200
                 with receiver.lock:
                     headers = {k.lower(): v for k, v in self.headers.items()}
-                    receiver.requests.append(Received(self.path, headers, body, status))
+                    received = Received(self.path, headers, body, status, arrived)
+                    receiver.requests.append(received)
                 if receiver.behaviour.extra is not None:
                     receiver.behaviour.extra(self)
                     return

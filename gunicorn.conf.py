@@ -1,6 +1,8 @@
-"""Read by `gunicorn wsgi:app` from this folder: log format and request-line bound (app.serving)."""
+"""Read by `gunicorn wsgi:app` from this folder: log format, request-line bound, metrics hook."""
 
-from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE
+from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE, child_exit
 
 access_log_format = ACCESS_LOG_FORMAT
 limit_request_line = LIMIT_REQUEST_LINE
+# With PROMETHEUS_MULTIPROC_DIR set (an empty folder), /metrics sums every worker.
+child_exit = child_exit

@@ -51,12 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.init_app(app)
 
-    from app import admin
+    from app import admin, observability
 
     admin.init_app(app)
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
-
+    observability.init_app(app)
     return app

@@ -1,7 +1,9 @@
 """The `rolecall` command line: a Flask CLI group (see "Scriptable interface" in PRODUCT.md)."""
 
 import ipaddress
+import os
 import sys
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from sqlalchemy import select
 import migrations
 from app import create_app
 from app.db import get_engine, get_session
-from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE
+from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE, child_exit
 from rbac import tenancy
 from rbac.db import utcnow
 from rbac.errors import DomainError
@@ -314,13 +316,17 @@ def run(host, port, workers):
 def _serve(app, bind: str, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
+    # Every worker's request metrics in one folder, so that /metrics sums them.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="rolecall-metrics-"))
+
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
+            # Each request is logged by the app, as a JSON line with its correlation id.
             self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
             self.cfg.set("limit_request_line", LIMIT_REQUEST_LINE)
+            self.cfg.set("child_exit", child_exit)
 
         def load(self):
             return app

@@ -1,8 +1,20 @@
 """The event log: one ordered stream per organization, written in the caller's transaction.
 
-An event's id is the consumers' cursor and idempotency key. On PostgreSQL every event stores
-its transaction's id, and reads stop before the oldest transaction still in flight, so a
-cursor never skips an event that commits late.
+An event's id is the consumers' cursor and idempotency key, so an organization's ids must
+become visible in order: a reader past id N must never see an event numbered below N commit
+later. On PostgreSQL ids are handed out at insert, before commit; so a transaction takes its
+organization's event lock (a transaction-level advisory lock) before its first event and
+holds it to commit. One transaction at a time writes an organization's events: their ids are
+in commit order, and a reader may take every visible event after its cursor.
+
+(Filtering readers by "transaction id below the oldest one in flight" is not enough: a
+committed event of a late-starting transaction is then hidden while earlier-started
+transactions' later-numbered events pass, and the cursor moves past it for good. The
+multi-host test caught exactly that.)
+
+The cost: an organization's event-writing transactions run one after another from their
+first event to their commit (docs/rbac.md). SQLite has one writer at a time anyway. Each
+event also keeps its transaction's id, for support.
 """
 
 from sqlalchemy import BigInteger, Text, cast, func, select
@@ -10,10 +22,13 @@ from sqlalchemy.orm import Session
 
 from rbac.models import Event
 
+# The advisory lock's first key: "RC" events. The second is the organization's id.
+EVENT_LOCK_SPACE = 0x5243
+
 
 def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
     """Append an event to the organization's stream, in the caller's transaction."""
-    event = Event(organization_id=org_id, type=kind, data=data, txid=_transaction_id(session))
+    event = Event(organization_id=org_id, type=kind, data=data, txid=_writing(session, org_id))
     session.add(event)
     return event
 
@@ -21,22 +36,26 @@ def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
 def read_events(session: Session, org_id: int, after: int = 0, limit: int = 100) -> list[Event]:
     """Return the organization's events after a cursor, oldest first, never skipping one."""
     query = select(Event).where(Event.organization_id == org_id, Event.id > after)
-    if session.get_bind().dialect.name == "postgresql":
-        # Stop before the oldest transaction still in flight: an event it writes later gets
-        # a smaller id than ones already visible, and a cursor past it would skip it.
-        horizon = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
-        query = query.where(Event.txid < horizon)
     return list(session.scalars(query.order_by(Event.id).limit(limit)))
 
 
-def _transaction_id(session: Session) -> int | None:
+def _writing(session: Session, org_id: int) -> int | None:
+    """Take the organization's event lock (once per transaction); return the transaction id."""
     if session.get_bind().dialect.name != "postgresql":
         return None  # SQLite has one writer at a time: ids commit in order.
-    # One round trip per transaction, not per event.
     transaction = session.get_transaction()
     cached = session.info.get("rolecall.txid")
-    if cached is not None and cached[0] is transaction:
-        return cached[1]
-    txid = session.scalar(select(cast(cast(func.pg_current_xact_id(), Text), BigInteger)))
-    session.info["rolecall.txid"] = (transaction, txid)
+    if cached is None or cached[0] is not transaction:
+        cached = session.info["rolecall.txid"] = (transaction, None, set())
+    _, txid, locked = cached
+    if org_id not in locked:
+        # One round trip: the lock (waiting for the organization's current writer) and the id.
+        txid = session.execute(
+            select(
+                cast(cast(func.pg_current_xact_id(), Text), BigInteger),
+                func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, org_id),
+            )
+        ).scalar()
+        locked.add(org_id)
+        session.info["rolecall.txid"] = (transaction, txid, locked)
     return txid

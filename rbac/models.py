@@ -362,8 +362,7 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
-    # On PostgreSQL, the writing transaction's id: readers stop short of transactions still
-    # in flight, so the cursor never skips an event that commits late.
+    # On PostgreSQL, the writing transaction's id (for support: which events came together).
     txid: Mapped[int | None] = mapped_column(BigInteger)
 
 

@@ -1,17 +1,15 @@
 """Journal every authenticated SCIM request: timing, status, tolerances fired, error detail."""
 
 import time
-import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import current_app, g, request
 
 from app.db import get_engine, get_session
+from app.observability import correlation_id
 from rbac.journal import prune_journal, record_request
 
-# IdPs send their own request ids; Entra's is client-request-id.
-_CORRELATION_HEADERS = ("X-Request-Id", "client-request-id", "X-Correlation-Id")
 # One request in this many prunes its directory's journal, after the response is sent.
 PRUNE_EVERY = 200
 
@@ -25,8 +23,7 @@ def init_journal(bp) -> None:
 def start_request():
     """Note when the request started and its correlation id."""
     g.started_at = time.perf_counter()
-    incoming = next((request.headers[h] for h in _CORRELATION_HEADERS if h in request.headers), "")
-    g.correlation_id = incoming[:64] or uuid.uuid4().hex
+    correlation_id()
     g.tolerances = []
 
 
@@ -38,7 +35,6 @@ def note_tolerance(name: str) -> None:
 
 def journal_request(response):
     """Write the journal line of a request whose token named a directory."""
-    response.headers["X-Request-Id"] = g.correlation_id
     directory = g.get("directory")
     if directory is None:
         return response

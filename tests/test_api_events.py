@@ -1,5 +1,7 @@
 """GET /api/v1/events: the resumable, gap-safe event stream, behind org API keys."""
 
+import threading
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -93,33 +95,42 @@ def test_missing_and_revoked_keys_are_401(app, client, directory):
 
 
 def test_cursor_never_skips_an_event_that_commits_late(app, database_url, directory):
-    """An event whose transaction commits after a later-numbered one is not skipped.
+    """Ids of an organization's events become visible in order, whoever started first.
 
-    On PostgreSQL ids are handed out before commit, so a reader must stop before the oldest
-    transaction still in flight. SQLite has one writer at a time: the second writer waits,
-    so ids commit in order by construction; the test checks the same outcome there.
+    On PostgreSQL ids are handed out at insert, before commit. Without the organization's
+    event lock: A takes its transaction id, B takes a larger one and inserts id N, A inserts
+    N+1 and commits; a reader stopping before B (in flight) would see N+1 and move past N for
+    good. With it, B waits for A's commit before its first event, and a reader sees nothing of
+    either until A commits. SQLite has one writer at a time: the same outcome by construction.
     """
     with app.app_context():
         engine = get_engine()
-        slow, fast, reader = Session(engine), Session(engine), Session(engine)
+        early, late, reader = Session(engine), Session(engine), Session(engine)
         try:
-            org_id = slow.scalar(text("SELECT id FROM organizations WHERE slug = 'acme'"))
-            record_event(slow, org_id, "test.slow", {})
-            slow.flush()  # the slow transaction holds the smaller id, uncommitted
+            org_id = early.scalar(text("SELECT id FROM organizations WHERE slug = 'acme'"))
+            record_event(early, org_id, "test.early", {})  # PostgreSQL: the lock, no id yet
+
+            def write_late():
+                record_event(late, org_id, "test.late", {})
+                late.commit()
+
             if engine.dialect.name == "postgresql":
-                record_event(fast, org_id, "test.fast", {})
-                fast.commit()
-                visible = [
-                    e.type for e in read_events(reader, org_id) if e.type.startswith("test.")
-                ]
-                assert visible == []  # "fast" is held back until "slow" is decided
+                thread = threading.Thread(target=write_late)
+                thread.start()
+                thread.join(timeout=1)
+                assert thread.is_alive()  # waiting for the early transaction's commit
+                visible = [e for e in read_events(reader, org_id) if e.type.startswith("test.")]
+                assert visible == []
                 reader.rollback()
-            slow.commit()
-            if engine.dialect.name != "postgresql":
-                record_event(fast, org_id, "test.fast", {})
-                fast.commit()
-            visible = [e.type for e in read_events(reader, org_id) if e.type.startswith("test.")]
-            assert visible == ["test.slow", "test.fast"]
+                early.commit()
+                thread.join(timeout=30)
+                assert not thread.is_alive()
+            else:
+                early.commit()
+                write_late()
+            events = [e for e in read_events(reader, org_id) if e.type.startswith("test.")]
+            assert [e.type for e in events] == ["test.early", "test.late"]
+            assert events[0].id < events[1].id
         finally:
-            for session in (slow, fast, reader):
+            for session in (early, late, reader):
                 session.close()

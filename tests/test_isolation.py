@@ -38,6 +38,9 @@ CONTENT_TYPES = {SCIM: "application/scim+json", API: "application/json"}
 # Routes anyone may call, with the values of their variables.
 PUBLIC_ROUTES = {
     "/healthz": {},
+    # Readiness says nothing of any tenant; metrics are behind their own token (404 without).
+    "/readyz": {},
+    "/metrics": {},
     "/static/<path:filename>": {"filename": "missing.css"},
     "/api/v1/openapi.json": {},
     "/api/v1/docs": {},

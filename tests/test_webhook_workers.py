@@ -35,7 +35,10 @@ USERS = 40
 
 def start_worker(database_url: str) -> servers.Process:
     """A `rolecall worker` process, once it says it is delivering."""
-    worker = servers.Process([ROLECALL, "worker", *WORKER_ARGS], env={"DATABASE_URL": database_url})
+    worker = servers.Process(
+        [ROLECALL, "worker", *WORKER_ARGS],
+        env={"DATABASE_URL": database_url},
+    )
     worker.wait_for_line("worker delivering", timeout=60)
     return worker
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint bench bench-api fuzz clean
+.PHONY: run test lint bench bench-api bench-webhooks fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ fuzz: $(VENV)/.test-deps
 bench-api: $(VENV)/.test-deps
 	$(BIN)/python bench/api_check.py
 	scripts/with-postgres $(BIN)/python bench/api_check.py
+
+## Webhook delivery lag under a steady event rate: SQLite (one worker), PostgreSQL (two).
+bench-webhooks: $(VENV)/.test-deps
+	$(BIN)/python bench/webhooks.py
+	scripts/with-postgres $(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

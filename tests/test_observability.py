@@ -56,15 +56,12 @@ def test_metrics_count_requests_scim_errors_and_webhook_deliveries(world, app, c
     world.scim.get("/Users/nope")
     make_directory(app, org_slug="globex", name="entra")
     with receiving() as receiver:
-        create_webhook(world, receiver.url)
+        endpoint, _ = create_webhook(world, receiver.url)
+        labels = f'org="acme",endpoint="{endpoint}"'
         world.user("alice")
         waiting = _metrics(client)
-        assert re.search(
-            r'rolecall_webhook_backlog_events\{org="acme",endpoint="1"\} [1-9]', waiting
-        )
-        assert re.search(
-            r'rolecall_webhook_lag_seconds\{org="acme",endpoint="1"\} [0-9.]+', waiting
-        )
+        assert re.search(rf"rolecall_webhook_backlog_events\{{{labels}\}} [1-9]", waiting)
+        assert re.search(rf"rolecall_webhook_lag_seconds\{{{labels}\}} [0-9.]+", waiting)
         deliver(app, receiver, lambda r: len(r.accepted()) >= 2)
     text = _metrics(client)
     assert re.search(
@@ -75,11 +72,9 @@ def test_metrics_count_requests_scim_errors_and_webhook_deliveries(world, app, c
     assert 'rolecall_http_request_duration_seconds_bucket{le="0.001",method="GET"' in text
     assert 'rolecall_scim_errors_last_hour{org="acme",directory="okta"} 1' in text
     assert 'rolecall_scim_errors_last_hour{org="globex",directory="entra"} 0' in text
-    assert re.search(
-        r'rolecall_webhook_deliveries_total\{org="acme",endpoint="1",result="delivered"\} [2-9]',
-        text,
-    )
-    assert 'rolecall_webhook_backlog_events{org="acme",endpoint="1"} 0' in text
+    delivered = rf'rolecall_webhook_deliveries_total\{{{labels},result="delivered"\}} [2-9]'
+    assert re.search(delivered, text)
+    assert f"rolecall_webhook_backlog_events{{{labels}}} 0" in text
     assert "/metrics" not in re.findall(r'route="([^"]+)"', text)
 
 

@@ -10,7 +10,8 @@ PATCH to the same server) and the access goes; the assignment is removed after i
 confirmation page; a local group gets the IdP group as a sub-group; the IdP group is mapped
 to an additive role on the organization (seed 003); the user list and a
 profile are read; group roles are switched off after the page saying whose access goes; the
-audit log names the admin; a phone-sized window scrolls nothing sideways; and the admin
+audit log names the admin; a webhook endpoint is created (its secret shown once); a
+phone-sized window scrolls nothing sideways; and the admin
 logs out. A screenshot of every page is
 saved under artifacts/screenshots/ (not committed): look at them.
 
@@ -254,6 +255,15 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         follow("Audit log")
         assert "admin:ada@example.com" in browser.find_element(By.ID, "events").text
         shot("17-audit-log")
+        follow("Webhooks")
+        browser.find_element(By.ID, "webhook-url").send_keys("https://hooks.example/rolecall")
+        browser.find_element(By.ID, "webhook-events").send_keys("access.*")
+        click("Create webhook")
+        assert browser.find_element(By.ID, "webhook-secret").text.startswith("whsec_")
+        shot("17b-webhook")
+        follow("Webhooks")
+        assert "hooks.example" in browser.find_element(By.ID, "webhooks").text
+        shot("17c-webhooks")
         # A phone-sized window: the bar wraps and wide tables scroll inside their cards.
         browser.set_window_size(420, 1400)
         navigated(lambda: browser.get(f"{base}/admin/projects/web/assets/bot"))

@@ -110,19 +110,41 @@ def _finish(response):
     route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
     if route not in ("/metrics", "/healthz", "/readyz"):
         _observe(request.method, route, response.status_code, elapsed)
-    request_log.info(
-        "request",
-        extra={
-            "correlation_id": g.correlation_id,
-            "method": request.method,
-            "route": route,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 3),
-            "remote": request.remote_addr,
-        },
-    )
+    if request_log.isEnabledFor(logging.INFO):
+        _log_request(
+            {
+                "correlation_id": g.correlation_id,
+                "method": request.method,
+                "route": route,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 3),
+                "remote": request.remote_addr,
+            }
+        )
     return response
+
+
+_written = threading.Lock()
+_second = [0, ""]  # the last second a line was stamped with, and its text
+
+
+def _log_request(fields: dict) -> None:
+    """Write a request's line. As JSON, directly: through logging it cost four times more.
+
+    (Measured in process: 74 us a request through a LogRecord and JsonFormatter, against a
+    check's 400 us; docs/performance.md.)
+    """
+    if not _json_format():
+        request_log.info("request", extra=fields)
+        return
+    now = int(time.time())
+    if _second[0] != now:
+        _second[:] = [now, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now))]
+    document = {"time": _second[1], "level": "info", "logger": request_log.name}
+    line = json.dumps({**document, "message": "request", **fields})
+    with _written:
+        sys.stderr.write(line + "\n")
 
 
 _instruments = {}
@@ -289,13 +311,17 @@ class _StandardError(logging.StreamHandler):
         pass
 
 
+def _json_format() -> bool:
+    return os.environ.get("ROLECALL_LOG_FORMAT", "json") == "json"
+
+
 def configure_logging() -> None:
     """Send the `rolecall` loggers to standard error, as JSON lines unless told text (once)."""
     logger = logging.getLogger("rolecall")
     if logger.handlers:
         return
     handler = _StandardError()
-    if os.environ.get("ROLECALL_LOG_FORMAT", "json") == "json":
+    if _json_format():
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))

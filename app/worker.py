@@ -97,7 +97,9 @@ def deliver_some(
         while True:
             event, read_up_to = webhooks.next_event(session, endpoint)
             session.commit()  # ends the read's snapshot: the next read sees newer events
-            if event is None or (stop is not None and stop.is_set()):
+            # Paused meanwhile (seen at the last outcome recorded), or stopping: give it back.
+            paused = not endpoint.enabled
+            if event is None or paused or (stop is not None and stop.is_set()):
                 webhooks.release(session, endpoint, owner, None if event else read_up_to)
                 session.commit()
                 return sent

@@ -260,3 +260,27 @@ def test_redirects_are_not_followed_and_answers_are_read_within_limits():
         outcome = outbound.post(receiver.url, b"{}", {}, outbound.OutboundPolicy(timeout=0.5))
         assert not outcome.ok and "timed out" in outcome.error
         assert time.monotonic() - started < 2
+
+
+def test_pausing_an_endpoint_stops_a_worker_in_the_middle_of_its_backlog(world, app):
+    """Paused while a worker sends its backlog: at most one more event goes, the rest wait."""
+    with receiving() as receiver:
+        endpoint_id, _ = create_webhook(world, receiver.url, "dsync.user.created")
+        for name in ("alice", "bob", "carol", "dave"):
+            world.user(name)
+
+        def pause_on_first(handler):
+            if len(receiver.requests) == 1:
+                with app.app_context():
+                    endpoint = get_session().get(WebhookEndpoint, endpoint_id)
+                    endpoint.enabled = False
+                    get_session().commit()
+            handler.send_response(204)
+            handler.end_headers()
+
+        receiver.behaviour.extra = pause_on_first
+        sessions = app.extensions["rolecall.sessionmaker"]
+        worker.deliver_some(sessions, "test-worker", FAST, random.Random(1))
+        assert 1 <= len(receiver.accepted()) <= 2
+        assert worker.deliver_some(sessions, "test-worker", FAST, random.Random(1)) == 0
+        assert _endpoint(world).lease_owner is None

@@ -44,18 +44,16 @@ def _writing(session: Session, org_id: int) -> int | None:
     if session.get_bind().dialect.name != "postgresql":
         return None  # SQLite has one writer at a time: ids commit in order.
     transaction = session.get_transaction()
-    cached = session.info.get("rolecall.txid")
-    if cached is None or cached[0] is not transaction:
-        cached = session.info["rolecall.txid"] = (transaction, None, set())
-    _, txid, locked = cached
-    if org_id not in locked:
+    written = session.info.get("rolecall.events")  # [transaction, its id, orgs locked]
+    if written is None or written[0] is not transaction:
+        written = session.info["rolecall.events"] = [transaction, None, set()]
+    if org_id not in written[2]:
         # One round trip: the lock (waiting for the organization's current writer) and the id.
-        txid = session.execute(
+        written[1] = session.execute(
             select(
                 cast(cast(func.pg_current_xact_id(), Text), BigInteger),
                 func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, org_id),
             )
         ).scalar()
-        locked.add(org_id)
-        session.info["rolecall.txid"] = (transaction, txid, locked)
-    return txid
+        written[2].add(org_id)
+    return written[1]

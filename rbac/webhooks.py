@@ -73,7 +73,7 @@ def create_endpoint(
         event_types=check_patterns(event_types),
         enabled=True,
         created_by=ctx.actor.label,
-        cursor=_last_readable_event(ctx.session, ctx.org.id),
+        cursor=_last_event(ctx.session, ctx.org.id),
     )
     ctx.session.add(endpoint)
     ctx.session.flush()
@@ -204,7 +204,7 @@ def _authorize(ctx: Context) -> None:
     authorize(ctx, ctx.catalog.administration.manage_webhooks, org_resource(ctx.session, ctx.org))
 
 
-def _last_readable_event(session: Session, org_id: int) -> int:
+def _last_event(session: Session, org_id: int) -> int:
     """The organization's last event id now (events after it are delivered)."""
     query = select(func.max(Event.id)).where(Event.organization_id == org_id)
     return session.scalar(query) or 0

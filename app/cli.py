@@ -17,7 +17,7 @@ from sqlalchemy import select
 import migrations
 from app import create_app
 from app.db import get_engine, get_session
-from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE, child_exit
+from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE, child_exit, post_worker_init
 from rbac import tenancy
 from rbac.db import utcnow
 from rbac.errors import DomainError
@@ -327,6 +327,7 @@ def _serve(app, bind: str, workers: int) -> None:
             self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
             self.cfg.set("limit_request_line", LIMIT_REQUEST_LINE)
             self.cfg.set("child_exit", child_exit)
+            self.cfg.set("post_worker_init", post_worker_init)
 
         def load(self):
             return app

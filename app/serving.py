@@ -1,5 +1,6 @@
 """gunicorn settings shared by `rolecall run` and gunicorn.conf.py (plain `gunicorn wsgi:app`)."""
 
+import gc
 import os
 
 # gunicorn's default access log format prints the Basic-auth user name (%(u)s): an IdP set up
@@ -18,3 +19,13 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """Gunicorn hook: exempt what the app built at start-up from the garbage collector's scans.
+
+    Modules, mappers, schemas and compiled statements live as long as the worker; with them
+    frozen, a collection scans only what requests allocated. A change reaching a 10 000-member
+    group spent about 0.4 s of its 1.1 s in collections scanning them (docs/performance.md).
+    """
+    gc.freeze()

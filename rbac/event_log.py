@@ -20,6 +20,8 @@ event also keeps its transaction's id, for support.
 from sqlalchemy import BigInteger, Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from rbac.bulk import insert_rows
+from rbac.db import utcnow
 from rbac.models import Event
 
 # The advisory lock's first key: "RC" events. The second is the organization's id.
@@ -31,6 +33,20 @@ def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
     event = Event(organization_id=org_id, type=kind, data=data, txid=_writing(session, org_id))
     session.add(event)
     return event
+
+
+def record_events(session: Session, org_id: int, events: list[tuple[str, dict]]) -> None:
+    """Append many events to the organization's stream in one statement, after pending ones."""
+    if not events:
+        return
+    txid = _writing(session, org_id)
+    session.flush()  # events the session holds were written first, and keep lower ids
+    now = utcnow()
+    rows = [
+        {"organization_id": org_id, "created_at": now, "type": kind, "data": data, "txid": txid}
+        for kind, data in events
+    ]
+    insert_rows(session, Event.__table__, rows)
 
 
 def read_events(session: Session, org_id: int, after: int = 0, limit: int = 100) -> list[Event]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from rbac.bulk import among
 from rbac.context import Context
 from rbac.evaluation import Access, ResourceKind, Source, SourceKind, evaluate
 from rbac.group_graph import ancestors_of_each
@@ -33,7 +34,7 @@ def evaluate_users(ctx: Context, user_ids: Iterable[str]) -> EvaluatedAccess:
     active = dict(
         session.execute(
             select(User.id, User.active).where(
-                User.id.in_(user_ids), User.organization_id == org.id
+                among(session, User.id, user_ids), User.organization_id == org.id
             )
         ).all()
     )
@@ -44,7 +45,9 @@ def evaluate_users(ctx: Context, user_ids: Iterable[str]) -> EvaluatedAccess:
         for user_id in active:
             sources[user_id].append(Source(SourceKind.DEFAULT, org.default_role, org_id))
     for user_id, resource_id, role in session.execute(
-        select(Grant.user_id, Grant.resource_id, Grant.role).where(Grant.user_id.in_(active))
+        select(Grant.user_id, Grant.resource_id, Grant.role).where(
+            among(session, Grant.user_id, active)
+        )
     ):
         sources[user_id].append(Source(SourceKind.DIRECT, role, resource_id))
     if org.group_roles_enabled:
@@ -53,13 +56,15 @@ def evaluate_users(ctx: Context, user_ids: Iterable[str]) -> EvaluatedAccess:
 
     resources = _universe(ctx, org_id, sources)
     refs = {r.id: resource_ref(r) for r in resources.values()}
-    return EvaluatedAccess(
-        {
-            user_id: evaluate(ctx.catalog, refs, held, active=active.get(user_id, False))
-            for user_id, held in sources.items()
-        },
-        resources,
-    )
+    # Members of the same groups hold the same sources: evaluate each distinct set once.
+    evaluated: dict[tuple, dict[int, Access]] = {}
+    access = {}
+    for user_id, held in sources.items():
+        key = (active.get(user_id, False), *held)
+        if key not in evaluated:
+            evaluated[key] = evaluate(ctx.catalog, refs, held, active=key[0])
+        access[user_id] = evaluated[key]
+    return EvaluatedAccess(access, resources)
 
 
 def _group_sources(session, user_ids) -> dict[str, list[Source]]:
@@ -67,7 +72,7 @@ def _group_sources(session, user_ids) -> dict[str, list[Source]]:
     direct_groups: dict[str, set[str]] = {}
     for user_id, group_id in session.execute(
         select(GroupMembership.user_id, GroupMembership.group_id).where(
-            GroupMembership.user_id.in_(user_ids)
+            among(session, GroupMembership.user_id, user_ids)
         )
     ):
         direct_groups.setdefault(user_id, set()).add(group_id)

@@ -24,6 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
         # The request journal keeps, per directory, at most this many lines and days.
         JOURNAL_MAX_ROWS=10_000,
         JOURNAL_MAX_AGE_DAYS=30,
+        # Successful reads are counted in memory and added to the database this often.
+        READ_COUNTS_FLUSH_SECONDS=60,
         # Requests a directory may send per minute before 429 + Retry-After; 0 turns it off.
         SCIM_RATE_LIMIT_PER_MINUTE=int(os.environ.get("ROLECALL_SCIM_RATE_LIMIT") or 0),
         # The URL IdPs and clients reach the app at; every absolute URL is built on it.

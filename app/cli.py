@@ -21,7 +21,7 @@ from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE, child_exit, post_
 from rbac import tenancy
 from rbac.db import utcnow
 from rbac.errors import DomainError
-from rbac.journal import escape_text, recent_requests
+from rbac.journal import escape_text, read_counts, recent_requests
 from rbac.models import Directory, Organization, Provider
 
 
@@ -263,10 +263,24 @@ def token_revoke(org_slug, directory_name, token_id):
 @click.option("--directory", "directory_name", required=True)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--errors", is_flag=True, help="only requests that failed (status 400 and up)")
+@click.option(
+    "--reads",
+    is_flag=True,
+    help="successful reads of the last hour instead, counted per minute and request",
+)
 @with_appcontext
-def journal(org_slug, directory_name, limit, errors):
-    """Show a directory's newest SCIM requests, newest first."""
+def journal(org_slug, directory_name, limit, errors, reads):
+    """Show a directory's newest SCIM requests, newest first (writes and failures)."""
     directory = _directory(org_slug, directory_name)
+    if reads:
+        click.echo("minute\trequest\tcount\tmean_ms")
+        since = utcnow() - timedelta(hours=1)
+        for counted in read_counts(get_session(), directory.id, since)[:limit]:
+            mean = counted.duration_ms / counted.count
+            click.echo(
+                f"{format_time(counted.minute)}\t{counted.route}\t{counted.count}\t{mean:.1f}"
+            )
+        return
     entries = recent_requests(get_session(), directory.id, limit, errors_only=errors)
     click.echo("time\tstatus\tms\tmethod\tpath\ttolerances\tcorrelation_id\tdetail")
     for entry in entries:

@@ -1,13 +1,19 @@
-"""The per-directory request journal: written apart from the request's transaction, pruned."""
+"""The per-directory request journal: written apart from the request's transaction, pruned.
+
+Writes and failures are journaled one line each. Successful reads are counted per minute and
+route (`ReadCount`), so that serving a read writes nothing.
+"""
 
 from datetime import datetime, timedelta
 
 from sqlalchemy import Text, cast, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from rbac.db import utcnow
-from rbac.models import JournalEntry
+from rbac.models import Directory, JournalEntry, ReadCount
 
 MAX_PATH = 2048
 MAX_DETAIL = 2048
@@ -37,6 +43,46 @@ def record_request(engine: Engine, **entry) -> int:
         return connection.execute(
             insert(JournalEntry).values(created_at=utcnow(), **entry).returning(JournalEntry.id)
         ).scalar_one()
+
+
+def add_read_counts(
+    engine: Engine, counts: dict[tuple[int, datetime, str], list], max_age: timedelta
+) -> None:
+    """Add reads counted in memory, {(directory, minute, route): [count, ms]}; prune old ones."""
+    if not counts:
+        return
+    with engine.begin() as connection:
+        # A directory deleted since its reads were counted takes its counts with it.
+        counted = {directory_id for directory_id, _, _ in counts}
+        present = set(connection.scalars(select(Directory.id).where(Directory.id.in_(counted))))
+        rows = [
+            {"directory_id": d, "minute": m, "route": r, "count": c, "duration_ms": ms}
+            for (d, m, r), (c, ms) in sorted(counts.items())  # one order: no deadlock
+            if d in present
+        ]
+        if rows:
+            connection.execute(_count_upsert(engine.dialect.name), rows)
+        connection.execute(delete(ReadCount).where(ReadCount.minute < utcnow() - max_age))
+
+
+def _count_upsert(dialect: str):
+    """INSERT a minute's count, or add it to the one there (both backends' ON CONFLICT)."""
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(ReadCount)
+    return upsert.on_conflict_do_update(
+        index_elements=["directory_id", "minute", "route"],
+        set_={
+            "count": ReadCount.count + upsert.excluded.count,
+            "duration_ms": ReadCount.duration_ms + upsert.excluded.duration_ms,
+        },
+    )
+
+
+def read_counts(session: Session, directory_id: int, since: datetime) -> list[ReadCount]:
+    """Return a directory's counted reads since a moment, newest minute first."""
+    query = select(ReadCount).where(
+        ReadCount.directory_id == directory_id, ReadCount.minute >= since
+    )
+    return list(session.scalars(query.order_by(ReadCount.minute.desc(), ReadCount.route)))
 
 
 def prune_journal(engine: Engine, directory_id: int, *, max_rows: int, max_age: timedelta) -> int:
@@ -85,13 +131,18 @@ def recent_requests(
 
 
 def request_counts(session: Session, directory_id: int, since: datetime) -> tuple[int, int]:
-    """Return how many requests a directory sent since a moment, and how many failed."""
+    """Return how many requests a directory sent since a moment (reads too), and how many failed."""
     total, failed = session.execute(
         select(func.count(), func.count().filter(JournalEntry.status >= 400)).where(
             JournalEntry.directory_id == directory_id, JournalEntry.created_at >= since
         )
     ).one()
-    return total, failed
+    reads = session.scalar(
+        select(func.coalesce(func.sum(ReadCount.count), 0)).where(
+            ReadCount.directory_id == directory_id, ReadCount.minute >= since
+        )
+    )
+    return total + reads, failed
 
 
 def _escape_character(character: str, backslash: bool) -> str:

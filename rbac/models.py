@@ -434,6 +434,25 @@ class JournalEntry(Base):
     error_detail: Mapped[str | None] = mapped_column(String(2048))
 
 
+class ReadCount(Base):
+    """Successful SCIM reads of a directory, counted per minute and route instead of journaled.
+
+    A read that succeeds writes nothing while it is served: each worker counts its reads in
+    memory and adds them here about once a minute (scim/journal.py). Writes and failures keep
+    their journal lines.
+    """
+
+    __tablename__ = "request_read_counts"
+
+    directory_id: Mapped[int] = mapped_column(
+        ForeignKey("directories.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    route: Mapped[str] = mapped_column(String(100), primary_key=True)  # e.g. GET /Users/{id}
+    count: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column()  # summed over the count
+
+
 __all__ = [
     "AdminCredential",
     "AdminSession",
@@ -452,6 +471,7 @@ __all__ = [
     "JournalEntry",
     "Organization",
     "Provider",
+    "ReadCount",
     "Resource",
     "User",
     "UserEmail",

@@ -1,15 +1,30 @@
-"""Journal every authenticated SCIM request: timing, status, tolerances fired, error detail."""
+"""Journal every authenticated SCIM request: timing, status, tolerances fired, error detail.
 
+Writes and failures get a line each, written apart from the request's transaction. A read
+that succeeds is only counted, in memory, per directory, minute and route; each process adds
+its counts to the database when READ_COUNTS_FLUSH_SECONDS have passed since it last did (the
+read that finds them due writes them) and when it exits. So serving a read writes
+nothing, and support still sees that, and how often, an IdP polls. With a rate limit on, reads
+are journaled too: the limit counts journal lines, shared by every worker.
+"""
+
+import atexit
+import re
+import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from flask import current_app, g, request
+from sqlalchemy.engine import Engine
 
 from app.db import get_engine, get_session
 from app.observability import correlation_id
-from rbac.journal import prune_journal, record_request
+from rbac.db import utcnow
+from rbac.journal import add_read_counts, prune_journal, record_request
 
+# A route's parameters, <user_id> or <string:name>, written {user_id} in read counts.
+_PARAMETER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 # One request in this many prunes its directory's journal, after the response is sent.
 PRUNE_EVERY = 200
 
@@ -34,13 +49,20 @@ def note_tolerance(name: str) -> None:
 
 
 def journal_request(response):
-    """Write the journal line of a request whose token named a directory."""
+    """Write the journal line of a request whose token named a directory (count a read)."""
     directory = g.get("directory")
     if directory is None:
         return response
     if response.status_code >= 400:
         # A failed request leaves nothing but its journal line.
         get_session().rollback()
+    config = current_app.config
+    duration_ms = round((time.perf_counter() - g.started_at) * 1000, 3)
+    if _successful_read(response) and not config["SCIM_RATE_LIMIT_PER_MINUTE"]:
+        counter = _read_counter()
+        if counter.count(directory.id, _route(), duration_ms):
+            counter.flush()  # about once a minute per process
+        return response
     engine = get_engine()
     entry_id = record_request(
         engine,
@@ -49,12 +71,11 @@ def journal_request(response):
         method=request.method,
         path=_journal_path(),
         status=response.status_code,
-        duration_ms=round((time.perf_counter() - g.started_at) * 1000, 3),
+        duration_ms=duration_ms,
         tolerances=list(g.tolerances),
         error_detail=g.get("error_detail"),
     )
     if entry_id % PRUNE_EVERY == 0:
-        config = current_app.config
         response.call_on_close(
             lambda: prune_journal(
                 engine,
@@ -79,3 +100,54 @@ def _journal_path() -> str:
         for name, value in request.args.items(multi=True)
     ]
     return request.path + "?" + urlencode(query)
+
+
+class ReadCounter:
+    """Successful reads counted in this process, added to the database now and then."""
+
+    def __init__(self, engine: Engine, flush_seconds: float, max_age: timedelta):
+        self.engine, self.flush_seconds, self.max_age = engine, flush_seconds, max_age
+        self.lock = threading.Lock()
+        self.pending: dict[tuple[int, datetime, str], list] = {}
+        self.flushed_at = time.monotonic()
+        atexit.register(self.flush)
+
+    def count(self, directory_id: int, route: str, duration_ms: float) -> bool:
+        """Count one read; return whether the counts are due to be written."""
+        minute = utcnow().replace(second=0, microsecond=0)
+        with self.lock:
+            counted = self.pending.setdefault((directory_id, minute, route), [0, 0.0])
+            counted[0] += 1
+            counted[1] += duration_ms
+            return time.monotonic() - self.flushed_at >= self.flush_seconds
+
+    def flush(self) -> None:
+        """Add the counts to the database."""
+        with self.lock:
+            pending, self.pending = self.pending, {}
+            self.flushed_at = time.monotonic()
+        add_read_counts(self.engine, pending, self.max_age)
+
+
+def _read_counter() -> ReadCounter:
+    extensions = current_app.extensions
+    if "rolecall.read_counter" not in extensions:
+        config = current_app.config
+        extensions["rolecall.read_counter"] = ReadCounter(
+            get_engine(),
+            config["READ_COUNTS_FLUSH_SECONDS"],
+            timedelta(days=config["JOURNAL_MAX_AGE_DAYS"]),
+        )
+    return extensions["rolecall.read_counter"]
+
+
+def _successful_read(response) -> bool:
+    if response.status_code >= 400:
+        return False
+    return request.method in ("GET", "HEAD") or request.path.endswith("/.search")
+
+
+def _route() -> str:
+    """The request's method and route, e.g. GET /Users/{user_id}."""
+    rule = request.url_rule.rule.removeprefix("/scim/v2")
+    return request.method + " " + _PARAMETER.sub(r"{\1}", rule)

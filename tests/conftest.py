@@ -45,6 +45,8 @@ def app(database_url):
             "TESTING": True,
             "PUBLIC_BASE_URL": "http://localhost",
             "SECRET_KEY": "tests-only-secret",
+            # Read counts written at once, so that a test sees them (test_journal.py: later).
+            "READ_COUNTS_FLUSH_SECONDS": 0,
         }
     )
     with app.app_context():

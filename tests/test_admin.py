@@ -232,13 +232,17 @@ def test_admin_create_refuses_bad_input(world, app):
 
 def test_directories_show_the_connection_and_its_health(world, browser):
     """The list and the page: SCIM URL, provider, live tokens, and the error rate."""
-    world.user("alice")
+    alice = world.user("alice")
     assert world.scim.get("/Users/nope").status_code == 404
+    assert world.scim.get("/Users/nope-either").status_code == 404
+    assert world.scim.get(f"/Users/{alice}").status_code == 200
     listing = browser.get("/admin/directories").get_data(as_text=True)
     assert "http://localhost/scim/v2" in listing and "okta" in listing
     page = browser.get("/admin/directories/okta").get_data(as_text=True)
-    assert "last hour: 2 requests, 1 failed (50 %)" in page
+    assert "last hour: 4 requests, 2 failed (50 %)" in page  # the read is counted
     assert 'class="bad"' in page  # above Entra's 40 % quarantine threshold
+    assert "<code>GET /Users/{user_id}</code></td>\n      <td>1</td>" in page
+    assert "GET /scim/v2/Users/" + alice not in page  # counted, not journaled
     assert "POST /scim/v2/Users" in page and "GET /scim/v2/Users/nope" in page
     failed = browser.get("/admin/directories/okta?status=errors").get_data(as_text=True)
     assert "GET /scim/v2/Users/nope" in failed and "POST /scim/v2/Users" not in failed

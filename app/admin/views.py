@@ -183,6 +183,7 @@ def _directory_page(found: Directory, new_token: str | None = None, status: int 
         directory=_directory_summary(found, tokens),
         tokens=tokens,
         lines=lines,
+        reads=journal.read_counts(get_session(), found.id, utcnow() - timedelta(hours=1)),
         filters=filters,
         base_url=scim_base_url(),
         new_token=new_token,

@@ -23,7 +23,7 @@ from rbac.evaluation import ResourceKind
 from rbac.event_log import record_event
 from rbac.handlers import HANDLERS, Objects
 from rbac.models import EffectiveAccess, Resource
-from rbac.payloads import person_of_snapshot
+from rbac.payloads import person_of_snapshot, person_of_user
 from rbac.recompute import AccessDiff, Cause, recompute
 from rbac.resources import org_resource
 
@@ -49,6 +49,7 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
         cause = Cause(effect.cause, ctx.actor.label, effect.detail)
         affected.setdefault(cause, set()).update(users)
     people = {u: person_of_snapshot(snapshot) for u, snapshot in objects.user_snapshots.items()}
+    people |= {u: person_of_user(user) for u, user in objects.users.items()}
     diffs = [
         diff
         for cause, users in affected.items()
@@ -72,9 +73,8 @@ def active_owners(ctx: Context) -> int:
 
 def _owner_rule(ctx: Context, diffs: list[AccessDiff]) -> None:
     top = ctx.catalog.highest(Scope.ORGANIZATION).name
-    org_id = org_resource(ctx.session, ctx.org).id
-    lost = any(d.resource_id == org_id and d.old_role == top != d.new_role for d in diffs)
-    if not lost or active_owners(ctx):
+    losses = {d.resource_id for d in diffs if d.old_role == top != d.new_role}
+    if not losses or org_resource(ctx.session, ctx.org).id not in losses or active_owners(ctx):
         return
     if ctx.actor.is_idp:
         record_event(

@@ -53,3 +53,8 @@ def person_of_snapshot(snapshot: dict) -> dict:
     """Return how access events name a deleted user, from its directory object."""
     emails = [(e.get("value"), bool(e.get("primary"))) for e in snapshot.get("emails", [])]
     return person(snapshot.get("id"), snapshot.get("username"), emails)
+
+
+def person_of_user(user: User) -> dict:
+    """Return how access events name a user, from its loaded row."""
+    return person(user.id, user.user_name, [(e.value, bool(e.primary)) for e in user.emails])

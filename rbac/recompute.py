@@ -20,7 +20,7 @@ from rbac.event_log import record_events
 from rbac.models import EffectiveAccess, Resource, User, UserEmail
 from rbac.payloads import person
 from rbac.resources import resource_path
-from rbac.user_access import evaluate_users
+from rbac.user_access import evaluate_users, users_active
 from rbac.wording import SourceWords
 
 ACCESS = EffectiveAccess.__table__
@@ -58,7 +58,7 @@ def recompute(
 ) -> list[AccessDiff]:
     """Bring these users' materialised access up to date; write one event per change.
 
-    `people` names users whose rows are already deleted (from their deletion's snapshot);
+    `people` names users known already (loaded by the change, or deleted: from a snapshot);
     `gone` names resources being deleted, on which nobody keeps any access.
     """
     session, org = ctx.session, ctx.org
@@ -70,13 +70,8 @@ def recompute(
     # reads what the previous one committed (PostgreSQL; SQLite has one writer at a time).
     # NO KEY UPDATE: the membership insert already holds KEY SHARE on the user through its
     # foreign key, and FOR UPDATE would deadlock against another request's KEY SHARE.
-    session.execute(
-        select(User.id)
-        .where(among(session, User.id, sorted(user_ids)))
-        .order_by(User.id)
-        .with_for_update(key_share=True)
-    )
-    evaluated = evaluate_users(ctx, user_ids)
+    locked = users_active(ctx, user_ids).order_by(User.id).with_for_update(key_share=True)
+    evaluated = evaluate_users(ctx, user_ids, dict(session.execute(locked).all()))
     # Additive roles read as text and decoded only when there are some: most rows have none,
     # and decoding 20 000 empty JSON lists was a fifth of a 10 000-member group's change.
     current = {
@@ -221,16 +216,19 @@ class _Writes:
 
 
 def _people(user_ids: set[str], ctx: Context, known: dict[str, dict]) -> dict[str, dict]:
-    """Name users for events: from their rows (two column queries), or a deletion's snapshot."""
-    emails: dict[str, list] = {}
-    for user_id, value, primary in ctx.session.execute(
-        select(UserEmail.user_id, UserEmail.value, UserEmail.primary).where(
-            among(ctx.session, UserEmail.user_id, user_ids)
+    """Name users for events: as known already, else from their rows (two column queries)."""
+    unknown = user_ids - known.keys()
+    named = {}
+    if unknown:
+        emails: dict[str, list] = {}
+        for user_id, value, primary in ctx.session.execute(
+            select(UserEmail.user_id, UserEmail.value, UserEmail.primary).where(
+                among(ctx.session, UserEmail.user_id, unknown)
+            )
+        ):
+            emails.setdefault(user_id, []).append((value, bool(primary)))
+        rows = ctx.session.execute(
+            select(User.id, User.user_name).where(among(ctx.session, User.id, unknown))
         )
-    ):
-        emails.setdefault(user_id, []).append((value, bool(primary)))
-    rows = ctx.session.execute(
-        select(User.id, User.user_name).where(among(ctx.session, User.id, user_ids))
-    )
-    named = {u: person(u, name, emails.get(u, [])) for u, name in rows}
-    return {u: named.get(u) or known.get(u) or {"id": u} for u in user_ids}
+        named = {u: person(u, name, emails.get(u, [])) for u, name in rows}
+    return {u: known.get(u) or named.get(u) or {"id": u} for u in user_ids}

@@ -217,7 +217,7 @@ def authenticate_api_key(session: Session, plaintext: str) -> ApiKey | None:
 _TOKEN_BY_DIGEST = (
     select(DirectoryToken)
     .where(DirectoryToken.token_hash == bindparam("digest"))
-    .options(joinedload(DirectoryToken.directory))
+    .options(joinedload(DirectoryToken.directory).joinedload(Directory.organization))
 )
 _KEY_BY_DIGEST = (
     select(ApiKey)

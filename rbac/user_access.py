@@ -9,7 +9,7 @@ into the winning role per resource, cascades included.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from rbac.bulk import among
 from rbac.context import Context
@@ -27,17 +27,16 @@ class EvaluatedAccess:
     resources: dict[int, Resource]
 
 
-def evaluate_users(ctx: Context, user_ids: Iterable[str]) -> EvaluatedAccess:
-    """Evaluate users' effective access from the base tables alone."""
+def evaluate_users(
+    ctx: Context, user_ids: Iterable[str], active: dict[str, bool] | None = None
+) -> EvaluatedAccess:
+    """Evaluate users' effective access from the base tables alone.
+
+    `active` is each user's active flag, when the caller read it already (`users_active`).
+    """
     session, org = ctx.session, ctx.org
-    user_ids = set(user_ids)
-    active = dict(
-        session.execute(
-            select(User.id, User.active).where(
-                among(session, User.id, user_ids), User.organization_id == org.id
-            )
-        ).all()
-    )
+    if active is None:
+        active = dict(session.execute(users_active(ctx, user_ids)).all())
     org_id = org_resource(session, org).id
     sources: dict[str, list[Source]] = {user_id: [] for user_id in active}
 
@@ -67,6 +66,13 @@ def evaluate_users(ctx: Context, user_ids: Iterable[str]) -> EvaluatedAccess:
     return EvaluatedAccess(access, resources)
 
 
+def users_active(ctx: Context, user_ids: Iterable[str]) -> Select:
+    """The statement reading the organization's users among these ids: (id, active)."""
+    return select(User.id, User.active).where(
+        among(ctx.session, User.id, sorted(user_ids)), User.organization_id == ctx.org.id
+    )
+
+
 def _group_sources(session, user_ids) -> dict[str, list[Source]]:
     """Every role users inherit from the groups they belong to, at any depth of nesting."""
     direct_groups: dict[str, set[str]] = {}
@@ -76,6 +82,8 @@ def _group_sources(session, user_ids) -> dict[str, list[Source]]:
         )
     ):
         direct_groups.setdefault(user_id, set()).add(group_id)
+    if not direct_groups:
+        return {}
     closure = ancestors_of_each(session, set().union(*direct_groups.values()))
     all_groups = set().union(*closure.values()) if closure else set()
     assignments: dict[str, list[tuple[int, str]]] = {}

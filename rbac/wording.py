@@ -13,8 +13,10 @@ class SourceWords:
 
     def __init__(self, session: Session, sources, resources: dict[int, Resource]):
         group_ids = {s.group_id for s in sources if s is not None and s.group_id}
-        rows = session.execute(select(Group.id, Group.display_name).where(Group.id.in_(group_ids)))
-        self.group_names = dict(rows.all())
+        self.group_names = {}
+        if group_ids:
+            query = select(Group.id, Group.display_name).where(Group.id.in_(group_ids))
+            self.group_names = dict(session.execute(query).all())
         self.resources = resources
 
     def label(self, source: Source | None) -> str | None:

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint bench bench-api bench-webhooks fuzz clean
+.PHONY: run test lint bench bench-api bench-webhooks bench-sync bench-verify bench-scim fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,21 @@ bench-api: $(VENV)/.test-deps
 bench-webhooks: $(VENV)/.test-deps
 	$(BIN)/python bench/webhooks.py
 	scripts/with-postgres $(BIN)/python bench/webhooks.py
+
+## A full IdP sync (10 000 users, 100 groups x 1 000 members) plus churn over HTTP, both backends.
+bench-sync: $(VENV)/.test-deps
+	$(BIN)/python bench/sync.py
+	scripts/with-postgres $(BIN)/python bench/sync.py
+
+## `rolecall verify` of an organization with 100 000 memberships, both backends.
+bench-verify: $(VENV)/.test-deps
+	$(BIN)/python bench/verify.py
+	scripts/with-postgres $(BIN)/python bench/verify.py
+
+## SCIM side by side: the stack's floor, scim2-server 0.8.3 (own virtualenv) and Rolecall.
+bench-scim: $(VENV)/.test-deps
+	$(BIN)/python bench/scim_side_by_side.py --install-peer
+	scripts/with-postgres $(BIN)/python bench/scim_side_by_side.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -263,11 +263,12 @@ class Drift:
 def verify(ctx: Context) -> list[Drift]:
     """Recompute every user's access from the base tables and list what differs."""
     session = ctx.session
-    rows = list(
-        session.scalars(
-            select(EffectiveAccess).where(EffectiveAccess.organization_id == ctx.org.id)
+    access = EffectiveAccess
+    rows = session.execute(
+        select(access.user_id, access.resource_id, access.role, access.additive).where(
+            access.organization_id == ctx.org.id
         )
-    )
+    ).all()
     user_ids = set(session.scalars(select(User.id).where(User.organization_id == ctx.org.id)))
     user_ids |= {row.user_id for row in rows}
     evaluated = evaluate_users(ctx, user_ids)

@@ -20,7 +20,7 @@ from rbac.catalog import Scope
 from rbac.context import Context
 from rbac.errors import NeedsConfirmation, Refused
 from rbac.evaluation import ResourceKind
-from rbac.event_log import record_event
+from rbac.event_log import record_event, record_events
 from rbac.handlers import HANDLERS, Objects
 from rbac.models import EffectiveAccess, Resource
 from rbac.payloads import person_of_snapshot, person_of_user
@@ -36,18 +36,20 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     affected: dict[Cause, set[str]] = {}
     seen: set[str] = set()
     gone: set[int] = set()
+    recorded: list[tuple[str, dict]] = []
     for change in changes:
         effect = HANDLERS[type(change)](ctx, change, objects)
         gone |= effect.gone
         if effect.event is not None:
             kind, data = effect.event
-            record_event(ctx.session, ctx.org.id, kind, {**data, "actor": ctx.actor.label})
+            recorded.append((kind, {**data, "actor": ctx.actor.label}))
         if effect.cause is None:
             continue
         users = {u for u in effect.users if u and u not in seen}
         seen |= users
         cause = Cause(effect.cause, ctx.actor.label, effect.detail)
         affected.setdefault(cause, set()).update(users)
+    record_events(ctx.session, ctx.org.id, recorded)
     people = {u: person_of_snapshot(snapshot) for u, snapshot in objects.user_snapshots.items()}
     people |= {u: person_of_user(user) for u, user in objects.users.items()}
     diffs = [

@@ -1,5 +1,6 @@
 """One page of a SCIM list or search: filtered, counted, sorted and sliced in SQL."""
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,7 +66,7 @@ def search_page(
         offset = max(0, offset - matched)
 
     model = listings[0].scim_model if not several else _union(listings)
-    return ListResponse[model](
+    return list_response(model)(
         total_results=total,
         start_index=start_index,
         items_per_page=len(resources),
@@ -94,3 +95,14 @@ def _union(listings: list[Listing]):
     for listing in listings[1:]:
         model = model | listing.scim_model
     return model
+
+
+@functools.cache
+def list_response(model) -> type[ListResponse]:
+    """Return ListResponse[model], made once.
+
+    pydantic holds a parametrized model only weakly: once garbage-collected, `ListResponse[X]`
+    builds it again, 3.5 to 5 ms a time (measured), which a list request paid after most
+    collections. A parametrization made here is kept for the life of the process.
+    """
+    return ListResponse[model]

@@ -9,7 +9,6 @@ from scim2_models import (
     Error,
     ForbiddenException,
     InvalidValueException,
-    ListResponse,
     Meta,
     NotFoundException,
     PatchOp,
@@ -41,7 +40,7 @@ from scim.input import (
     read_json_object,
 )
 from scim.journal import init_journal, note_tolerance
-from scim.listing import Listing, search_page
+from scim.listing import Listing, list_response, search_page
 from scim.mapping import (
     GROUP_SCHEMA,
     USER_SCHEMA,
@@ -56,6 +55,12 @@ from scim.mapping import (
 )
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
+# Parametrized once for the life of the process (see scim.listing.list_response).
+USER_SEARCH = SearchRequest[ScimUser]
+GROUP_SEARCH = SearchRequest[ScimGroup]
+ANY_SEARCH = SearchRequest[ScimUser | ScimGroup]
+USER_PATCH = PatchOp[ScimUser]
+GROUP_PATCH = PatchOp[ScimGroup]
 RATE_WINDOW = timedelta(minutes=1)
 init_error_handlers(bp, bp.record_once)
 init_journal(bp)
@@ -123,14 +128,14 @@ def scim_media_type(response):
 @bp.get("/Users", strict_slashes=False)
 def list_users():
     """Return one page of the directory's users, filtered and sorted in SQL."""
-    search = _search_request(SearchRequest[ScimUser], request.args.to_dict())
+    search = _search_request(USER_SEARCH, request.args.to_dict())
     return _search([USERS], search)
 
 
 @bp.post("/Users/.search")
 def search_users():
     """POST form of list_users (RFC 7644 §3.4.3)."""
-    search = _search_request(SearchRequest[ScimUser], _read_json())
+    search = _search_request(USER_SEARCH, _read_json())
     return _search([USERS], search)
 
 
@@ -171,7 +176,7 @@ def patch_user(user_id):
     """Apply a PatchOp to a user."""
     params = _response_parameters()
     user = _get_user(user_id)
-    patch = _validate_patch(PatchOp[ScimUser], _read_patch())
+    patch = _validate_patch(USER_PATCH, _read_patch())
     scim_user = to_scim_user(user)
     if patch.patch(scim_user, scim_policy=g.policy):
         _commit(provisioning.replace_user(get_session(), user, user_fields(scim_user)))
@@ -191,14 +196,14 @@ def delete_user(user_id):
 @bp.get("/Groups", strict_slashes=False)
 def list_groups():
     """Return one page of the directory's groups, filtered and sorted in SQL."""
-    search = _search_request(SearchRequest[ScimGroup], request.args.to_dict())
+    search = _search_request(GROUP_SEARCH, request.args.to_dict())
     return _search([GROUPS], search)
 
 
 @bp.post("/Groups/.search")
 def search_groups():
     """POST form of list_groups (RFC 7644 §3.4.3)."""
-    search = _search_request(SearchRequest[ScimGroup], _read_json())
+    search = _search_request(GROUP_SEARCH, _read_json())
     return _search([GROUPS], search)
 
 
@@ -244,7 +249,7 @@ def patch_group(group_id):
     """Apply a PatchOp to a group; membership changes are row deltas and may answer 204."""
     params = _response_parameters()
     group = _get_group(group_id)
-    patch = _validate_patch(PatchOp[ScimGroup], _read_patch())
+    patch = _validate_patch(GROUP_PATCH, _read_patch())
     changes, touched_members = apply_group_patch(
         get_session(), group, patch, g.policy, note_tolerance
     )
@@ -311,9 +316,7 @@ def get_schema(schema_id):
 @bp.post("/.search")
 def search_all_types():
     """Search Users and Groups at once (RFC 7644 §3.4.3): users first, then groups."""
-    return _search(
-        [USERS, GROUPS], _search_request(SearchRequest[ScimUser | ScimGroup], _read_json())
-    )
+    return _search([USERS, GROUPS], _search_request(ANY_SEARCH, _read_json()))
 
 
 @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -485,7 +488,7 @@ def _search(listings, search):
 
 
 def _listed(model, resources):
-    return ListResponse[model](
+    return list_response(model)(
         total_results=len(resources),
         start_index=1,
         items_per_page=len(resources),

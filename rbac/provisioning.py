@@ -86,7 +86,8 @@ def create_local_user(
 
 def replace_user(session: Session, user: User, fields: UserFields) -> list:
     """Replace every attribute of a user; report activation changes apart."""
-    _ensure_user_name_free(session, user.directory_id, fields.user_name, user.id)
+    if casefold_key(fields.user_name) != user.user_name_key:
+        _ensure_user_name_free(session, user.directory_id, fields.user_name, user.id)
     was_active = user.active
     _assign_user_fields(user, fields)
     _bump(user)
@@ -347,10 +348,14 @@ def _assign_user_fields(user: User, fields: UserFields) -> None:
     user.given_name, user.family_name = fields.given_name, fields.family_name
     user.active = fields.active
     user.attributes = fields.attributes
-    user.emails = [
-        UserEmail(value=e.value, value_key=_key(e.value), type_key=_key(e.type), primary=e.primary)
-        for e in fields.emails
-    ]
+    emails = [(e.value, _key(e.value), _key(e.type), e.primary) for e in fields.emails]
+    if user.id is None or emails != [
+        (e.value, e.value_key, e.type_key, e.primary) for e in user.emails
+    ]:  # a PATCH of another attribute leaves the email rows as they are
+        user.emails = [
+            UserEmail(value=value, value_key=value_key, type_key=type_key, primary=primary)
+            for value, value_key, type_key, primary in emails
+        ]
 
 
 def _assign_group_fields(group: Group, fields: GroupFields) -> None:

@@ -18,6 +18,8 @@ import uuid
 
 from sqlalchemy import insert
 
+os.environ.setdefault("ROLECALL_LOG_LEVEL", "WARNING")  # no request lines on the terminal
+
 from app import create_app
 from app.cli import upgrade_database
 from app.db import get_catalog, get_engine, get_session

@@ -19,6 +19,7 @@ from scim2_models import (
     SearchRequest,
 )
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.db import get_catalog, get_session
 from app.request_body import read_body
@@ -394,22 +395,26 @@ def _validate_patch(model, payload: dict):
 
 
 def _get_user(user_id: str) -> models.User:
-    return _get(models.User, user_id)
+    if request.method == "GET":
+        return _get(models.User, user_id)
+    # A change compares and rewrites the emails: loaded with the user, in one statement.
+    return _get(models.User, user_id, joinedload(models.User.emails))
 
 
 def _get_group(group_id: str) -> models.Group:
     return _get(models.Group, group_id)
 
 
-def _get(row_model, resource_id: str):
+def _get(row_model, resource_id: str, *options):
     """Load a resource of the token's directory; on writes, honour If-Match (RFC 7644 §3.14)."""
     query = select(row_model).where(
         row_model.id == resource_id, row_model.directory_id == g.directory.id
     )
+    query = query.options(*options)
     if_match = request.headers.get("If-Match") if request.method != "GET" else None
     if if_match:
         # Lock the row, so that the version compared is the version changed.
-        query = query.with_for_update()
+        query = query.with_for_update(of=row_model)
     row = get_session().scalar(query)
     if row is None:
         raise NotFoundException(detail=f"no {row_model.__name__.lower()} {resource_id!r}")

@@ -18,8 +18,6 @@ import uuid
 
 from sqlalchemy import insert
 
-os.environ.setdefault("ROLECALL_LOG_LEVEL", "WARNING")  # no request lines on the terminal
-
 from app import create_app
 from app.cli import upgrade_database
 from app.db import get_catalog, get_engine, get_session
@@ -107,6 +105,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+    os.environ.setdefault("ROLECALL_LOG_LEVEL", "WARNING")  # no request lines on the terminal
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
         upgrade_database()

@@ -35,7 +35,6 @@ from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("ROLECALL_LOG_LEVEL", "WARNING")  # no request lines on the terminal
 
 from app import create_app  # noqa: E402
 from app.cli import upgrade_database  # noqa: E402
@@ -186,6 +185,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=sorted(KINDS), help="profile one kind instead")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+    os.environ.setdefault("ROLECALL_LOG_LEVEL", "WARNING")  # no request lines on the terminal
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
         upgrade_database()

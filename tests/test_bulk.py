@@ -17,7 +17,7 @@ from tests.conftest import fold_access_events, materialised_access
 
 
 def test_among_takes_more_values_than_sqlite_takes_parameters(app):
-    """40 000 ids (SQLite's limit is 32 766 parameters a statement) select exactly the matches."""
+    """40 000 ids (SQLite's default limit is 32 766 parameters a statement) select the matches."""
     with app.app_context():
         session = get_session()
         org = tenancy.create_organization(session, "acme")

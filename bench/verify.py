@@ -13,7 +13,6 @@ its wall time against issue 12's target (< 10 s), and whether it found drift (it
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.cli import upgrade_database  # noqa: E402
 from app.db import get_catalog, get_engine, get_session  # noqa: E402
+from bench.sync import run_verify  # noqa: E402
 from rbac import tenancy  # noqa: E402
 from rbac.admin import grants, resources  # noqa: E402
 from rbac.context import Context  # noqa: E402
@@ -112,14 +112,7 @@ def main() -> None:
     with app.app_context():
         upgrade_database()
     slug, memberships = build(app, args.users, args.groups, args.members)
-    rolecall = str(Path(sys.executable).with_name("rolecall"))
-    env = {**os.environ, "DATABASE_URL": url, "ROLECALL_LOG_LEVEL": "WARNING"}
-    start = time.perf_counter()
-    done = subprocess.run(
-        [rolecall, "verify", "--org", slug], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    seconds = time.perf_counter() - start
-    clean = done.returncode == 0 and "no drift" in done.stdout
+    seconds, clean, output = run_verify(url, slug)
     dialect = url.split(":", 1)[0].split("+")[0]
     print(
         f"database: {dialect}; {args.users} users, {args.groups} groups, {memberships} "
@@ -131,7 +124,7 @@ def main() -> None:
         f"{'clean' if clean else 'DRIFT'}; target < {TARGET_SECONDS} s: {met}"
     )
     if not clean:
-        print(done.stdout[-2000:], done.stderr[-2000:])
+        print(output[-4000:])
         raise SystemExit(1)
 
 

@@ -23,6 +23,20 @@ from sqlalchemy.sql.elements import ColumnElement
 FEW = 50
 
 
+def rows_by_id(session: Session, model, ids: Iterable, *options) -> dict:
+    """Return rows by id: those the session holds already, the others in one query."""
+    ids, found = set(ids), {}
+    for row_id in ids:
+        row = session.identity_map.get(session.identity_key(model, row_id))
+        if row is not None and row not in session.deleted:
+            found[row_id] = row
+    missing = ids - found.keys()
+    if missing:
+        query = select(model).where(among(session, model.id, missing)).options(*options)
+        found.update({row.id: row for row in session.scalars(query)})
+    return found
+
+
 def among(session: Session, column, values: Iterable) -> ColumnElement[bool]:
     """Return `column IN values`, with the values as one parameter when there are many."""
     values = list(values)

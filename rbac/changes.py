@@ -16,6 +16,7 @@ It flushes and never commits: a refusal raised here rolls the caller's transacti
 
 from sqlalchemy import func, select
 
+from rbac import events
 from rbac.catalog import Scope
 from rbac.context import Context
 from rbac.errors import NeedsConfirmation, Refused
@@ -37,6 +38,7 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     seen: set[str] = set()
     gone: set[int] = set()
     recorded: list[tuple[str, dict]] = []
+    named_otherwise: set[str] = set()  # users some change other than their creation names
     for change in changes:
         effect = HANDLERS[type(change)](ctx, change, objects)
         gone |= effect.gone
@@ -45,18 +47,31 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
             recorded.append((kind, {**data, "actor": ctx.actor.label}))
         if effect.cause is None:
             continue
+        if not isinstance(change, events.UserCreated):
+            named_otherwise.update(effect.users)
         users = {u for u in effect.users if u and u not in seen}
         seen |= users
         cause = Cause(effect.cause, ctx.actor.label, effect.detail)
         affected.setdefault(cause, set()).update(users)
-    record_events(ctx.session, ctx.org.id, recorded)
+    fresh = {
+        c.user_id: objects.users[c.user_id].active
+        for c in changes
+        if isinstance(c, events.UserCreated)
+        and c.user_id in objects.users
+        and c.user_id not in named_otherwise
+    }
     people = {u: person_of_snapshot(snapshot) for u, snapshot in objects.user_snapshots.items()}
     people |= {u: person_of_user(user) for u, user in objects.users.items()}
     diffs = [
         diff
         for cause, users in affected.items()
-        for diff in recompute(ctx, users, cause, people, gone)
+        for diff in recompute(ctx, users, cause, people, gone, fresh, recorded)
     ]
+    # Every event of the change in one statement, as late as possible: on PostgreSQL the first
+    # event takes the organization's event lock (rbac.event_log), held until commit. Locks are
+    # taken in one order, the users' (recompute) then the organization's, so one call per
+    # transaction (every caller's case) cannot deadlock against another.
+    record_events(ctx.session, ctx.org.id, recorded)
     _owner_rule(ctx, diffs)
     if not confirmed:  # deleting a resource is not losing one's access to it by mistake
         _own_access_rule(ctx, [diff for diff in diffs if diff.resource_id not in gone])

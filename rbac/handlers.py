@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from rbac import events
+from rbac.bulk import rows_by_id
 from rbac.context import Context
 from rbac.group_graph import transitive_members
 from rbac.models import EffectiveAccess, Group, Resource, User, WorkforceAgent
@@ -67,8 +68,8 @@ class Objects:
             for g in (getattr(c, "group_id", None), getattr(c, "child_group_id", None))
             if g
         }
-        self.users = _load(ctx.session, User, user_ids, selectinload(User.emails))
-        self.groups = _load(ctx.session, Group, group_ids)
+        self.users = rows_by_id(ctx.session, User, user_ids, selectinload(User.emails))
+        self.groups = rows_by_id(ctx.session, Group, group_ids)
         self.user_snapshots = {
             c.user_id: c.snapshot for c in changes if isinstance(c, events.UserDeleted)
         }
@@ -92,20 +93,6 @@ class Objects:
         """Name a group event: dsync.group.* for an IdP's group, group.* for a local one."""
         local = self.group(group_id).get("local", False)
         return f"group.{suffix}" if local else f"dsync.group.{suffix}"
-
-
-def _load(session, model, ids: set[str], *options) -> dict:
-    """Rows by id: those the session holds already, then the others in one query."""
-    found = {}
-    for row_id in ids:
-        row = session.identity_map.get(session.identity_key(model, row_id))
-        if row is not None and row not in session.deleted:
-            found[row_id] = row
-    missing = ids - found.keys()
-    if missing:
-        query = select(model).where(model.id.in_(missing)).options(*options)
-        found.update({row.id: row for row in session.scalars(query)})
-    return found
 
 
 Handler = Callable[[Context, object, Objects], Effect]

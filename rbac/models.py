@@ -3,12 +3,13 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Enum,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -184,9 +185,12 @@ class _Provisioned:
     # Every SCIM attribute as the IdP sent it (minus id, meta and never-returned ones).
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     # meta.version, bumped in SQL (version = version + 1) so concurrent changes never lose one.
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Declared as changed by the database on update, with eager_defaults: the bumped value
+    # comes back in the UPDATE's RETURNING, not in a SELECT when the response's ETag reads it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_onupdate=FetchedValue())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __mapper_args__: ClassVar[dict] = {"eager_defaults": True}
 
     @staticmethod
     def indexes() -> tuple[Index, ...]:

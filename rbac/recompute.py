@@ -55,41 +55,56 @@ def recompute(
     cause: Cause,
     people: dict[str, dict] | None = None,
     gone: Iterable[int] = (),
+    fresh: dict[str, bool] | None = None,
+    events: list[tuple[str, dict]] | None = None,
 ) -> list[AccessDiff]:
     """Bring these users' materialised access up to date; write one event per change.
 
     `people` names users known already (loaded by the change, or deleted: from a snapshot);
-    `gone` names resources being deleted, on which nobody keeps any access.
+    `gone` names resources being deleted, on which nobody keeps any access; `fresh` gives the
+    active flag of users created by this transaction and changed by nothing else in it (no
+    grant, membership or access row can name them yet, so none is read). The events are
+    appended to `events` when it is given (the caller records them), else recorded here.
     """
     session, org = ctx.session, ctx.org
     user_ids = set(user_ids)
     if not user_ids:
         return []
+    fresh = {u: active for u, active in (fresh or {}).items() if u in user_ids}
     # Concurrent requests may change one user's access through different groups (Entra sends
     # several PATCHes at once). Lock the users, in a fixed order, so that each recomputation
     # reads what the previous one committed (PostgreSQL; SQLite has one writer at a time).
     # NO KEY UPDATE: the membership insert already holds KEY SHARE on the user through its
     # foreign key, and FOR UPDATE would deadlock against another request's KEY SHARE.
-    locked = users_active(ctx, user_ids).order_by(User.id).with_for_update(key_share=True)
-    evaluated = evaluate_users(ctx, user_ids, dict(session.execute(locked).all()))
+    # Nobody else sees a fresh user before this transaction commits: it needs no lock.
+    existing = user_ids - fresh.keys()
+    active = dict(fresh)
+    if existing:
+        locked = users_active(ctx, existing).order_by(User.id).with_for_update(key_share=True)
+        active |= dict(session.execute(locked).all())
+    evaluated = evaluate_users(ctx, user_ids, active, fresh=fresh.keys())
     # Additive roles read as text and decoded only when there are some: most rows have none,
     # and decoding 20 000 empty JSON lists was a fifth of a 10 000-member group's change.
-    current = {
-        (user_id, resource_id): (
-            role,
-            [] if additive == "[]" else sorted(json.loads(additive)),
-            source,
-        )
-        for user_id, resource_id, role, additive, source in session.execute(
-            select(
-                ACCESS.c.user_id,
-                ACCESS.c.resource_id,
-                ACCESS.c.role,
-                cast(ACCESS.c.additive, Text),
-                ACCESS.c.source,
-            ).where(among(session, ACCESS.c.user_id, user_ids))
-        )
-    }
+    current = (
+        {
+            (user_id, resource_id): (
+                role,
+                [] if additive == "[]" else sorted(json.loads(additive)),
+                source,
+            )
+            for user_id, resource_id, role, additive, source in session.execute(
+                select(
+                    ACCESS.c.user_id,
+                    ACCESS.c.resource_id,
+                    ACCESS.c.role,
+                    cast(ACCESS.c.additive, Text),
+                    ACCESS.c.source,
+                ).where(among(session, ACCESS.c.user_id, existing))
+            )
+        }
+        if existing
+        else {}
+    )
     gone = set(gone)
     wanted = {
         (user_id, resource_id): access
@@ -151,11 +166,13 @@ def recompute(
 
     writes.apply(session, user_ids)
     named = _people({d.user_id for d in diffs}, ctx, people or {})
-    record_events(
-        session,
-        org.id,
-        [(kind, {"user": named[data["user_id"]], **data}) for kind, data in pending_events],
-    )
+    access_events = [
+        (kind, {"user": named[data["user_id"]], **data}) for kind, data in pending_events
+    ]
+    if events is None:
+        record_events(session, org.id, access_events)
+    else:
+        events += access_events
     return diffs
 
 
@@ -195,7 +212,7 @@ class _Writes:
 
     def apply(self, session: Session, user_ids: set[str]) -> None:
         """Write the rows, then forget these users' rows the session had loaded."""
-        session.flush()  # whatever the ORM holds goes first (events of the change, in order)
+        session.flush()  # whatever the ORM holds (the change's own rows) goes first
         for resource_id, users in self.deleted.items():
             session.execute(
                 delete(ACCESS).where(

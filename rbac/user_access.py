@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, select
 
-from rbac.bulk import among
+from rbac.bulk import among, rows_by_id
 from rbac.context import Context
 from rbac.evaluation import Access, ResourceKind, Source, SourceKind, evaluate
 from rbac.group_graph import ancestors_of_each
@@ -28,29 +28,35 @@ class EvaluatedAccess:
 
 
 def evaluate_users(
-    ctx: Context, user_ids: Iterable[str], active: dict[str, bool] | None = None
+    ctx: Context,
+    user_ids: Iterable[str],
+    active: dict[str, bool] | None = None,
+    fresh: Iterable[str] = (),
 ) -> EvaluatedAccess:
     """Evaluate users' effective access from the base tables alone.
 
-    `active` is each user's active flag, when the caller read it already (`users_active`).
+    `active` is each user's active flag, when the caller read it already (`users_active`);
+    `fresh` users were created by this transaction and hold nothing but the default role.
     """
     session, org = ctx.session, ctx.org
     if active is None:
         active = dict(session.execute(users_active(ctx, user_ids)).all())
     org_id = org_resource(session, org).id
     sources: dict[str, list[Source]] = {user_id: [] for user_id in active}
+    existing = active.keys() - set(fresh)
 
     if org.default_role:
         for user_id in active:
             sources[user_id].append(Source(SourceKind.DEFAULT, org.default_role, org_id))
-    for user_id, resource_id, role in session.execute(
-        select(Grant.user_id, Grant.resource_id, Grant.role).where(
-            among(session, Grant.user_id, active)
-        )
-    ):
-        sources[user_id].append(Source(SourceKind.DIRECT, role, resource_id))
-    if org.group_roles_enabled:
-        for user_id, group_sources in _group_sources(session, active).items():
+    if existing:
+        for user_id, resource_id, role in session.execute(
+            select(Grant.user_id, Grant.resource_id, Grant.role).where(
+                among(session, Grant.user_id, existing)
+            )
+        ):
+            sources[user_id].append(Source(SourceKind.DIRECT, role, resource_id))
+    if existing and org.group_roles_enabled:
+        for user_id, group_sources in _group_sources(session, existing).items():
             sources[user_id] += group_sources
 
     resources = _universe(ctx, org_id, sources)
@@ -108,7 +114,7 @@ def _universe(ctx: Context, org_id: int, sources) -> dict[int, Resource]:
     """Load every resource the sources name, their ancestors, and what their roles cascade to."""
     session = ctx.session
     named = {s.resource_id for held in sources.values() for s in held} | {org_id}
-    loaded = {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(named)))}
+    loaded = rows_by_id(session, Resource, named)
     parents = {r.parent_id for r in loaded.values() if r.parent_id} - loaded.keys()
     while parents:
         for r in session.scalars(select(Resource).where(Resource.id.in_(parents))):

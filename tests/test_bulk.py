@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 
 from app.db import get_catalog, get_session
-from rbac import tenancy
+from rbac import provisioning, tenancy
 from rbac.admin import grants, resources
 from rbac.bulk import among, insert_rows
+from rbac.changes import apply_changes
 from rbac.context import Context
 from rbac.db import utcnow
 from rbac.models import Event, Group, GroupMembership, Provider, User
 from rbac.queries import verify
+from rbac.resources import org_resource
 from tests.conftest import fold_access_events, materialised_access
 
 
@@ -112,3 +114,40 @@ def _users(session, directory, count: int) -> list[str]:
         ],
     )
     return ids
+
+
+def test_a_user_created_in_a_batch_that_also_names_it_gets_every_role(app):
+    """A creation alone reads nothing of the new user; with a membership in the batch, it does."""
+    with app.app_context():
+        session = get_session()
+        org = tenancy.create_organization(session, "acme")
+        org.default_role = "viewer"
+        directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
+        session.flush()
+        ctx = Context(session, get_catalog(), org)
+        project = resources.create_project(ctx, "web")
+        group, group_changes = provisioning.create_group(
+            session, directory, provisioning.GroupFields(display_name="devs")
+        )
+        apply_changes(ctx, group_changes)
+        grants.assign_group(ctx, group, "editor", project)
+        alone, created = provisioning.create_user(
+            session, directory, provisioning.UserFields(user_name="alone")
+        )
+        apply_changes(ctx, created)
+        member, created = provisioning.create_user(
+            session, directory, provisioning.UserFields(user_name="member")
+        )
+        added = provisioning.add_members(session, group, [member.id])
+        apply_changes(ctx, created + added)
+        access = materialised_access(session, org.id)
+        org_id = org_resource(session, org).id
+        assert {key: role for key, (role, _) in access.items() if key[0] == alone.id} == {
+            (alone.id, org_id): "viewer"
+        }
+        assert {key: role for key, (role, _) in access.items() if key[0] == member.id} == {
+            (member.id, org_id): "viewer",
+            (member.id, project.id): "editor",
+        }
+        assert verify(ctx) == []
+        assert fold_access_events(session, org.id) == materialised_access(session, org.id)

@@ -444,6 +444,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--quick", action="store_true", help="1 000 users, 10 groups x 100")
     parser.add_argument("--idp", choices=["entra", "okta"], default="entra")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="gunicorn threads per worker (gthread above 1)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.users, args.groups, args.members = 1_000, 10, 100
@@ -460,7 +463,8 @@ def main() -> None:
         upgrade_database()
     slug, token, key = build_org(app, provider, projects)
     print(
-        f"database: {dialect}; gunicorn 2 sync workers; {args.clients} client processes; "
+        f"database: {dialect}; gunicorn 2 workers x {args.threads} threads; "
+        f"{args.clients} client processes; "
         f"{args.idp}; {args.users} users, {args.groups} groups x {args.members} members, "
         f"{args.groups - args.groups // 2} of them holding roles on {projects} projects "
         f"x {AGENTS} agents"
@@ -473,7 +477,7 @@ def main() -> None:
     env = {"ROLECALL_LOG_LEVEL": "WARNING", "ROLECALL_SCIM_RATE_LIMIT": "0"}
     pool = multiprocessing.get_context("fork").Pool(args.clients, initializer=_start_client)
     try:
-        with servers.gunicorn(url, workers=2, env=env) as (base, server):
+        with servers.gunicorn(url, workers=2, threads=args.threads, env=env) as (base, server):
             idp = Idp(f"{base}/scim/v2", token, f"{base}/api/v1", key, provider)
             phases = []
             start = time.perf_counter()

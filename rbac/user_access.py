@@ -41,7 +41,8 @@ def evaluate_users(
     session, org = ctx.session, ctx.org
     if active is None:
         active = dict(session.execute(users_active(ctx, user_ids)).all())
-    org_id = org_resource(session, org).id
+    org_row = org_resource(session, org)  # held: the session's identity map is weak
+    org_id = org_row.id
     sources: dict[str, list[Source]] = {user_id: [] for user_id in active}
     existing = active.keys() - set(fresh)
 
@@ -59,7 +60,7 @@ def evaluate_users(
         for user_id, group_sources in _group_sources(session, existing).items():
             sources[user_id] += group_sources
 
-    resources = _universe(ctx, org_id, sources)
+    resources = _universe(ctx, org_row, sources)
     refs = {r.id: resource_ref(r) for r in resources.values()}
     # Members of the same groups hold the same sources: evaluate each distinct set once.
     evaluated: dict[tuple, dict[int, Access]] = {}
@@ -110,11 +111,11 @@ def _group_sources(session, user_ids) -> dict[str, list[Source]]:
     return found
 
 
-def _universe(ctx: Context, org_id: int, sources) -> dict[int, Resource]:
+def _universe(ctx: Context, org_row: Resource, sources) -> dict[int, Resource]:
     """Load every resource the sources name, their ancestors, and what their roles cascade to."""
-    session = ctx.session
-    named = {s.resource_id for held in sources.values() for s in held} | {org_id}
-    loaded = rows_by_id(session, Resource, named)
+    session, org_id = ctx.session, org_row.id
+    named = {s.resource_id for held in sources.values() for s in held} - {org_id}
+    loaded = {org_id: org_row} | rows_by_id(session, Resource, named)
     parents = {r.parent_id for r in loaded.values() if r.parent_id} - loaded.keys()
     while parents:
         for r in session.scalars(select(Resource).where(Resource.id.in_(parents))):

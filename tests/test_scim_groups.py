@@ -161,6 +161,38 @@ def test_entra_remove_with_value_list_removes_only_those_members(app, client):
     assert scim.member_ids(group["id"]) == {bob}
 
 
+def test_many_member_operations_apply_in_order_in_few_statements(app, client):
+    """Entra's ten one-member removes run as one; a later add of a removed member still wins."""
+    scim = ScimClient(client, make_directory(app, name="entra", provider=Provider.ENTRA).token)
+    ids = _users(scim, *(f"user{n}" for n in range(12)))
+    group = scim.create_group("Team", ids[:10])
+    removes = [{"op": "remove", "path": "members", "value": [{"value": u}]} for u in ids[:10]]
+    adds = [
+        {"op": "add", "path": "members", "value": [{"value": ids[0], "display": "first"}]},
+        {"op": "add", "path": "members", "value": [{"value": ids[0], "display": "second"}]},
+        {"op": "add", "path": "members", "value": [{"value": ids[11], "display": "user11"}]},
+    ]
+    statements: list[str] = []
+    with app.app_context():
+        engine = get_engine()
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = scim.patch(f"/Groups/{group['id']}", removes + adds)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 204
+    assert scim.member_ids(group["id"]) == {ids[0], ids[11]}
+    members = scim.get(f"/Groups/{group['id']}").get_json()["members"]
+    assert {m["value"]: m.get("display") for m in members}[ids[0]] == "first"
+    # One DELETE of the ten memberships, one INSERT of the two, not one statement each.
+    assert sum(s.startswith("DELETE FROM group_memberships") for s in statements) == 1
+    assert sum(s.startswith("INSERT INTO group_memberships") for s in statements) == 1
+
+
 def test_excluded_members_are_never_loaded(app, scim):
     """GET with excludedAttributes=members runs no query on group_memberships."""
     members = _users(scim, "alice", "bob")

@@ -70,12 +70,22 @@ class Catalog:
     workforce_permissions: frozenset[str]
     administration: Administration
 
+    @cached_property
+    def _roles_by_name(self) -> dict[tuple[Scope, str], Role]:
+        # Evaluation asks for roles by name several times per source: a dict, not a scan.
+        found: dict[tuple[Scope, str], Role] = {}
+        for scope in self.ladders:
+            for role in (*self.ladders[scope], *self.additive[scope]):
+                found.setdefault((scope, role.name), role)  # as the scan did: the first one
+        return found
+
     def role(self, scope: Scope, name: str) -> Role:
         """Return the role of this name (case-insensitive) in a scope, or raise UnknownRole."""
-        wanted = name.lower()
-        for role in (*self.ladders[scope], *self.additive[scope]):
-            if role.name == wanted:
-                return role
+        found = self._roles_by_name.get((scope, name)) or self._roles_by_name.get(
+            (scope, name.lower())
+        )
+        if found is not None:
+            return found
         names = ", ".join(r.name for r in (*self.ladders[scope], *self.additive[scope]))
         raise UnknownRole(f"{name!r} is not a {scope.value} role (one of: {names})")
 

@@ -182,5 +182,12 @@ def permissions_of(catalog: Catalog, scope: Scope, access: Access | None) -> fro
 
 def _precedence(source: Source) -> int:
     """Among equal roles, the winner is the most explicit source (direct first)."""
-    order = [SourceKind.CASCADE, SourceKind.DEFAULT, SourceKind.GROUP, SourceKind.DIRECT]
-    return order.index(source.kind)
+    return _PRECEDENCE[source.kind]
+
+
+_PRECEDENCE = {
+    kind: rank
+    for rank, kind in enumerate(
+        [SourceKind.CASCADE, SourceKind.DEFAULT, SourceKind.GROUP, SourceKind.DIRECT]
+    )
+}

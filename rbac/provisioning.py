@@ -196,8 +196,11 @@ def check_members(session: Session, group: Group, members: Members) -> CheckedMe
     users = set(
         session.scalars(select(User.id).where(_same_scope(User, group), User.id.in_(wanted)))
     )
+    others = wanted.keys() - users  # usually none: IdPs nest groups rarely
     groups = set(
-        session.scalars(select(Group.id).where(_same_scope(Group, group), Group.id.in_(wanted)))
+        session.scalars(select(Group.id).where(_same_scope(Group, group), Group.id.in_(others)))
+        if others
+        else ()
     )
     if unknown := wanted.keys() - users - groups:
         raise InvalidMembers(unknown)

@@ -387,10 +387,9 @@ def _flush_unique(session: Session, user: User) -> None:
     """Flush a new or changed user; losing a race on its userName is a Conflict."""
     session.add(user)
     try:
-        # A savepoint, so that a concurrent insert of the same userName becomes a
-        # Conflict the caller can report, not a broken transaction.
-        with session.begin_nested():
-            session.flush()
+        # No savepoint: the request fails with the Conflict and rolls back whole. (The one
+        # this had protected nothing: begin_nested() flushes before its SAVEPOINT.)
+        session.flush()
     except IntegrityError as error:
         raise Conflict(f"userName {user.user_name!r} is already taken") from error
 

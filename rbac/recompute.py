@@ -83,28 +83,7 @@ def recompute(
         locked = users_active(ctx, existing).order_by(User.id).with_for_update(key_share=True)
         active |= dict(session.execute(locked).all())
     evaluated = evaluate_users(ctx, user_ids, active, fresh=fresh.keys())
-    # Additive roles read as text and decoded only when there are some: most rows have none,
-    # and decoding 20 000 empty JSON lists was a fifth of a 10 000-member group's change.
-    current = (
-        {
-            (user_id, resource_id): (
-                role,
-                [] if additive == "[]" else sorted(json.loads(additive)),
-                source,
-            )
-            for user_id, resource_id, role, additive, source in session.execute(
-                select(
-                    ACCESS.c.user_id,
-                    ACCESS.c.resource_id,
-                    ACCESS.c.role,
-                    cast(ACCESS.c.additive, Text),
-                    ACCESS.c.source,
-                ).where(among(session, ACCESS.c.user_id, existing))
-            )
-        }
-        if existing
-        else {}
-    )
+    current = _materialised(session, existing)
     gone = set(gone)
     wanted = {
         (user_id, resource_id): access
@@ -174,6 +153,31 @@ def recompute(
     else:
         events += access_events
     return diffs
+
+
+def _materialised(session: Session, user_ids: set[str]) -> dict[tuple[str, int], tuple]:
+    """Return users' materialised access rows: (user, resource) -> (role, additive, source)."""
+    if not user_ids:
+        return {}
+    # Additive roles read as text and decoded only when there are some: most rows have none,
+    # and decoding 20 000 empty JSON lists was a fifth of a 10 000-member group's change.
+    rows = session.execute(
+        select(
+            ACCESS.c.user_id,
+            ACCESS.c.resource_id,
+            ACCESS.c.role,
+            cast(ACCESS.c.additive, Text),
+            ACCESS.c.source,
+        ).where(among(session, ACCESS.c.user_id, user_ids))
+    )
+    return {
+        (user_id, resource_id): (
+            role,
+            [] if additive == "[]" else sorted(json.loads(additive)),
+            source,
+        )
+        for user_id, resource_id, role, additive, source in rows
+    }
 
 
 class _Writes:

@@ -8,6 +8,7 @@ import pytest
 
 from app.db import get_session
 from bench import membership
+from bench.profile_shares import shares
 from rbac import tenancy
 from rbac.models import Provider
 from tests.servers import ROOT
@@ -54,3 +55,22 @@ def test_http_benchmarks_run_end_to_end(app, database_url, command):
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_profile_shares_counts_worker_samples_inclusively(tmp_path):
+    """py-spy's collapsed stacks: a function's share counts each sample once, workers only."""
+    raw = tmp_path / "sync.raw"
+    raw.write_text(
+        'process 1:"gunicorn";handle_request (gunicorn/workers/sync.py:10);'
+        "create_user (scim/views.py:143);recompute (rbac/recompute.py:52);"
+        "recompute (rbac/recompute.py:99) 3\n"
+        'process 1:"gunicorn";handle_request (gunicorn/workers/sync.py:10);'
+        "list_users (scim/views.py:120) 1\n"
+        'process 2:"client";post (requests/api.py:1) 50\n'
+    )
+    workers, selected, inclusive = shares(str(raw), r"\((rbac|scim)/", None)
+    assert (workers, selected) == (4, 4)
+    assert inclusive["recompute (rbac/recompute.py)"] == 3  # two frames, one sample each time
+    assert inclusive["list_users (scim/views.py)"] == 1
+    _, within, inclusive = shares(str(raw), r"\((rbac|scim)/", "create_user (scim")
+    assert within == 3 and "list_users (scim/views.py)" not in inclusive

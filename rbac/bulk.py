@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Table, Text, any_, bindparam, cast, column, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY, JSON
+from sqlalchemy import Table, Text, bindparam, cast, column, func, insert, select
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -42,9 +42,13 @@ def among(session: Session, column, values: Iterable) -> ColumnElement[bool]:
     values = list(values)
     if len(values) <= FEW:
         return column.in_(values)
+    document = bindparam(None, json.dumps(values), type_=Text)
     if _postgresql(session):
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    listed = func.json_each(bindparam(None, json.dumps(values), type_=Text)).table_valued("value")
+        # JSON, not an array parameter: psycopg quotes an array's elements in Python, one
+        # regular expression each (0.1 s of a 10 000-member group's change).
+        listed = func.json_array_elements_text(cast(document, JSON)).table_valued("value")
+        return column.in_(select(cast(listed.c.value, column.type)))
+    listed = func.json_each(document).table_valued("value")
     return column.in_(select(listed.c.value))
 
 

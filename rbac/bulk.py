@@ -4,9 +4,9 @@ A change that reaches a 10 000-member group reads and writes 10 000 users' rows.
 `IN (:p1, …, :p10000)` or as an executemany, every value is a parameter that SQLAlchemy
 renders and the driver parses again (psycopg parses placeholders in Python: 2.2 of the 5 s
 such a change took under cProfile), or a round trip per row. Here a set of values is one
-parameter: a PostgreSQL array (`= ANY(:ids)`) or all the rows as one JSON document
-(`json_to_recordset`), and on SQLite a JSON array read by `json_each` (whatever limit the
-SQLite build puts on parameters a statement: 32 766 by default).
+parameter, a JSON document: read by `json_array_elements_text` (ids) and `json_to_recordset`
+(rows) on PostgreSQL, by `json_each` on SQLite (whatever limit the SQLite build puts on
+parameters a statement: 32 766 by default).
 """
 
 import json

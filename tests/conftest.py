@@ -270,6 +270,84 @@ def world(app, client):
     return w
 
 
+# -- /api/v1: a client with an organization's API key --------------------------------------
+
+
+def api_key(app, org="acme", role=None) -> str:
+    """Create an API key of an organization with the CLI; return its plaintext."""
+    args = ["apikey", "create", "--org", org, "--name", "ci"]
+    result = app.test_cli_runner().invoke(cli, args + (["--role", role] if role else []))
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+class Api:
+    """The test client with an organization's API key, on /api/v1."""
+
+    def __init__(self, client, key: str):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def get(self, path, **query):
+        """GET with query parameters; return the response."""
+        return self.client.get("/api/v1" + path, query_string=query, headers=self.headers)
+
+    def post(self, path, body=None, data=None, content_type="application/json"):
+        """POST a JSON body (or raw data); return the response."""
+        data = json.dumps(body) if data is None else data
+        return self.client.post(
+            "/api/v1" + path, data=data, content_type=content_type, headers=self.headers
+        )
+
+    def delete(self, path, **query):
+        """DELETE with query parameters; return the response."""
+        return self.client.delete("/api/v1" + path, query_string=query, headers=self.headers)
+
+    def send(self, method, path, body=None, data=None, key=None):
+        """Send a JSON body (or raw data) with any method, and an Idempotency-Key if given."""
+        headers = {**self.headers, **({"Idempotency-Key": key} if key is not None else {})}
+        return self.client.open(
+            "/api/v1" + path,
+            method=method,
+            data=json.dumps(body) if data is None else data,
+            content_type="application/json",
+            headers=headers,
+        )
+
+    def check(self, user, permission, resource):
+        """POST one check; return the response."""
+        body = {"user": user, "permission": permission, "resource": resource}
+        return self.post("/check", body)
+
+
+def api_error(response, status: int) -> dict:
+    """Assert an /api/v1 error of this status, in the error format; return its error object."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    error = response.get_json()["error"]
+    assert set(error) == {"code", "message", "details"}
+    return error
+
+
+@pytest.fixture
+def acme(world, app, client) -> Api:
+    """An admin key of acme (the `world` organization: project web, agent bot, tool search)."""
+    return Api(client, api_key(app))
+
+
+@pytest.fixture
+def viewer(world, app, client) -> Api:
+    """A viewer key of acme."""
+    return Api(client, api_key(app, role="viewer"))
+
+
+@pytest.fixture
+def globex(app, client) -> Api:
+    """An admin key of another organization, globex, with a directory of its own."""
+    make_directory(app, org_slug="globex", name="entra")
+    return Api(client, api_key(app, "globex"))
+
+
 # -- /admin: accounts and a browser-like client ---------------------------------------------
 
 PASSWORD = "correct horse battery staple"

@@ -1,48 +1,12 @@
 """/api/v1 users, groups, local writes and who-has-access, over org API keys."""
 
-import json
-
 import pytest
 
 from app.db import get_session
 from rbac import tenancy
-from tests.conftest import make_directory
-from tests.test_api_rbac import Api, _api_key
+from tests.conftest import Api, api_error, api_key, make_directory
 
 MISSING = "00000000-0000-0000-0000-000000000000"
-
-
-class DirectoryApi(Api):
-    """The API client with the write verbs these routes use."""
-
-    def send(self, method, path, body=None, data=None):
-        """Send a JSON body (or raw data) with any method."""
-        return self.client.open(
-            "/api/v1" + path,
-            method=method,
-            data=json.dumps(body) if data is None else data,
-            content_type="application/json",
-            headers=self.headers,
-        )
-
-
-@pytest.fixture
-def acme(world, app, client) -> DirectoryApi:
-    """An admin key of acme (the `world` organization)."""
-    return DirectoryApi(client, _api_key(app))
-
-
-@pytest.fixture
-def viewer(world, app, client) -> DirectoryApi:
-    """A viewer key of acme."""
-    return DirectoryApi(client, _api_key(app, role="viewer"))
-
-
-def _error(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    error = response.get_json()["error"]
-    assert set(error) == {"code", "message", "details"}
-    return error
 
 
 def _created(response) -> dict:
@@ -79,7 +43,7 @@ def test_users_are_listed_by_page_and_directory(world, acme):
         if not page["has_more"]:
             break
     assert seen == sorted([alice, bob, local["id"]])
-    assert _error(acme.get("/users", limit=0), 400)["details"].keys() == {"limit"}
+    assert api_error(acme.get("/users", limit=0), 400)["details"].keys() == {"limit"}
 
 
 def test_an_empty_page_resumes_from_its_cursor(world, acme):
@@ -103,7 +67,7 @@ def test_a_user_is_a_workos_directory_user(world, acme):
     assert body["emails"] == [{"value": "alice@acme.test", "type": None, "primary": True}]
     assert body["state"] == "active" and body["local"] is False
     assert acme.get("/users/alice").get_json() == body
-    assert _error(acme.get(f"/users/{MISSING}"), 404)["code"] == "not_found"
+    assert api_error(acme.get(f"/users/{MISSING}"), 404)["code"] == "not_found"
 
 
 def test_creating_a_local_user_records_the_key_and_refuses_a_taken_name(world, app, acme):
@@ -113,7 +77,7 @@ def test_creating_a_local_user_records_the_key_and_refuses_a_taken_name(world, a
     events = acme.get("/events").get_json()["data"]
     created = [e for e in events if e["type"] == "user.created"]
     assert created and created[-1]["data"]["actor"] == _key_label(app)
-    assert _error(acme.post("/users", {"user_name": "DORA"}), 409)["code"] == "conflict"
+    assert api_error(acme.post("/users", {"user_name": "DORA"}), 409)["code"] == "conflict"
 
 
 @pytest.mark.parametrize(
@@ -131,19 +95,19 @@ def test_creating_a_local_user_records_the_key_and_refuses_a_taken_name(world, a
 )
 def test_bad_bodies_are_422_per_field(world, acme, path, body, fields):
     """A body of the wrong shape is a 422 naming each field."""
-    error = _error(acme.post(path, body), 422)
+    error = api_error(acme.post(path, body), 422)
     assert error["code"] == "invalid_body" and set(error["details"]) == fields
 
 
 def test_bodies_that_are_not_objects_are_refused(world, acme):
     """Not JSON is a 400; a JSON array or empty change is a 422."""
-    assert _error(acme.post("/users", data="{"), 400)["code"] == "invalid_json"
-    assert _error(acme.post("/groups", ["x"]), 422)["code"] == "invalid_body"
+    assert api_error(acme.post("/users", data="{"), 400)["code"] == "invalid_json"
+    assert api_error(acme.post("/groups", ["x"]), 422)["code"] == "invalid_body"
     group = _created(acme.post("/groups", {"name": "Ops", "slug": "ops"}))
-    assert _error(acme.send("PATCH", f"/groups/{group['id']}", {}), 422)["details"]
-    empty = _error(acme.post(f"/groups/{group['id']}/members", {"users": []}), 422)
+    assert api_error(acme.send("PATCH", f"/groups/{group['id']}", {}), 422)["details"]
+    empty = api_error(acme.post(f"/groups/{group['id']}/members", {"users": []}), 422)
     assert "_schema" in empty["details"]
-    assert _error(acme.post("/groups", {"name": "Bad", "slug": "a/b"}), 422)["code"] == (
+    assert api_error(acme.post("/groups", {"name": "Bad", "slug": "a/b"}), 422)["code"] == (
         "invalid_value"
     )
 
@@ -160,7 +124,7 @@ def test_local_groups_are_created_renamed_filled_emptied_and_deleted(world, app,
     events = acme.get("/events").get_json()["data"]
     created = [e for e in events if e["type"] == "group.created"]
     assert len(created) == 2 and {e["data"]["actor"] for e in created} == {_key_label(app)}
-    assert _error(acme.post("/groups", {"name": "Other", "slug": "dept"}), 409)["code"] == (
+    assert api_error(acme.post("/groups", {"name": "Other", "slug": "dept"}), 409)["code"] == (
         "conflict"
     )
 
@@ -186,13 +150,13 @@ def test_local_groups_are_created_renamed_filled_emptied_and_deleted(world, app,
     listed = {g["id"]: g for g in acme.get("/groups").get_json()["data"]}
     assert listed[dept["id"]]["member_count"] == 3 and listed[team["id"]]["member_count"] == 0
     cycle = acme.post(f"/groups/{team['id']}/members", {"groups": [dept["id"]]})
-    assert _error(cycle, 422)
+    assert api_error(cycle, 422)
 
     removed = acme.send("DELETE", f"/groups/{dept['id']}/members", {"users": [bob]})
     assert removed.status_code == 200 and removed.get_json()["member_count"] == 2
     assert acme.send("DELETE", f"/groups/{dept['id']}").status_code == 204
-    assert _error(acme.get(f"/groups/{dept['id']}"), 404)["code"] == "not_found"
-    assert _error(acme.send("DELETE", f"/groups/{dept['id']}"), 404)
+    assert api_error(acme.get(f"/groups/{dept['id']}"), 404)["code"] == "not_found"
+    assert api_error(acme.send("DELETE", f"/groups/{dept['id']}"), 404)
 
 
 def test_idp_groups_are_read_here_and_written_by_their_idp(world, acme):
@@ -212,7 +176,7 @@ def test_idp_groups_are_read_here_and_written_by_their_idp(world, acme):
         acme.send("DELETE", f"/groups/{engineering}/members", {"users": [alice]}),
     ]
     for response in writes:
-        error = _error(response, 409)
+        error = api_error(response, 409)
         assert error["code"] == "refused" and "managed by its IdP" in error["message"]
     assert acme.get(f"/groups/{engineering}").get_json()["member_count"] == 1
 
@@ -238,7 +202,7 @@ def test_viewer_keys_read_and_never_write(world, viewer, acme):
         viewer.post(f"/groups/{group}/members", {"users": [alice]}),
         viewer.send("DELETE", f"/groups/{group}/members", {"users": [alice]}),
     ]
-    assert [_error(r, 403)["code"] for r in writes] == ["forbidden"] * len(writes)
+    assert [api_error(r, 403)["code"] for r in writes] == ["forbidden"] * len(writes)
 
 
 def test_another_orgs_users_and_groups_answer_as_missing_ones(world, app, client, acme):
@@ -247,7 +211,7 @@ def test_another_orgs_users_and_groups_answer_as_missing_ones(world, app, client
     local = _created(acme.post("/groups", {"name": "Ops", "slug": "ops"}))["id"]
     idp = world.group("Engineering", alice)
     make_directory(app, org_slug="globex", name="entra")
-    globex = DirectoryApi(client, _api_key(app, "globex"))
+    globex = Api(client, api_key(app, "globex"))
     assert globex.get("/users").get_json()["data"] == []
     assert globex.get("/groups").get_json()["data"] == []
     for target in (alice, local, idp, MISSING):
@@ -259,9 +223,9 @@ def test_another_orgs_users_and_groups_answer_as_missing_ones(world, app, client
             globex.send("DELETE", f"/groups/{target}"),
             globex.post(f"/groups/{target}/members", {"users": ["nobody"]}),
         ):
-            assert _error(response, 404)["code"] == "not_found"
+            assert api_error(response, 404)["code"] == "not_found"
     mine = _created(globex.post("/groups", {"name": "Mine", "slug": "mine"}))["id"]
-    assert _error(globex.post(f"/groups/{mine}/members", {"users": [alice]}), 404)
+    assert api_error(globex.post(f"/groups/{mine}/members", {"users": [alice]}), 404)
     assert acme.get(f"/groups/{local}").get_json()["name"] == "Ops"
 
 
@@ -294,6 +258,6 @@ def test_access_lists_match_explain(world, acme):
     assert first["has_more"] is True and len(first["data"]) == 1
     rest = acme.get("/access", resource="asset:web/bot", after=first["next_cursor"]).get_json()
     assert {h["user"]["id"] for h in first["data"] + rest["data"]} == {alice, bob}
-    assert _error(acme.get("/access", resource="project:nope"), 404)["code"] == "not_found"
-    assert _error(acme.get("/access", resource="nonsense"), 422)["code"] == "invalid_value"
-    assert _error(acme.get("/access"), 400)["details"].keys() == {"resource"}
+    assert api_error(acme.get("/access", resource="project:nope"), 404)["code"] == "not_found"
+    assert api_error(acme.get("/access", resource="nonsense"), 422)["code"] == "invalid_value"
+    assert api_error(acme.get("/access"), 400)["details"].keys() == {"resource"}

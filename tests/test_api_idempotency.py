@@ -12,27 +12,7 @@ from app.db import get_session
 from rbac.idempotency import RETENTION
 from rbac.models import Event, Group, IdempotentRequest
 from tests import servers
-from tests.test_api_rbac import Api, _api_key, _error
-
-
-class KeyedApi(Api):
-    """The test client with an org's API key, sending an Idempotency-Key when given one."""
-
-    def send(self, method, path, body=None, key=None):
-        headers = {**self.headers, **({"Idempotency-Key": key} if key is not None else {})}
-        return self.client.open(
-            "/api/v1" + path,
-            method=method,
-            data=json.dumps(body),
-            content_type="application/json",
-            headers=headers,
-        )
-
-
-@pytest.fixture
-def acme(world, app, client) -> KeyedApi:
-    """An admin key of acme."""
-    return KeyedApi(client, _api_key(app))
+from tests.conftest import Api, api_error, api_key
 
 
 def _count(app, model) -> int:
@@ -52,16 +32,16 @@ def test_a_retried_create_is_answered_from_the_first(world, app, acme):
     assert retried.headers["Idempotent-Replayed"] == "true"
     assert retried.get_json() == first.get_json()
     assert _count(app, Event) == events
-    assert _error(acme.send("POST", "/groups", group), 409)["code"] == "conflict"
+    assert api_error(acme.send("POST", "/groups", group), 409)["code"] == "conflict"
 
 
 def test_the_same_key_with_another_request_is_422(world, app, acme):
     """A key names one request: another body or path under it is refused, and runs nothing."""
     assert acme.send("POST", "/groups", {"name": "A", "slug": "a"}, key="k").status_code == 201
-    reused = _error(acme.send("POST", "/groups", {"name": "B", "slug": "b"}, key="k"), 422)
+    reused = api_error(acme.send("POST", "/groups", {"name": "B", "slug": "b"}, key="k"), 422)
     assert reused["code"] == "idempotency_key_reused"
     elsewhere = acme.send("POST", "/projects", {"slug": "b"}, key="k")
-    assert _error(elsewhere, 422)["code"] == "idempotency_key_reused"
+    assert api_error(elsewhere, 422)["code"] == "idempotency_key_reused"
     with app.app_context():
         slugs = get_session().scalars(select(Group.slug).where(Group.slug.is_not(None)))
         assert set(slugs) == {"a"}
@@ -69,16 +49,16 @@ def test_the_same_key_with_another_request_is_422(world, app, acme):
 
 def test_keys_belong_to_their_api_key(world, app, client, acme):
     """Another API key's request under the same Idempotency-Key is its own request."""
-    other = KeyedApi(client, _api_key(app))
+    other = Api(client, api_key(app))
     assert acme.send("POST", "/groups", {"name": "A", "slug": "a"}, key="k").status_code == 201
     taken = other.send("POST", "/groups", {"name": "A", "slug": "a"}, key="k")
-    assert _error(taken, 409)["code"] == "conflict"
+    assert api_error(taken, 409)["code"] == "conflict"
 
 
 def test_failures_are_not_kept(world, app, acme):
     """A refused write changed nothing: its retry, once the cause is gone, runs for real."""
     grant = {"user": "alice", "role": "admin", "resource": "project:web"}
-    assert _error(acme.send("POST", "/grants", grant, key="g"), 404)["code"] == "not_found"
+    assert api_error(acme.send("POST", "/grants", grant, key="g"), 404)["code"] == "not_found"
     world.user("alice")
     created = acme.send("POST", "/grants", grant, key="g")
     assert created.status_code == 201 and "Idempotent-Replayed" not in created.headers
@@ -109,14 +89,14 @@ def test_deletes_and_patches_take_keys_too(world, app, acme):
     assert deleted.status_code == 204
     replayed = acme.send("DELETE", "/groups/a", key="d")
     assert replayed.status_code == 204 and replayed.get_data() == b""
-    assert _error(acme.send("DELETE", "/groups/a"), 404)["code"] == "not_found"
+    assert api_error(acme.send("DELETE", "/groups/a"), 404)["code"] == "not_found"
 
 
 @pytest.mark.parametrize("key", ["", "a" * 256, "two words", "caf\u00e9"])
 def test_malformed_keys_are_400(world, acme, key):
     """A key is 1 to 255 visible ASCII characters; anything else is refused before the write."""
     response = acme.send("POST", "/projects", {"slug": "ops"}, key=key.encode().decode("latin-1"))
-    assert _error(response, 400)["code"] == "invalid_idempotency_key"
+    assert api_error(response, 400)["code"] == "invalid_idempotency_key"
     assert acme.get("/projects/ops").status_code == 404
 
 
@@ -142,7 +122,7 @@ def test_the_document_names_the_header_on_every_write(app):
 @pytest.mark.slow
 def test_concurrent_retries_write_once(app, database_url, world):
     """8 copies of one create sent at once with one key: one group, one answer for all."""
-    key = _api_key(app)
+    key = api_key(app)
     with servers.gunicorn(database_url, workers=2, threads=4) as (base, _):
 
         def send(_):

@@ -5,35 +5,7 @@ import json
 import pytest
 
 from app.api_reference import openapi_document
-from tests.conftest import ScimClient, make_directory
-from tests.test_api_rbac import Api, _api_key, _error
-
-
-class ModelApi(Api):
-    """The test client with an org's key, with DELETE."""
-
-    def delete(self, path, **query):
-        """DELETE with query parameters; return the response."""
-        return self.client.delete("/api/v1" + path, query_string=query, headers=self.headers)
-
-
-@pytest.fixture
-def acme(world, app, client) -> ModelApi:
-    """An admin key of acme (project web, agent bot, tool search)."""
-    return ModelApi(client, _api_key(app))
-
-
-@pytest.fixture
-def viewer(world, app, client) -> ModelApi:
-    """A viewer key of acme."""
-    return ModelApi(client, _api_key(app, role="viewer"))
-
-
-@pytest.fixture
-def globex(app, client) -> ModelApi:
-    """An admin key of another organization, globex, with a directory of its own."""
-    make_directory(app, org_slug="globex", name="entra")
-    return ModelApi(client, _api_key(app, "globex"))
+from tests.conftest import ScimClient, api_error, api_key, make_directory
 
 
 def test_projects_create_list_get(world, acme):
@@ -52,7 +24,7 @@ def test_projects_create_list_get(world, acme):
     rest = acme.get("/projects", limit=1, after=first["next_cursor"]).get_json()
     assert [p["slug"] for p in rest["data"]] == ["ops"]
     assert acme.get("/projects/ops").get_json() == body
-    assert _error(acme.get("/projects/nope"), 404)["code"] == "not_found"
+    assert api_error(acme.get("/projects/nope"), 404)["code"] == "not_found"
     world.user("alice")
     assert not world.check("alice", "project.view", "project:ops")  # viewer of the org only
 
@@ -75,19 +47,19 @@ def test_assets_create_list_get(world, acme):
     assert crew["uses"] == ["bot"] and crew["resource"] == "asset:web/crew"
     assert acme.post("/projects/web/assets", body).status_code == 200
     different = acme.post("/projects/web/assets", {**body, "uses": []})
-    assert _error(different, 409)["code"] == "conflict"
+    assert api_error(different, 409)["code"] == "conflict"
     assert acme.get("/projects/web/assets/crew").get_json() == crew
     listed = acme.get("/projects/web/assets").get_json()["data"]
     assert [a["slug"] for a in listed] == ["bot", "search", "crew"]
     assert world.check("alice", "asset.edit", "asset:web/bot") is False
     grants = acme.get("/grants", user="alice").get_json()["data"]
     assert [(g["role"], g["resource"]) for g in grants] == [("admin", "asset:web/crew")]
-    assert _error(acme.get("/projects/web/assets/nope"), 404)
-    assert _error(acme.get("/projects/nope/assets"), 404)
+    assert api_error(acme.get("/projects/web/assets/nope"), 404)
+    assert api_error(acme.get("/projects/nope/assets"), 404)
     bad_agent = {"slug": "x", "kind": "workforce", "uses": ["search"]}
-    assert _error(acme.post("/projects/web/assets", bad_agent), 422)["code"] == "invalid_value"
+    assert api_error(acme.post("/projects/web/assets", bad_agent), 422)["code"] == "invalid_value"
     ghost = {"slug": "y", "kind": "agent", "creator": "ghost"}
-    assert _error(acme.post("/projects/web/assets", ghost), 404)
+    assert api_error(acme.post("/projects/web/assets", ghost), 404)
 
 
 def test_grants_are_idempotent_and_listed(world, acme):
@@ -112,9 +84,9 @@ def test_grants_are_idempotent_and_listed(world, acme):
     assert world.check("alice", "asset.edit", "asset:web/bot")
     assert acme.delete("/grants", **body).status_code == 204
     assert not world.check("alice", "asset.edit", "asset:web/bot")
-    assert _error(acme.delete("/grants", **body), 404)["code"] == "not_found"
+    assert api_error(acme.delete("/grants", **body), 404)["code"] == "not_found"
     assert acme.delete(f"/grants/{on_bot[0]['id']}").status_code == 204
-    assert _error(acme.get(f"/grants/{on_bot[0]['id']}"), 404)
+    assert api_error(acme.get(f"/grants/{on_bot[0]['id']}"), 404)
     assert acme.get("/grants").get_json()["data"] == []
 
 
@@ -135,7 +107,7 @@ def test_assignments_are_idempotent_and_listed(world, acme):
     assert acme.get(f"/assignments/{assignment['id']}").get_json() == assignment
     assert acme.delete("/assignments", **body).status_code == 204
     assert not world.check("alice", "asset.run", "asset:web/bot")
-    assert _error(acme.delete("/assignments", **body), 404)
+    assert api_error(acme.delete("/assignments", **body), 404)
     again = acme.post("/assignments", body).get_json()
     assert acme.delete(f"/assignments/{again['id']}").status_code == 204
     assert acme.get("/assignments").get_json()["data"] == []
@@ -175,7 +147,7 @@ def test_the_last_owner_is_refused_with_the_rail_named(world, acme):
     world.user("alice")
     body = {"user": "alice", "role": "owner", "resource": "org"}
     assert acme.post("/grants", body).status_code == 201
-    refused = _error(acme.delete("/grants", **body), 409)
+    refused = api_error(acme.delete("/grants", **body), 409)
     assert refused["code"] == "refused" and "owner" in refused["message"].lower()
     assert len(acme.get("/grants", user="alice").get_json()["data"]) == 1
 
@@ -199,7 +171,7 @@ def test_viewer_keys_read_but_never_write(world, acme, viewer):
         viewer.delete("/assignments/1"),
     ]
     for response in writes:
-        assert _error(response, 403)["code"] == "forbidden"
+        assert api_error(response, 403)["code"] == "forbidden"
     assert [p["slug"] for p in acme.get("/projects").get_json()["data"]] == ["web"]
     assert acme.get("/grants").get_json()["data"] == [grant]
 
@@ -236,8 +208,8 @@ def test_another_org_objects_are_404_like_missing_ones(world, acme, globex, app,
         "alice",
         "ghost",
     )
-    assert _error(globex.get(f"/grants/{2**31}"), 404) == _error(globex.get("/grants/x"), 404)
-    assert _error(globex.get(f"/assignments/{10**30}"), 404)
+    assert api_error(globex.get(f"/grants/{2**31}"), 404) == api_error(globex.get("/grants/x"), 404)
+    assert api_error(globex.get(f"/assignments/{10**30}"), 404)
     assert globex.get("/projects").get_json()["data"] == []
     assert globex.get("/grants").get_json()["data"] == []
     assert globex.get("/assignments").get_json()["data"] == []
@@ -269,16 +241,16 @@ def test_another_org_objects_are_404_like_missing_ones(world, acme, globex, app,
 )
 def test_bad_bodies_are_422_per_field(world, acme, path, data):
     """Unknown fields, wrong types, too-long or unstorable strings: 422 with per-field details."""
-    error = _error(acme.post(path, data), 422)
+    error = api_error(acme.post(path, data), 422)
     assert error["code"] == "invalid_body" and error["details"]
 
 
 def test_non_json_bodies_and_bad_parameters_are_400(world, acme):
     """A body that is not JSON is a 400; bad query parameters too, naming the field."""
-    assert _error(acme.post("/grants", data="{"), 400)["code"] == "invalid_json"
-    assert _error(acme.get("/projects", limit=0), 400)["code"] == "invalid_parameters"
-    assert _error(acme.get("/grants", colour="red"), 400)["details"]
-    assert _error(acme.delete("/grants", user="alice"), 400)["code"] == "invalid_parameters"
+    assert api_error(acme.post("/grants", data="{"), 400)["code"] == "invalid_json"
+    assert api_error(acme.get("/projects", limit=0), 400)["code"] == "invalid_parameters"
+    assert api_error(acme.get("/grants", colour="red"), 400)["details"]
+    assert api_error(acme.delete("/grants", user="alice"), 400)["code"] == "invalid_parameters"
 
 
 def test_domain_refusals_are_422(world, acme):
@@ -289,7 +261,7 @@ def test_domain_refusals_are_422(world, acme):
         {"user": "alice", "role": "editor", "resource": "org"},
         {"user": "alice", "role": "viewer", "resource": "nowhere"},
     ):
-        assert _error(acme.post("/grants", body), 422)["code"] == "invalid_value", body
+        assert api_error(acme.post("/grants", body), 422)["code"] == "invalid_value", body
 
 
 def test_scim_and_api_users_mix(world, acme, app, client):
@@ -298,7 +270,7 @@ def test_scim_and_api_users_mix(world, acme, app, client):
     other = make_directory(app, org_slug="acme", name="entra")
     ScimClient(client, other.token).create_user("alice")
     body = {"user": "alice", "role": "viewer", "resource": "org"}
-    assert "2 users named 'alice'" in _error(acme.post("/grants", body), 422)["message"]
+    assert "2 users named 'alice'" in api_error(acme.post("/grants", body), 422)["message"]
 
 
 def test_the_document_describes_every_model_route(app):
@@ -327,7 +299,7 @@ def test_the_document_describes_every_model_route(app):
 def test_a_cursor_past_the_id_column_is_400(app, client, path):
     """after=13658737576 (found by schemathesis: a 500 on PostgreSQL) is a 400 naming `after`."""
     make_directory(app)
-    key = _api_key(app)
+    key = api_key(app)
     response = client.get(
         path, query_string={"after": 13658737576}, headers={"Authorization": f"Bearer {key}"}
     )
@@ -340,12 +312,12 @@ def test_projects_and_assets_are_deleted_with_every_role_on_them(world, acme):
     world.user("alice")
     acme.post("/grants", {"user": "alice", "role": "member", "resource": "asset:web/bot"})
     assert acme.delete("/projects/web/assets/bot").status_code == 204
-    assert _error(acme.get("/projects/web/assets/bot"), 404)["code"] == "not_found"
-    assert _error(acme.delete("/projects/web/assets/bot"), 404)
+    assert api_error(acme.get("/projects/web/assets/bot"), 404)["code"] == "not_found"
+    assert api_error(acme.delete("/projects/web/assets/bot"), 404)
     assert acme.get("/grants", user="alice").get_json()["data"] == []
     assert acme.delete("/projects/web").status_code == 204
-    assert _error(acme.get("/projects/web"), 404)
-    assert _error(acme.get("/projects/web/assets/search"), 404)
+    assert api_error(acme.get("/projects/web"), 404)
+    assert api_error(acme.get("/projects/web/assets/search"), 404)
     deleted = [
         e["data"]["deleted"]
         for e in acme.get("/events", limit=1000).get_json()["data"]
@@ -368,8 +340,8 @@ def test_a_workforce_agents_are_replaced_by_patch(world, acme):
     not_a_workforce = acme.client.patch(
         "/api/v1/projects/web/assets/bot", json={"uses": []}, headers=acme.headers
     )
-    assert _error(not_a_workforce, 422)["code"] == "invalid_value"
+    assert api_error(not_a_workforce, 422)["code"] == "invalid_value"
     unknown = acme.client.patch(
         "/api/v1/projects/web/assets/crew", json={"uses": ["ghost"]}, headers=acme.headers
     )
-    assert _error(unknown, 404)
+    assert api_error(unknown, 404)

@@ -5,15 +5,7 @@ import json
 import pytest
 
 from app.cli import cli
-from tests.conftest import make_directory
-from tests.test_api_idempotency import KeyedApi
-from tests.test_api_rbac import _api_key, _error
-
-
-@pytest.fixture
-def acme(world, app, client) -> KeyedApi:
-    """An admin key of acme (whose Okta directory is named okta)."""
-    return KeyedApi(client, _api_key(app))
+from tests.conftest import Api, api_error, api_key, make_directory
 
 
 def test_catalog_is_the_cli_catalog(world, app, acme):
@@ -70,7 +62,7 @@ def test_settings_read_and_change_everyone(world, acme):
 def test_bad_settings_change_nothing(world, acme, body, status):
     """An unknown role is a 422, a refused one a 409; the settings stay as they were."""
     before = acme.get("/settings").get_json()
-    _error(acme.send("PATCH", "/settings", body), status)
+    api_error(acme.send("PATCH", "/settings", body), status)
     assert acme.get("/settings").get_json() == before
 
 
@@ -88,7 +80,7 @@ def test_directories_show_tokens_never_secrets(world, app, acme):
     assert okta["tokens"][0]["last_used_at"] is not None  # the world provisioned through it
     assert world.directory.token not in json.dumps(listed)
     assert okta["tokens"][0]["prefix"] == world.directory.token[: len(okta["tokens"][0]["prefix"])]
-    assert _error(acme.get("/directories/nope"), 404)["code"] == "not_found"
+    assert api_error(acme.get("/directories/nope"), 404)["code"] == "not_found"
 
 
 def test_a_paused_directory_gets_403_until_resumed(world, acme):
@@ -98,7 +90,7 @@ def test_a_paused_directory_gets_403_until_resumed(world, acme):
     assert world.scim.get("/Users").status_code == 403
     assert acme.send("PATCH", "/directories/okta", {"enabled": True}).get_json()["enabled"]
     assert world.scim.get("/Users").status_code == 200
-    assert _error(acme.send("PATCH", "/directories/okta", {}), 422)["code"] == "invalid_body"
+    assert api_error(acme.send("PATCH", "/directories/okta", {}), 422)["code"] == "invalid_body"
 
 
 def test_the_journal_is_the_directory_newest_first(world, acme):
@@ -110,14 +102,14 @@ def test_the_journal_is_the_directory_newest_first(world, acme):
     assert lines[0]["id"] > lines[1]["id"]
     errors = acme.get("/directories/okta/journal", errors="true").get_json()["data"]
     assert errors and {line["status"] for line in errors} == {404}
-    assert _error(acme.get("/directories/okta/journal", limit=0), 400)
-    assert _error(acme.get("/directories/nope/journal"), 404)
+    assert api_error(acme.get("/directories/okta/journal", limit=0), 400)
+    assert api_error(acme.get("/directories/nope/journal"), 404)
 
 
 def test_another_org_directories_are_404(world, app, client):
     """Globex's key sees none of acme's directories, as if they did not exist."""
     make_directory(app, org_slug="globex", name="entra")
-    globex = KeyedApi(client, _api_key(app, "globex"))
+    globex = Api(client, api_key(app, "globex"))
     assert [d["name"] for d in globex.get("/directories").get_json()["data"]] == ["entra"]
     foreign, missing = globex.get("/directories/okta"), globex.get("/directories/ghost")
     assert foreign.status_code == missing.status_code == 404

@@ -20,57 +20,7 @@ from rbac.errors import (
     UnknownRole,
 )
 from rbac.models import ApiKeyRole
-from tests.conftest import ScimClient, make_directory
-
-
-def _api_key(app, org="acme", role=None) -> str:
-    args = ["apikey", "create", "--org", org, "--name", "ci"]
-    result = app.test_cli_runner().invoke(cli, args + (["--role", role] if role else []))
-    assert result.exit_code == 0, result.output
-    return result.output.strip().splitlines()[-1]
-
-
-class Api:
-    """The test client with an org's API key."""
-
-    def __init__(self, client, key: str):
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {key}"}
-
-    def get(self, path, **query):
-        return self.client.get("/api/v1" + path, query_string=query, headers=self.headers)
-
-    def post(self, path, body=None, data=None, content_type="application/json"):
-        data = json.dumps(body) if data is None else data
-        return self.client.post(
-            "/api/v1" + path, data=data, content_type=content_type, headers=self.headers
-        )
-
-    def check(self, user, permission, resource):
-        """POST one check; return the response."""
-        body = {"user": user, "permission": permission, "resource": resource}
-        return self.post("/check", body)
-
-
-@pytest.fixture
-def acme(world, app, client) -> Api:
-    """An admin key of acme (the `world` organization: project web, agent bot, tool search)."""
-    return Api(client, _api_key(app))
-
-
-@pytest.fixture
-def globex(app, client) -> Api:
-    """A key of another organization, globex, with a user and a group of its own."""
-    make_directory(app, org_slug="globex", name="entra")
-    return Api(client, _api_key(app, "globex"))
-
-
-def _error(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.is_json
-    error = response.get_json()["error"]
-    assert set(error) == {"code", "message", "details"}
-    return error
+from tests.conftest import Api, ScimClient, api_error, api_key, make_directory
 
 
 def test_check_answers_as_the_cli_does(world, acme):
@@ -105,35 +55,35 @@ def test_check_list_form_answers_in_order(world, acme):
     results = response.get_json()["results"]
     assert [r["allowed"] for r in results] == [True, False, True]
     assert results[0] == acme.check(**questions[0]).get_json()
-    assert _error(acme.post("/check", []), 422)["code"] == "invalid_body"
-    assert _error(acme.post("/check", questions[:1] * 101), 422)["code"] == "invalid_body"
+    assert api_error(acme.post("/check", []), 422)["code"] == "invalid_body"
+    assert api_error(acme.post("/check", questions[:1] * 101), 422)["code"] == "invalid_body"
     assert acme.post("/check", questions[:1] * 100).status_code == 200
     bad_item = [*questions[:1], {"user": "nobody", "permission": "org.delete", "resource": "org"}]
-    error = _error(acme.post("/check", bad_item), 404)
+    error = api_error(acme.post("/check", bad_item), 404)
     assert error["details"] == {"index": 1} and "nobody" in error["message"]
-    invalid = _error(acme.post("/check", [questions[0], {"user": 1}]), 422)
+    invalid = api_error(acme.post("/check", [questions[0], {"user": 1}]), 422)
     assert set(invalid["details"]["1"]) == {"user", "permission", "resource"}
 
 
 def test_check_errors_name_what_is_wrong(world, acme):
     """Unknown user or resource: 404; unknown permission, bad address, ambiguity: 422."""
     alice = world.user("alice")
-    assert _error(acme.check("nobody", "org.delete", "org"), 404)["code"] == "not_found"
-    assert _error(acme.check("alice", "project.view", "project:nope"), 404)
-    no_project = _error(acme.check("alice", "asset.view", "asset:nope/bot"), 404)
+    assert api_error(acme.check("nobody", "org.delete", "org"), 404)["code"] == "not_found"
+    assert api_error(acme.check("alice", "project.view", "project:nope"), 404)
+    no_project = api_error(acme.check("alice", "asset.view", "asset:nope/bot"), 404)
     assert "no project 'nope'" in no_project["message"]
-    no_asset = _error(acme.check("alice", "asset.view", "asset:web/nope"), 404)
+    no_asset = api_error(acme.check("alice", "asset.view", "asset:web/nope"), 404)
     assert "no asset 'nope'" in no_asset["message"]
     # A userName that is another user's id names that user: ids win.
     world.user(alice)
     world.ok("grant", "--org", "acme", "--user", alice, "--role", "admin", "org")
     assert acme.check(alice, "org.delete", "org").get_json()["role"] == "admin"
-    assert _error(acme.check("alice", "org.fly", "org"), 422)["code"] == "invalid_value"
-    assert _error(acme.check("alice", "project.view", "org"), 422)  # a project permission
-    assert _error(acme.check("alice", "org.delete", "nowhere"), 422)
+    assert api_error(acme.check("alice", "org.fly", "org"), 422)["code"] == "invalid_value"
+    assert api_error(acme.check("alice", "project.view", "org"), 422)  # a project permission
+    assert api_error(acme.check("alice", "org.delete", "nowhere"), 422)
     other = make_directory(world.app, org_slug="acme", name="entra")
     ScimClient(world.scim.client, other.token).create_user("alice")
-    ambiguous = _error(acme.check("alice", "org.delete", "org"), 422)
+    ambiguous = api_error(acme.check("alice", "org.delete", "org"), 422)
     assert "2 users named 'alice'" in ambiguous["message"]
 
 
@@ -159,7 +109,7 @@ def test_check_errors_name_what_is_wrong(world, acme):
 )
 def test_bad_check_bodies_are_json_errors(world, acme, data, status):
     """Bodies that are not JSON, or JSON of the wrong shape, are JSON errors, never a 500."""
-    error = _error(acme.post("/check", data=data), status)
+    error = api_error(acme.post("/check", data=data), status)
     assert error["code"] == ("invalid_json" if status == 400 else "invalid_body")
     if status == 422 and data.startswith("{"):
         assert isinstance(error["details"], dict) and error["details"]
@@ -212,7 +162,7 @@ def test_explain_shows_the_workforce_rule(world, acme):
 )
 def test_bad_explain_parameters_are_400(world, acme, query):
     """Missing, empty, unknown or unstorable query parameters are a 400 naming the field."""
-    error = _error(acme.get("/explain", **query), 400)
+    error = api_error(acme.get("/explain", **query), 400)
     assert error["code"] == "invalid_parameters" and error["details"]
 
 
@@ -282,7 +232,7 @@ def test_bad_keys_are_401_with_a_challenge_on_every_route(world, client):
     for method, path in routes:
         for headers in ({}, {"Authorization": "Bearer rck_nope"}, {"Authorization": "Basic x"}):
             response = client.open(path, method=method, headers=headers, data="{}")
-            error = _error(response, 401)
+            error = api_error(response, 401)
             assert error["code"] == "unauthorized"
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
@@ -290,7 +240,7 @@ def test_bad_keys_are_401_with_a_challenge_on_every_route(world, client):
 def test_viewer_keys_read_and_check(world, app, client):
     """A viewer key may check, explain and read events."""
     world.user("alice")
-    viewer = Api(client, _api_key(app, role="viewer"))
+    viewer = Api(client, api_key(app, role="viewer"))
     assert viewer.check("alice", "org.delete", "org").status_code == 200
     assert viewer.get("/explain", user="alice", resource="org").status_code == 200
     assert viewer.get("/events").status_code == 200
@@ -301,7 +251,7 @@ def test_viewer_keys_read_and_check(world, app, client):
 
 def test_every_write_route_refuses_viewer_keys_with_403(world, app, client):
     """Every /api/v1 write (check is a question) is a 403 for a viewer key and changes nothing."""
-    viewer = {"Authorization": f"Bearer {_api_key(app, role='viewer')}"}
+    viewer = {"Authorization": f"Bearer {api_key(app, role='viewer')}"}
     writes = [
         (rule, method)
         for rule in app.url_map.iter_rules()
@@ -313,7 +263,7 @@ def test_every_write_route_refuses_viewer_keys_with_403(world, app, client):
     for rule, method in writes:
         path = rule.build({name: "1" for name in rule.arguments}, append_unknown=False)[1]
         response = client.open(path, method=method, headers=viewer, json={"slug": "x"})
-        assert _error(response, 403)["code"] == "forbidden", (method, path)
+        assert api_error(response, 403)["code"] == "forbidden", (method, path)
     assert client.get("/api/v1/events", headers=viewer).get_json()["data"] == before
     assert before  # the world's users and groups were made
 
@@ -349,4 +299,4 @@ def test_domain_errors_are_translated_by_type(app, error, status, code):
 def test_a_body_over_the_limit_is_a_json_413(world, acme, app):
     """A body over MAX_CONTENT_LENGTH is a JSON 413, not a 500 nor a reset connection."""
     data = "[" + ",".join(["1"] * (app.config["MAX_CONTENT_LENGTH"] // 2)) + "]"
-    assert _error(acme.post("/check", data=data), 413)["code"] == "request_entity_too_large"
+    assert api_error(acme.post("/check", data=data), 413)["code"] == "request_entity_too_large"

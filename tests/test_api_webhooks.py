@@ -1,43 +1,12 @@
 """/api/v1/webhooks: endpoints managed over HTTP as from the CLI, and their delivery state."""
 
-import json
 from datetime import timedelta
-
-import pytest
 
 from app import outbound, worker
 from rbac import webhooks
-from tests.conftest import make_directory
-from tests.test_api_model import ModelApi
-from tests.test_api_rbac import _api_key, _error
+from tests.conftest import api_error
 from tests.test_webhooks import deliver, delivered_ids
 from tests.webhook_receiver import Behaviour, receiving, verify
-
-
-@pytest.fixture
-def acme(world, app, client) -> ModelApi:
-    """An admin key of acme."""
-    return ModelApi(client, _api_key(app))
-
-
-@pytest.fixture
-def viewer(world, app, client) -> ModelApi:
-    """A viewer key of acme."""
-    return ModelApi(client, _api_key(app, role="viewer"))
-
-
-@pytest.fixture
-def globex(app, client) -> ModelApi:
-    """An admin key of another organization."""
-    make_directory(app, org_slug="globex", name="entra")
-    return ModelApi(client, _api_key(app, "globex"))
-
-
-def _patch(api: ModelApi, path: str, body: dict):
-    return api.client.patch(
-        "/api/v1" + path, data=json.dumps(body), content_type="application/json",
-        headers=api.headers,
-    )  # fmt: skip
 
 
 def test_webhooks_are_created_read_changed_and_deleted(world, acme):
@@ -52,12 +21,14 @@ def test_webhooks_are_created_read_changed_and_deleted(world, acme):
     listed = acme.get("/webhooks").get_json()["data"]
     assert [w["id"] for w in listed] == [body["id"]] and "secret" not in listed[0]
     assert "secret" not in acme.get(webhook).get_json()
-    paused = _patch(acme, webhook, {"enabled": False, "events": ["dsync.user.*", "access.revoked"]})
+    paused = acme.send(
+        "PATCH", webhook, {"enabled": False, "events": ["dsync.user.*", "access.revoked"]}
+    )
     assert paused.status_code == 200
     assert paused.get_json()["enabled"] is False
     assert paused.get_json()["events"] == ["access.revoked", "dsync.user.*"]
     assert acme.delete(webhook).status_code == 204
-    assert _error(acme.get(webhook), 404)["code"] == "not_found"
+    assert api_error(acme.get(webhook), 404)["code"] == "not_found"
 
 
 def test_bad_webhooks_are_422_and_viewers_and_other_orgs_are_refused(world, acme, viewer, globex):
@@ -69,17 +40,17 @@ def test_bad_webhooks_are_422_and_viewers_and_other_orgs_are_refused(world, acme
         {"events": ["access.*"]},
     ):
         assert acme.post("/webhooks", body).status_code == 422, body
-    assert _patch(acme, "/webhooks/1", {}).status_code in (404, 422)
+    assert acme.send("PATCH", "/webhooks/1", {}).status_code in (404, 422)
     assert viewer.post("/webhooks", {"url": "https://hooks.example/"}).status_code == 403
     mine = acme.post("/webhooks", {"url": "https://hooks.example/"}).get_json()["id"]
     for answer in (
         globex.get(f"/webhooks/{mine}"),
-        _patch(globex, f"/webhooks/{mine}", {"enabled": False}),
+        globex.send("PATCH", f"/webhooks/{mine}", {"enabled": False}),
         globex.delete(f"/webhooks/{mine}"),
         globex.post(f"/webhooks/{mine}/replay", {"from": 1}),
         globex.get(f"/webhooks/{mine}/dead-letters"),
     ):
-        assert _error(answer, 404)["code"] == "not_found"
+        assert api_error(answer, 404)["code"] == "not_found"
     assert acme.get(f"/webhooks/{mine}").get_json()["enabled"] is True
     assert acme.get("/webhooks/99999999999").status_code == 404
 
@@ -108,4 +79,4 @@ def test_dead_letters_are_listed_and_replayed(world, app, acme):
         deliver(app, receiver, lambda r: len(r.accepted()) == 3, settings)
         assert delivered_ids(receiver)[1] == dead[0]["event_id"]
         assert all(verify(secret, request) for request in receiver.accepted())
-        assert _error(acme.post(f"{webhook}/replay", {"from": 0}), 422)
+        assert api_error(acme.post(f"{webhook}/replay", {"from": 0}), 422)

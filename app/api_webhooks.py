@@ -124,19 +124,7 @@ def _webhook(ctx, endpoint) -> dict:
     }
 
 
-_COLUMNS = (
-    "id",
-    "url",
-    "event_types",
-    "enabled",
-    "created_at",
-    "created_by",
-    "cursor",
-    "delivered",
-    "failed_attempts",
-    "dead",
-    "attempts",
-    "next_attempt_at",
-    "last_error",
-    "last_success_at",
+# Every WebhookOut field but the backlog is a column of the endpoint (by its attribute name).
+_COLUMNS = tuple(
+    field.attribute or name for name, field in WebhookOut().fields.items() if name != "backlog"
 )

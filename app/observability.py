@@ -188,7 +188,8 @@ def _request_metrics() -> bytes:
 
 def _database_metrics() -> bytes:
     """What every host reads alike from the database: SCIM errors, webhook delivery state."""
-    from rbac.models import Directory, Event, JournalEntry, Organization, WebhookEndpoint
+    from rbac import webhooks
+    from rbac.models import Directory, JournalEntry, Organization, WebhookEndpoint
 
     db = get_session()
     lines = []
@@ -229,13 +230,8 @@ def _database_metrics() -> bytes:
             ("dead", endpoint.dead),
         ):
             deliveries.append(({**labels, "result": result}, value))
-        waiting = db.execute(
-            select(func.count(Event.id), func.min(Event.created_at)).where(
-                Event.organization_id == endpoint.organization_id, Event.id > endpoint.cursor
-            )
-        ).one()
-        backlog.append((labels, waiting[0]))
-        oldest = waiting[1]
+        count, oldest = webhooks.waiting(db, endpoint)
+        backlog.append((labels, count))
         lag.append((labels, round((now - oldest).total_seconds(), 3) if oldest else 0))
     family(
         "rolecall_webhook_deliveries_total",

@@ -154,10 +154,16 @@ def dead_letters(session: Session, endpoint: WebhookEndpoint, limit: int = 100) 
 
 def backlog(session: Session, endpoint: WebhookEndpoint) -> int:
     """How many of the organization's events lie past the endpoint's cursor (filtered or not)."""
-    query = select(func.count()).where(
+    return waiting(session, endpoint)[0]
+
+
+def waiting(session: Session, endpoint: WebhookEndpoint) -> tuple[int, datetime | None]:
+    """The backlog, and when the oldest event past the cursor was recorded (None if none)."""
+    query = select(func.count(Event.id), func.min(Event.created_at)).where(
         Event.organization_id == endpoint.organization_id, Event.id > endpoint.cursor
     )
-    return session.scalar(query)
+    count, oldest = session.execute(query).one()
+    return count, oldest
 
 
 def check_url(url: str) -> str:

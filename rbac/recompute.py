@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Text, cast, delete, select, update
 from sqlalchemy.orm import Session
 
-from rbac.bulk import among, insert_rows
+from rbac.bulk import among, insert_rows, rows_by_id
 from rbac.context import Context
 from rbac.event_log import record_events
 from rbac.models import EffectiveAccess, Resource, User, UserEmail
@@ -93,10 +93,7 @@ def recompute(
     }
     resources = dict(evaluated.resources)
     missing = {rid for _, rid in current.keys() - wanted.keys()} - resources.keys()
-    if missing:
-        resources.update(
-            {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(missing)))}
-        )
+    resources |= rows_by_id(session, Resource, missing)
 
     words = SourceWords(session, {a.source for a in wanted.values()}, resources)
     labels: dict = {}

@@ -118,8 +118,7 @@ def _universe(ctx: Context, org_row: Resource, sources) -> dict[int, Resource]:
     loaded = {org_id: org_row} | rows_by_id(session, Resource, named)
     parents = {r.parent_id for r in loaded.values() if r.parent_id} - loaded.keys()
     while parents:
-        for r in session.scalars(select(Resource).where(Resource.id.in_(parents))):
-            loaded[r.id] = r
+        loaded |= rows_by_id(session, Resource, parents)
         parents = {r.parent_id for r in loaded.values() if r.parent_id} - loaded.keys()
 
     cascades = ctx.catalog.cascades

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, create_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -55,6 +56,11 @@ def utcnow() -> datetime:
 def enum_values(enum: type[StrEnum]) -> list[str]:
     """Return the stored values of a StrEnum, for SQLAlchemy's Enum(values_callable=...)."""
     return [member.value for member in enum]
+
+
+def conflict_insert(dialect_name: str):
+    """Return the backend's insert(), the one with ON CONFLICT (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -7,12 +7,10 @@ route (`ReadCount`), so that serving a read writes nothing.
 from datetime import datetime, timedelta
 
 from sqlalchemy import Text, cast, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from rbac.db import utcnow
+from rbac.db import conflict_insert, utcnow
 from rbac.models import Directory, JournalEntry, ReadCount
 
 MAX_PATH = 2048
@@ -70,7 +68,7 @@ def add_read_counts(
 
 def _count_upsert(dialect: str):
     """INSERT a minute's count, or add it to the one there (both backends' ON CONFLICT)."""
-    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(ReadCount)
+    upsert = conflict_insert(dialect)(ReadCount)
     return upsert.on_conflict_do_update(
         index_elements=["directory_id", "minute", "route"],
         set_={

@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rbac import events
-from rbac.db import casefold_key, utcnow
+from rbac.db import casefold_key, conflict_insert, utcnow
 from rbac.errors import Conflict, InvalidMembers, InvalidValue
 from rbac.group_graph import descendant_groups, parents_and_children, transitive_members
 from rbac.models import Directory, Group, GroupChild, GroupMembership, User, UserEmail
@@ -222,6 +221,7 @@ def add_members(session: Session, group: Group, members: Members, *, bump: bool 
         _check_length("members.display", display, GroupMembership.__table__.c.display)
     changes: list = []
     now = utcnow()
+    insert = conflict_insert(session.get_bind().dialect.name)
     if checked.users:
         rows = [
             {"group_id": group.id, "user_id": user_id, "display": display, "created_at": now}
@@ -229,12 +229,12 @@ def add_members(session: Session, group: Group, members: Members, *, bump: bool 
         ]
         # ON CONFLICT DO NOTHING makes concurrent adds of one member safe, and
         # RETURNING reports only the rows that were really inserted.
-        statement = _insert(session)(GroupMembership).on_conflict_do_nothing()
+        statement = insert(GroupMembership).on_conflict_do_nothing()
         added = session.scalars(statement.returning(GroupMembership.user_id), rows).all()
         changes += [events.MemberAdded(group.id, user_id) for user_id in sorted(added)]
     if checked.groups:
         rows = [{"group_id": group.id, "child_group_id": child} for child in checked.groups]
-        statement = _insert(session)(GroupChild).on_conflict_do_nothing()
+        statement = insert(GroupChild).on_conflict_do_nothing()
         nested = session.scalars(statement.returning(GroupChild.child_group_id), rows).all()
         changes += [events.GroupNested(group.id, child) for child in sorted(nested)]
     if changes and bump:
@@ -315,11 +315,6 @@ def list_members(
 
 def _key(value: str | None) -> str | None:
     return None if value is None else casefold_key(value)
-
-
-def _insert(session: Session):
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _check_length(name: str, value: str | None, column, *, keyed: bool = False) -> None:

@@ -22,9 +22,7 @@ def test_among_takes_more_values_than_sqlite_takes_parameters(app):
     """40 000 ids (SQLite's default limit is 32 766 parameters a statement) select the matches."""
     with app.app_context():
         session = get_session()
-        org = tenancy.create_organization(session, "acme")
-        directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
-        session.flush()
+        _, directory = _okta_directory(session)
         users = _users(session, directory, 3)
         wanted = [str(uuid.uuid4()) for _ in range(40_000)] + users[:2]
         found = session.scalars(select(User.id).where(among(session, User.id, wanted))).all()
@@ -62,9 +60,7 @@ def test_role_on_a_large_group_is_written_in_bulk_and_verifies(app):
     """A role given to and taken from a 3 000-member group: one event per member, no drift."""
     with app.app_context():
         session = get_session()
-        org = tenancy.create_organization(session, "acme")
-        directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
-        session.flush()
+        org, directory = _okta_directory(session)
         members = _users(session, directory, 3_000)
         group = Group(
             organization_id=org.id,
@@ -90,6 +86,14 @@ def test_role_on_a_large_group_is_written_in_bulk_and_verifies(app):
         assert verify(ctx) == []
         # The events alone rebuild the same access (every change written, in order).
         assert fold_access_events(session, org.id) == materialised_access(session, org.id)
+
+
+def _okta_directory(session):
+    """Return a new organization acme and its Okta directory, flushed."""
+    org = tenancy.create_organization(session, "acme")
+    directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
+    session.flush()
+    return org, directory
 
 
 def _users(session, directory, count: int) -> list[str]:
@@ -120,10 +124,8 @@ def test_a_user_created_in_a_batch_that_also_names_it_gets_every_role(app):
     """A creation alone reads nothing of the new user; with a membership in the batch, it does."""
     with app.app_context():
         session = get_session()
-        org = tenancy.create_organization(session, "acme")
+        org, directory = _okta_directory(session)
         org.default_role = "viewer"
-        directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
-        session.flush()
         ctx = Context(session, get_catalog(), org)
         project = resources.create_project(ctx, "web")
         group, group_changes = provisioning.create_group(

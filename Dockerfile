@@ -1,6 +1,9 @@
 # Rolecall on the official Python slim image: the app (gunicorn) and the webhook worker from one
 # image, run as a non-root user; migrations are a separate step (docs/deploy.md).
-FROM python:3.12-slim
+# BASE_IMAGE stays the official one; `scripts/check-image --stand-in-base` builds and runs the
+# image on a stand-in where Docker Hub cannot be reached.
+ARG BASE_IMAGE=python:3.12-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -16,7 +19,8 @@ COPY scim ./scim
 COPY migrations ./migrations
 COPY wsgi.py gunicorn.conf.py alembic.ini ./
 RUN pip install . \
-    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin rolecall \
+    && useradd --system --uid 10001 --create-home --home-dir /home/rolecall \
+        --shell /usr/sbin/nologin rolecall \
     && mkdir -p /app/instance /tmp/rolecall-metrics \
     && chown rolecall /app/instance /tmp/rolecall-metrics
 

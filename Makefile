@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint bench bench-api bench-webhooks bench-sync bench-verify bench-scim fuzz clean
+.PHONY: run test lint bench bench-api bench-webhooks bench-sync bench-verify bench-scim fuzz image-check \
+	image-check-stand-in clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +76,14 @@ bench-verify: $(VENV)/.test-deps
 bench-scim: $(VENV)/.test-deps
 	$(BIN)/python bench/scim_side_by_side.py --install-peer
 	scripts/with-postgres $(BIN)/python bench/scim_side_by_side.py
+
+## Build the Dockerfile's image and run its processes from it against a throwaway PostgreSQL
+## (root, podman, buildah; docs/deploy.md). The stand-in variant builds a Debian base here, for
+## machines that cannot reach Docker Hub (also needs debootstrap).
+image-check: $(VENV)/.test-deps
+	scripts/check-image
+image-check-stand-in: $(VENV)/.test-deps
+	scripts/check-image --stand-in-base
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

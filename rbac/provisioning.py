@@ -55,7 +55,8 @@ class GroupFields:
 
 def create_user(session: Session, directory: Directory, fields: UserFields) -> tuple[User, list]:
     """Provision a user in a directory; its userName must be new there (case-insensitively)."""
-    _ensure_user_name_free(session, directory.id, fields.user_name)
+    # No look-up first: the unique (directory, folded userName) key refuses a taken name at
+    # the flush, which makes it a Conflict, one statement fewer for every IdP create.
     user = User(organization_id=directory.organization_id, directory_id=directory.id)
     _assign_user_fields(user, fields)
     _flush_unique(session, user)

@@ -4,6 +4,7 @@ import ipaddress
 import os
 import sys
 import tempfile
+import traceback
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy import select
 
 import migrations
@@ -31,7 +33,44 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
-cli = FlaskGroup(
+# Exit 1 is a script's "no" (check denied, verify drift): a command that could not answer at
+# all exits with this instead, so that a broken setup never reads as a denial.
+COULD_NOT_ANSWER = 3
+
+
+class RolecallGroup(FlaskGroup):
+    """The command group; a failure that is no answer exits COULD_NOT_ANSWER, never 1."""
+
+    def main(self, *args, **kwargs):
+        """Run a command; an unusable database or an unexpected failure exits 3."""
+        try:
+            return super().main(*args, **kwargs)
+        except Exception as error:
+            if _database_unusable(error):
+                reason = _database_reason(error)
+                click.echo(f"Error: the database cannot be used: {reason}", err=True)
+            else:
+                traceback.print_exc()
+                click.echo("Error: the command failed unexpectedly (above)", err=True)
+            sys.exit(COULD_NOT_ANSWER)
+
+
+def _database_unusable(error: Exception) -> bool:
+    """Whether an error says the database is unreachable, not migrated, or named wrongly."""
+    if isinstance(error, sqlalchemy_errors.OperationalError | sqlalchemy_errors.ArgumentError):
+        return True  # SQLite's "no such table" is one, as is a refused connection
+    undefined_table = getattr(getattr(error, "orig", None), "sqlstate", None) == "42P01"
+    return isinstance(error, sqlalchemy_errors.ProgrammingError) and undefined_table
+
+
+def _database_reason(error: Exception) -> str:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    if "no such table" in reason or "does not exist" in reason:
+        reason += " (not migrated: run `rolecall db upgrade`)"
+    return reason
+
+
+cli = RolecallGroup(
     create_app=lambda: create_app(),
     add_default_commands=False,
     add_version_option=False,

@@ -1,6 +1,10 @@
 """The `rolecall` commands that need no RBAC, in the forms of PRODUCT.md's scriptable interface."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -11,7 +15,10 @@ from app.db import get_engine, get_session
 from rbac.db import utcnow
 from rbac.journal import recent_requests, record_request
 from rbac.models import DirectoryToken
+from tests import servers
 from tests.conftest import ScimClient
+
+ROLECALL = str(Path(sys.executable).with_name("rolecall"))
 
 
 @pytest.fixture
@@ -325,3 +332,46 @@ def test_bootstrap_without_public_url_names_the_default_run_address(app, run, mo
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
     result = run("bootstrap", "--org", "acme", "--directory", "okta")
     assert result.output.splitlines()[0] == "SCIM_BASE_URL=http://127.0.0.1:8000/scim/v2"
+
+
+def _unusable_databases(tmp_path) -> list[tuple[str, str]]:
+    """DATABASE_URLs naming no usable database, each with the reason its error must give."""
+    urls = [
+        (f"sqlite:///{tmp_path}/empty.sqlite3", "not migrated: run `rolecall db upgrade`"),
+        (f"postgresql+psycopg://nobody@127.0.0.1:{servers.free_port()}/none", "refused"),
+        ("not-a-url", "Could not parse"),
+    ]
+    test_url = os.environ.get("ROLECALL_TEST_DATABASE_URL", "")
+    if test_url.startswith("postgresql"):  # a live server whose tables this search path hides
+        hidden = f"{test_url}{'&' if '?' in test_url else '?'}options=-csearch_path%3Dnowhere"
+        urls.append((hidden, "not migrated: run `rolecall db upgrade`"))
+    return urls
+
+
+def test_a_command_whose_database_is_unusable_exits_3_never_1(tmp_path):
+    """Exit 1 is check's "denied" and verify's "drift": a broken setup must read as neither."""
+    for url, reason in _unusable_databases(tmp_path):
+        for command in (["check", "--org", "acme", "ann", "asset.run", "org"], ["verify"]):
+            done = subprocess.run(
+                [ROLECALL, *command],
+                env={**os.environ, "DATABASE_URL": url},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 3, (url, command, done.stderr)
+            assert done.stderr.startswith("Error: the database cannot be used: "), done.stderr
+            assert reason in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_an_unexpected_failure_exits_3_with_its_traceback(run, monkeypatch):
+    """A bug is no "no" either: the traceback goes to standard error and the exit code is 3."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app_cli.tenancy, "bootstrap_directory", broken)
+    result = run("bootstrap", "--org", "acme", "--directory", "okta")
+    assert result.exit_code == 3
+    assert "Traceback" in result.output and "RuntimeError: a bug" in result.output
+    assert result.output.rstrip().endswith("Error: the command failed unexpectedly (above)")

@@ -496,6 +496,8 @@ def verify(org_slug, as_json):
                         "resource_id": d.resource_id,
                         "materialised": d.materialised,
                         "recomputed": d.recomputed,
+                        "materialised_source": d.materialised_source,
+                        "recomputed_source": d.recomputed_source,
                     }
                     for org, d in drift
                 ]
@@ -505,7 +507,8 @@ def verify(org_slug, as_json):
         for org, d in drift:
             click.echo(
                 f"{org.slug}: user {d.user_id} resource {d.resource_id}: "
-                f"materialised {d.materialised}, recomputed {d.recomputed}"
+                f"materialised {d.materialised} from {d.materialised_source}, "
+                f"recomputed {d.recomputed} from {d.recomputed_source}"
             )
     else:
         click.echo(f"no drift in {len(orgs)} organization(s)")

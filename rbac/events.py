@@ -78,8 +78,12 @@ class GroupCreated(_OfGroup):
     """A directory provisioned a new group (or an admin created a local one)."""
 
 
-class GroupUpdated(_OfGroup):
-    """A group's own attributes (not its members) changed."""
+@dataclass(frozen=True)
+class GroupUpdated:
+    """A group's own attributes (not its members) changed; `renamed` if its displayName did."""
+
+    group_id: str
+    renamed: bool = False
 
 
 @dataclass(frozen=True)

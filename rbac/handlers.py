@@ -15,7 +15,7 @@ from rbac import events
 from rbac.bulk import rows_by_id
 from rbac.context import Context
 from rbac.group_graph import transitive_members
-from rbac.models import EffectiveAccess, Group, Resource, User, WorkforceAgent
+from rbac.models import EffectiveAccess, Group, GroupAssignment, Resource, User, WorkforceAgent
 from rbac.payloads import directory_group, directory_user
 from rbac.resources import address_of, org_resource
 
@@ -26,6 +26,7 @@ CAUSES = (
     "group_assigned",
     "group_unassigned",
     "group_deleted",
+    "group_renamed",
     "group_nested",
     "group_unnested",
     "user_created",
@@ -136,8 +137,17 @@ def group_created(ctx: Context, change, objects: Objects) -> Effect:
 
 @handles(events.GroupUpdated)
 def group_updated(ctx: Context, change, objects: Objects) -> Effect:
-    """Renaming a group changes no one's access."""
-    return Effect((objects.group_event(change.group_id, "updated"), objects.group(change.group_id)))
+    """Renaming a group changes no one's access, but the source of what its roles give.
+
+    Access rows name their source (`group NAME`), which `check` prints: a renamed group that
+    holds roles has its transitive members recomputed, which rewrites those labels only.
+    """
+    event = (objects.group_event(change.group_id, "updated"), objects.group(change.group_id))
+    holds_roles = select(GroupAssignment.id).where(GroupAssignment.group_id == change.group_id)
+    if not change.renamed or ctx.session.scalar(holds_roles.limit(1)) is None:
+        return Effect(event)
+    users = transitive_members(ctx.session, change.group_id)
+    return Effect(event, users, "group_renamed", (("group_id", change.group_id),))
 
 
 @handles(events.GroupDeleted)

@@ -141,10 +141,11 @@ def replace_group(
     session: Session, group: Group, fields: GroupFields, member_ids: Iterable[str] | None
 ) -> list:
     """Replace a group's attributes and, unless member_ids is None, its members."""
+    renamed = group.display_name != fields.display_name
     _assign_group_fields(group, fields)
     _bump(group)
     session.flush()
-    changes: list = [events.GroupUpdated(group.id)]
+    changes: list = [events.GroupUpdated(group.id, renamed)]
     if member_ids is not None:
         changes += set_members(session, group, member_ids)
     return changes

@@ -252,37 +252,49 @@ def explain_group(ctx: Context, group: Group) -> dict:
 
 @dataclass(frozen=True)
 class Drift:
-    """One (user, resource) whose materialised access differs from a recomputation."""
+    """One (user, resource) whose materialised access or its source differs from a recomputation."""
 
     user_id: str
     resource_id: int
     materialised: tuple[str | None, tuple[str, ...]] | None
     recomputed: tuple[str | None, tuple[str, ...]] | None
+    materialised_source: str | None = None
+    recomputed_source: str | None = None
 
 
 def verify(ctx: Context) -> list[Drift]:
-    """Recompute every user's access from the base tables and list what differs."""
+    """Recompute every user's access from the base tables and list what differs.
+
+    The source each row names (what `check` prints as the reason) is compared too.
+    """
     session = ctx.session
     access = EffectiveAccess
     rows = session.execute(
-        select(access.user_id, access.resource_id, access.role, access.additive).where(
-            access.organization_id == ctx.org.id
-        )
+        select(
+            access.user_id, access.resource_id, access.role, access.additive, access.source
+        ).where(access.organization_id == ctx.org.id)
     ).all()
     user_ids = set(session.scalars(select(User.id).where(User.organization_id == ctx.org.id)))
     user_ids |= {row.user_id for row in rows}
     evaluated = evaluate_users(ctx, user_ids)
-    materialised = {(r.user_id, r.resource_id): (r.role, tuple(sorted(r.additive))) for r in rows}
+    materialised = {
+        (r.user_id, r.resource_id): (r.role, tuple(sorted(r.additive)), r.source) for r in rows
+    }
+    sources = {a.source for by_resource in evaluated.access.values() for a in by_resource.values()}
+    words = SourceWords(session, sources, evaluated.resources)
+    labels = {source: words.label(source) for source in sources}
     recomputed = {
-        (user_id, resource_id): (access.role, tuple(sorted(access.additive)))
+        (user_id, resource_id): (access.role, tuple(sorted(access.additive)), labels[access.source])
         for user_id, by_resource in evaluated.access.items()
         for resource_id, access in by_resource.items()
     }
-    return [
-        Drift(key[0], key[1], materialised.get(key), recomputed.get(key))
-        for key in sorted(materialised.keys() | recomputed.keys())
-        if materialised.get(key) != recomputed.get(key)
-    ]
+    drift = []
+    for key in sorted(materialised.keys() | recomputed.keys()):
+        old, new = materialised.get(key), recomputed.get(key)
+        if old != new:
+            old_source, new_source = old[2] if old else None, new[2] if new else None
+            drift.append(Drift(*key, old and old[:2], new and new[:2], old_source, new_source))
+    return drift
 
 
 def _access_of(row: EffectiveAccess | None) -> Access | None:

@@ -11,7 +11,7 @@ from rbac.admin import grants
 from rbac.catalog import DEFAULT_CATALOG, load_catalog
 from rbac.context import Context, user_actor
 from rbac.errors import Forbidden, NeedsConfirmation
-from rbac.models import EffectiveAccess, Grant, Group, User
+from rbac.models import EffectiveAccess, Event, Grant, Group, User
 from rbac.resources import find_resource
 from tests.conftest import ScimClient, make_directory
 
@@ -344,6 +344,43 @@ def test_verify_reports_drift_and_exits_1(world, app):
     result = world.run("verify", "--org", "acme", "--json")
     assert result.exit_code == 1
     assert json.loads(result.output)[0]["materialised"] == ["owner", []]
+
+
+def test_verify_reports_a_row_whose_source_no_longer_holds(world, app):
+    """The source `check` prints is materialised too: a wrong one is drift, role alike or not."""
+    alice = world.user("alice")
+    world.group("Engineering", alice)
+    world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "admin", "org")
+    with app.app_context():
+        session = get_session()
+        row = session.scalar(select(EffectiveAccess).where(EffectiveAccess.user_id == alice))
+        row.source = "direct"
+        session.commit()
+    result = world.run("verify", "--org", "acme", "--json")
+    assert result.exit_code == 1
+    [drift] = json.loads(result.stdout)  # the org's "no active Owner" warning is on stderr
+    assert drift["materialised"] == drift["recomputed"] == ["admin", []]
+    assert (drift["materialised_source"], drift["recomputed_source"]) == (
+        "direct",
+        "group Engineering",
+    )
+
+
+def test_renaming_a_group_renames_the_source_its_members_see(world, app):
+    """`check` names the group a role came from by its name now, not the one it had."""
+    alice = world.user("alice")
+    group = world.group("Engineering", alice)
+    world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "admin", "org")
+    with app.app_context():
+        last_event = get_session().scalar(select(Event.id).order_by(Event.id.desc()).limit(1))
+    rename = [{"op": "replace", "path": "displayName", "value": "Platform"}]
+    assert world.scim.patch(f"/Groups/{group}", rename).status_code in (200, 204)
+    checked = world.run("check", "--org", "acme", "alice", "org.create_projects", "org")
+    assert checked.exit_code == 0 and "(role: admin, source: group Platform)" in checked.output
+    world.ok("verify", "--org", "acme")
+    with app.app_context():
+        later = get_session().scalars(select(Event.type).where(Event.id > last_event)).all()
+    assert later == ["dsync.group.updated"]  # a new label is no change of access
 
 
 def test_catalog_lists_permissions_with_roles(world):

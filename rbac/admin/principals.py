@@ -78,12 +78,13 @@ def rename_local_group(
     if not name.strip() or len(name) > 256:
         raise InvalidValue("a group name has 1 to 256 characters")
     _ensure_local_name_free(ctx, name, group)
+    renamed = group.display_name != name
     group.display_name, group.display_name_key = name, casefold_key(name)
     if description is not None:
         group.description = description
     group.version = Group.version + 1
     ctx.session.flush()
-    apply_changes(ctx, [GroupUpdated(group.id)])
+    apply_changes(ctx, [GroupUpdated(group.id, renamed)])
 
 
 def delete_local_group(ctx: Context, group: Group) -> list[AccessDiff]:

@@ -141,7 +141,13 @@ def admin_group():
 @org_option
 @click.option("--email", required=True, help="the login; a user with this userName, or a new one")
 @click.option("--password-stdin", is_flag=True, required=True, help="read the password from stdin")
-@click.option("--role", type=click.Choice(["owner", "admin"]), default="owner", show_default=True)
+# Case-insensitive, as every ROLE of the scriptable interface is.
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "admin"], case_sensitive=False),
+    default="owner",
+    show_default=True,
+)
 @with_appcontext
 def admin_create(org_slug, email, password_stdin, role):
     """Create an admin account (or set a new password): an org role and a password login."""

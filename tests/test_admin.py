@@ -230,6 +230,12 @@ def test_admin_create_refuses_bad_input(world, app):
     assert [s["detail"] for s in explained["sources"] if s["wins"]] == ["granted directly"]
 
 
+def test_admin_create_takes_its_role_in_any_case(world, app):
+    """ROLE is case-insensitive across the scriptable interface, --role Admin included."""
+    create_admin(app, role="Admin")
+    assert world.explain("ada@example.com", "org")["role"] == "admin"
+
+
 def test_directories_show_the_connection_and_its_health(world, browser):
     """The list and the page: SCIM URL, provider, live tokens, and the error rate."""
     alice = world.user("alice")

@@ -27,9 +27,42 @@ from rbac.models import Event
 # The advisory lock's first key: "RC" events. The second is the organization's id.
 EVENT_LOCK_SPACE = 0x5243
 
+# Every event type there is (docs/rbac.md): writing another is a bug, and a webhook's filter
+# must name one of these, so that a misspelt filter is refused rather than never matching.
+EVENT_TYPES = frozenset(
+    f"{prefix}{name}"
+    for prefix in ("dsync.", "")  # an IdP directory's users and groups, or local ones
+    for name in (
+        "user.created",
+        "user.updated",
+        "user.deleted",
+        "group.created",
+        "group.updated",
+        "group.deleted",
+        "group.user_added",
+        "group.user_removed",
+    )
+) | {
+    "group.nested",
+    "group.unnested",
+    "access.granted",
+    "access.changed",
+    "access.revoked",
+    "grant.created",
+    "grant.deleted",
+    "assignment.created",
+    "assignment.deleted",
+    "resource.created",
+    "resource.updated",
+    "resource.deleted",
+    "org.settings.changed",
+    "org.alert.no_active_owner",
+}
+
 
 def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
     """Append an event to the organization's stream, in the caller's transaction."""
+    _check_types([kind])
     event = Event(organization_id=org_id, type=kind, data=data, txid=_writing(session, org_id))
     session.add(event)
     return event
@@ -39,6 +72,7 @@ def record_events(session: Session, org_id: int, events: list[tuple[str, dict]])
     """Append many events to the organization's stream in one statement, after pending ones."""
     if not events:
         return
+    _check_types(kind for kind, _ in events)
     txid = _writing(session, org_id)
     session.flush()  # events the session holds were written first, and keep lower ids
     now = utcnow()
@@ -47,6 +81,12 @@ def record_events(session: Session, org_id: int, events: list[tuple[str, dict]])
         for kind, data in events
     ]
     insert_rows(session, Event.__table__, rows)
+
+
+def _check_types(kinds) -> None:
+    unknown = set(kinds) - EVENT_TYPES
+    if unknown:
+        raise ValueError(f"{sorted(unknown)} not in rbac.event_log.EVENT_TYPES")
 
 
 def read_events(session: Session, org_id: int, after: int = 0, limit: int = 100) -> list[Event]:

@@ -29,7 +29,7 @@ from rbac.authorization import authorize
 from rbac.context import Context
 from rbac.db import utcnow
 from rbac.errors import InvalidValue, NotFound
-from rbac.event_log import read_events
+from rbac.event_log import EVENT_TYPES, read_events
 from rbac.models import DeadLetter, Event, WebhookEndpoint
 from rbac.resources import org_resource
 
@@ -191,6 +191,9 @@ def check_patterns(patterns: Sequence[str]) -> list[str]:
             raise InvalidValue(
                 f"{pattern[:100]!r} is not an event pattern: `*`, `access.*` or `access.revoked`"
             )
+        if not any(_matches(pattern, event_type) for event_type in EVENT_TYPES):
+            families = ", ".join(sorted({t.rsplit(".", 1)[0] + ".*" for t in EVENT_TYPES}))
+            raise InvalidValue(f"{pattern!r} matches no event type; the types are {families}")
     return cleaned
 
 
@@ -198,12 +201,13 @@ def wants(endpoint: WebhookEndpoint, event_type: str) -> bool:
     """Whether an endpoint's filter lets an event type through (no filter: everything)."""
     if not endpoint.event_types:
         return True
-    for pattern in endpoint.event_types:
-        if pattern == "*" or pattern == event_type:
-            return True
-        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
-            return True
-    return False
+    return any(_matches(pattern, event_type) for pattern in endpoint.event_types)
+
+
+def _matches(pattern: str, event_type: str) -> bool:
+    if pattern == "*" or pattern == event_type:
+        return True
+    return pattern.endswith(".*") and event_type.startswith(pattern[:-1])
 
 
 def _authorize(ctx: Context) -> None:

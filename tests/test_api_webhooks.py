@@ -36,6 +36,7 @@ def test_bad_webhooks_are_422_and_viewers_and_other_orgs_are_refused(world, acme
     for body in (
         {"url": "ftp://hooks.example/"},
         {"url": "https://hooks.example/", "events": ["access.**"]},
+        {"url": "https://hooks.example/", "events": ["bogus.thing"]},
         {"url": "https://u:p@hooks.example/"},
         {"events": ["access.*"]},
     ):

@@ -79,9 +79,14 @@ def test_webhooks_are_created_listed_and_deleted_from_the_cli(world):
         ["--url", "ftp://hooks.example/"],
         ["--url", "https://user:pw@hooks.example/"],
         ["--url", "https://hooks.example/", "--events", "access.**"],
+        ["--url", "https://hooks.example/", "--events", "acess.*"],  # misspelt: matches nothing
+        ["--url", "https://hooks.example/", "--events", "dsync.user.created,access.granted_"],
     ):
         result = world.run("webhook", "create", "--org", "acme", *bad)
         assert result.exit_code == 2, result.output
+    args = ["--url", "https://hooks.example/", "--events", "acess.*"]
+    misspelt = world.run("webhook", "create", "--org", "acme", *args).output
+    assert "'acess.*' matches no event type; the types are access.*, assignment.*" in misspelt
     assert world.ok("webhook", "delete", "--org", "acme", str(endpoint_id))
     assert world.run("webhook", "delete", "--org", "acme", str(endpoint_id)).exit_code == 2
     assert "hooks.example" not in world.ok("webhook", "list", "--org", "acme")

@@ -181,10 +181,11 @@ def read_context() -> Context:
 def acting_context() -> Context:
     """The context of a write: the key's organization, acted on by the key (named in events).
 
-    An admin key may do what an org admin may (`writes` guards the
-    route); the engine does not check a key's actions against a user's roles.
+    An admin key may do what an org Admin may, and no more: the engine checks each action
+    against that role (only an Owner gives the Owner role); `writes` turns viewer keys away.
     """
-    return Context(get_session(), get_catalog(), g.org, Actor(f"apikey:{g.api_key.id}"))
+    actor = Actor(f"apikey:{g.api_key.id}", org_role=g.api_key.role)
+    return Context(get_session(), get_catalog(), g.org, actor)
 
 
 READ_ERRORS = {401: "UNAUTHORIZED", 404: "NOT_FOUND"}

@@ -18,9 +18,10 @@ class Actor:
     admin (the admin views: each action checked by the engine against the user's own roles).
     """
 
-    label: str  # "cli", "scim:<correlation id>", "user:<id>"
+    label: str  # "cli", "scim:<correlation id>", "user:<id>", "apikey:<id>"
     user_id: str | None = None  # set for an admin user, whose actions are checked
     is_idp: bool = False
+    org_role: str | None = None  # set for an API key: the org role its actions are checked as
 
 
 SYSTEM = Actor("cli")

@@ -142,14 +142,24 @@ WRITTEN = (
 )
 
 
-def test_the_last_owner_is_refused_with_the_rail_named(world, acme):
-    """Revoking the only Owner's grant is a 409 naming the rail; the grant stays."""
+def test_an_admin_key_may_neither_give_nor_take_the_owner_role(world, acme):
+    """Only an Owner gives the Owner role (seed 003); an admin key is an org Admin: 403s."""
     world.user("alice")
-    body = {"user": "alice", "role": "owner", "resource": "org"}
-    assert acme.post("/grants", body).status_code == 201
-    refused = api_error(acme.delete("/grants", **body), 409)
-    assert refused["code"] == "refused" and "owner" in refused["message"].lower()
-    assert len(acme.get("/grants", user="alice").get_json()["data"]) == 1
+    world.user("bob")
+    world.group("Admins", world.user("mallory"))
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "owner", "org")
+    for refused in (
+        acme.post("/grants", {"user": "bob", "role": "owner", "resource": "org"}),
+        acme.post("/assignments", {"group": "Admins", "role": "Owner", "resource": "org"}),
+        acme.delete("/grants", user="alice", role="owner", resource="org"),
+    ):
+        error = api_error(refused, 403)
+        assert "may not org.assign_owner on org" in error["message"], error
+    assert (
+        acme.post("/grants", {"user": "bob", "role": "admin", "resource": "org"}).status_code == 201
+    )
+    assert world.explain("alice", "org")["role"] == "owner"
+    assert world.explain("mallory", "org")["role"] == "viewer"
 
 
 def test_viewer_keys_read_but_never_write(world, acme, viewer):

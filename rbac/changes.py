@@ -28,6 +28,8 @@ from rbac.payloads import person_of_snapshot, person_of_user
 from rbac.recompute import AccessDiff, Cause, recompute
 from rbac.resources import org_resource
 
+_DELETIONS = ("user_deleted", "group_deleted")
+
 
 def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> list[AccessDiff]:
     """Record changes' events, recompute the users they affect, apply the rules; return diffs."""
@@ -39,12 +41,15 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     gone: set[int] = set()
     recorded: list[tuple[str, dict]] = []
     named_otherwise: set[str] = set()  # users some change other than their creation names
-    for change in changes:
-        effect = HANDLERS[type(change)](ctx, change, objects)
+    effects = [(change, HANDLERS[type(change)](ctx, change, objects)) for change in changes]
+    for _, effect in effects:
         gone |= effect.gone
         if effect.event is not None:
             kind, data = effect.event
             recorded.append((kind, {**data, "actor": ctx.actor.label}))
+    # A user's access changes are given the cause of the first change that names them, but a
+    # deletion comes first: it explains the membership removals and unnestings it implies.
+    for change, effect in sorted(effects, key=lambda pair: pair[1].cause not in _DELETIONS):
         if effect.cause is None:
             continue
         if not isinstance(change, events.UserCreated):

@@ -97,8 +97,14 @@ def test_deactivation_suspends_everything_and_reactivation_restores_direct_grant
 
 
 def test_deleting_a_user_removes_grants_and_memberships(world, app):
-    """SCIM DELETE: every grant and access of the user goes, with revocation events."""
+    """SCIM DELETE: every grant and access of the user goes, each revocation for that cause.
+
+    Its memberships go too, but the deletion explains what the user loses, group roles and
+    direct grants alike (not `membership_removed`).
+    """
     alice = world.user("alice")
+    world.group("Team", alice)
+    world.ok("assign", "--org", "acme", "--group", "Team", "--role", "member", "asset:web/bot")
     world.ok("grant", "--org", "acme", "--user", "alice", "--role", "admin", "project:web")
     assert world.scim.delete(f"/Users/{alice}").status_code == 204
     with app.app_context():
@@ -114,15 +120,25 @@ def test_deleting_a_user_removes_grants_and_memberships(world, app):
 
 
 def test_deleting_a_group_revokes_what_it_gave(world):
-    """SCIM DELETE of a group revokes its members' group-derived roles only."""
-    alice, bob = world.user("alice"), world.user("bob")
-    team = world.group("Team", alice, bob)
+    """SCIM DELETE of a group revokes its members' group-derived roles only, for that cause.
+
+    Members through a nested group lose it too; the deletion, not the membership removals or
+    the unnesting it implies, is what every revocation names.
+    """
+    alice, bob, carol = world.user("alice"), world.user("bob"), world.user("carol")
+    nested = world.group("Nested", carol)
+    team = world.group("Team", alice, bob, nested)
     world.ok("assign", "--org", "acme", "--group", "Team", "--role", "member", "asset:web/bot")
     world.ok("grant", "--org", "acme", "--user", "bob", "--role", "viewer", "asset:web/bot")
+    assert world.check("carol", "asset.run", "asset:web/bot")
     assert world.scim.delete(f"/Groups/{team}").status_code == 204
     assert not world.check("alice", "asset.view", "asset:web/bot")
+    assert not world.check("carol", "asset.view", "asset:web/bot")
     assert world.check("bob", "asset.view", "asset:web/bot")
     assert not world.check("bob", "asset.run", "asset:web/bot")
+    changed = [d for _, d in world.events("access.") if d["resource"] == "asset:web/bot"]
+    assert {d["user_id"] for d in changed[-3:]} == {alice, bob, carol}
+    assert {d["cause"]["type"] for d in changed[-3:]} == {"group_deleted"}
     world.verify_clean()
 
 

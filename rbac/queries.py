@@ -103,9 +103,24 @@ def _decide(session, catalog, user, permission, resource, row) -> Decision:
         return Decision(False, role, source, reason, additive)
     if blocker := workforce_blocker(session, catalog, user, permission, resource):
         return Decision(False, role, source, blocker, additive)
-    return Decision(
-        True, role, source, f"{role or 'an additive role'} grants {permission}", additive
-    )
+    if role is not None and permission in catalog.role(scope, role).permissions:
+        return Decision(True, role, source, f"{role} grants {permission}", additive)
+    # Only an additive role grants it: that role, and where it comes from, are the answer.
+    granting = next(a for a in additive if permission in catalog.role(scope, a).permissions)
+    source = _additive_source(session, catalog, user, resource, granting)
+    reason = f"{granting} (an additive role) grants {permission}"
+    return Decision(True, role, source, reason, additive)
+
+
+def _additive_source(session, catalog, user, resource, additive_role: str) -> str | None:
+    """Where a user's additive role on a resource comes from (not materialised: evaluated)."""
+    ctx = Context(session, catalog, session.get(Organization, user.organization_id))
+    evaluated = evaluate_users(ctx, [user.id])
+    access = evaluated.access.get(user.id, {}).get(resource.id)
+    held = [s for s in (access.sources if access else ()) if s.role == additive_role]
+    if not held:
+        return None
+    return SourceWords(session, held, evaluated.resources).label(held[0])
 
 
 def _named_check(resource_by_address):

@@ -282,6 +282,26 @@ def test_nested_groups_are_transitive_and_cycles_refused(world):
     world.verify_clean()
 
 
+def test_check_names_the_additive_role_that_grants_and_where_it_comes_from(world):
+    """A viewer allowed by an additive role is allowed by that role, not by being a viewer."""
+    world.user("alice")
+    world.user("bob")
+    world.group("Builders", world.user("carol"))
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "agent_creator", "org")
+    world.ok("assign", "--org", "acme", "--group", "Builders", "--role", "agent_creator", "org")
+    for user, source in (("alice", "direct"), ("carol", "group Builders")):
+        result = world.run("check", "--org", "acme", "--json", user, "org.create_agents", "org")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout) == {
+            "allowed": True,
+            "role": "viewer",
+            "additive": ["agent_creator"],
+            "source": source,
+            "reason": "agent_creator (an additive role) grants org.create_agents",
+        }
+    assert not world.check("bob", "org.create_agents", "org")
+
+
 def test_seed_003_example_highest_primary_and_union_of_additive(world, app):
     """Glean's example: direct Admin + group Member + an additive role: Admin, plus the union."""
     alice = world.user("alice")

@@ -108,6 +108,18 @@ class SourceOut(Schema):
     wins = fields.Boolean(required=True)
 
 
+class SuspendedSourceOut(Schema):
+    """A source the user holds that is not in effect, and why."""
+
+    kind = fields.String(required=True)
+    role = fields.String(allow_none=True, required=True)
+    detail = fields.String(required=True)
+    because = fields.String(
+        required=True,
+        metadata={"description": "the user is deactivated, or group roles are off"},
+    )
+
+
 class ExplainOut(Schema):
     """Every source of a user's role on a resource (as `rolecall explain --json` prints it)."""
 
@@ -119,6 +131,7 @@ class ExplainOut(Schema):
     winner = fields.String(allow_none=True, required=True)
     winner_detail = fields.String(allow_none=True, required=True)
     sources = fields.List(fields.Nested(SourceOut), required=True)
+    suspended = fields.List(fields.Nested(SuspendedSourceOut), required=True)
     workforce_rule = fields.Dict(
         keys=fields.String(),
         values=fields.String(),

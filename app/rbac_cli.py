@@ -472,6 +472,9 @@ def explain(org_slug, directory, as_json, user_name, resource):
     for source in document["sources"]:
         mark = "*" if source["wins"] else " "
         click.echo(f" {mark} {source['role']:<8} {source['detail']}")
+    for source in document["suspended"]:
+        why = f"not in effect: {source['because']}"
+        click.echo(f" - {source['role']:<8} {source['detail']} ({why})")
     if document["additive"]:
         click.echo(f"  additive: {', '.join(document['additive'])}")
     for permission, why in document["workforce_rule"].items():

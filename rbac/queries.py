@@ -181,16 +181,30 @@ class Explanation:
     active: bool
     # For a workforce: the permissions its agents withhold, each with why.
     workforce_rule: dict[str, str]
+    # Sources held but not in effect (a deactivated user's, or group roles switched off).
+    suspended: tuple[Source, ...] = ()
+    suspended_because: str | None = None
 
 
 def explain(ctx: Context, user: User, resource: Resource) -> Explanation:
-    """Evaluate a user's access to a resource from the base tables, with every source."""
+    """Evaluate a user's access to a resource from the base tables, with every source.
+
+    Sources the user holds but that are not in effect, because the user is deactivated or
+    the organization's group roles are off, are listed apart, with why.
+    """
     evaluated = evaluate_users(ctx, [user.id])
     access = evaluated.access.get(user.id, {}).get(resource.id)
     row = ctx.session.get(EffectiveAccess, (user.id, resource.id))
     resources = {**evaluated.resources, **resource_ancestors(ctx.session, resource)}
     sources = access.sources if access else ()
-    words = SourceWords(ctx.session, sources, resources)
+    suspended, because = (), None
+    if not user.active or not ctx.org.group_roles_enabled:
+        held = evaluate_users(ctx, [user.id], {user.id: True}, group_roles=True)
+        resources |= held.resources
+        would = held.access.get(user.id, {}).get(resource.id)
+        suspended = tuple(s for s in (would.sources if would else ()) if s not in sources)
+        because = "the user is deactivated" if not user.active else "group roles are off"
+    words = SourceWords(ctx.session, (*sources, *suspended), resources)
     withheld = {}
     for permission in sorted(ctx.catalog.workforce_permissions):
         if blocker := workforce_blocker(ctx.session, ctx.catalog, user, permission, resource):
@@ -198,10 +212,12 @@ def explain(ctx: Context, user: User, resource: Resource) -> Explanation:
     return Explanation(
         resource_path(resource, resources),
         access,
-        {s: words.reason(s) for s in sources},
+        {s: words.reason(s) for s in (*sources, *suspended)},
         row.role if row else None,
         user.active,
         withheld,
+        suspended,
+        because,
     )
 
 
@@ -226,6 +242,15 @@ def explain_document(ctx: Context, user: User, resource: Resource) -> dict:
                 "wins": source == winner,
             }
             for source in (access.sources if access else ())
+        ],
+        "suspended": [
+            {
+                "kind": source.kind.value,
+                "role": source.role,
+                "detail": result.reasons[source],
+                "because": result.suspended_because,
+            }
+            for source in result.suspended
         ],
         "workforce_rule": result.workforce_rule,
         "materialised_role": result.materialised_role,

@@ -32,11 +32,13 @@ def evaluate_users(
     user_ids: Iterable[str],
     active: dict[str, bool] | None = None,
     fresh: Iterable[str] = (),
+    group_roles: bool | None = None,
 ) -> EvaluatedAccess:
     """Evaluate users' effective access from the base tables alone.
 
     `active` is each user's active flag, when the caller read it already (`users_active`);
-    `fresh` users were created by this transaction and hold nothing but the default role.
+    `fresh` users were created by this transaction and hold nothing but the default role;
+    `group_roles` overrides the org's switch (explain shows what it withholds).
     """
     session, org = ctx.session, ctx.org
     if active is None:
@@ -56,7 +58,7 @@ def evaluate_users(
             )
         ):
             sources[user_id].append(Source(SourceKind.DIRECT, role, resource_id))
-    if existing and org.group_roles_enabled:
+    if existing and (org.group_roles_enabled if group_roles is None else group_roles):
         for user_id, group_sources in _group_sources(session, existing).items():
             sources[user_id] += group_sources
 

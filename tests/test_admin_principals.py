@@ -23,6 +23,12 @@ def test_users_are_searched_and_show_their_access_and_why(world, admin):
     why = admin.get(f"/admin/users/{alice}?explain=project:web").get_data(as_text=True)
     sources = table_rows(why, "sources")
     assert any(row.startswith("wins member") for row in sources)
+    world.set_active(alice, False)
+    why = admin.get(f"/admin/users/{alice}?explain=project:web").get_data(as_text=True)
+    assert any(
+        row.startswith("not in effect member") and "(the user is deactivated)" in row
+        for row in table_rows(why, "sources")
+    ), table_rows(why, "sources")
     bad = admin.get(f"/admin/users/{alice}?explain=nowhere").get_data(as_text=True)
     assert "is not org, project:PROJECT or asset:PROJECT/ASSET" in bad
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from app.db import get_engine
-from rbac.models import Provider
+from rbac.models import JournalEntry, Provider
 from scim.input import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_JSON_DEPTH, MAX_PATCH_OPERATIONS
 from tests import servers
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, SCIM_JSON, USER_SCHEMA, make_directory
@@ -385,10 +385,8 @@ def test_rate_limit_window_slides(app, client, directory, scim, monkeypatch):
     assert scim.get("/Users").status_code == 200
     assert scim.get("/Users").status_code == 429
     with app.app_context(), get_engine().begin() as connection:
-        connection.execute(
-            text("UPDATE request_journal SET created_at = :t"),
-            {"t": datetime(2020, 1, 1, tzinfo=UTC)},
-        )
+        # Through the column's type: Python 3.12 deprecates sqlite3's own datetime adapter.
+        connection.execute(update(JournalEntry).values(created_at=datetime(2020, 1, 1, tzinfo=UTC)))
     assert scim.get("/Users").status_code == 200
 
 

@@ -88,6 +88,12 @@ def test_deactivation_suspends_everything_and_reactivation_restores_direct_grant
         assert not world.check("alice", permission, resource)
     with app.app_context():
         assert get_session().scalar(select(Grant.role).where(Grant.user_id == alice)) == "admin"
+    explained = world.explain("alice", "asset:web/search")
+    assert explained["active"] is False and explained["sources"] == []
+    suspended = {(s["kind"], s["role"], s["because"]) for s in explained["suspended"]}
+    assert ("direct", "admin", "the user is deactivated") in suspended
+    text = world.ok("explain", "--org", "acme", "alice", "asset:web/search")
+    assert "- admin    granted directly (not in effect: the user is deactivated)" in text
     world.set_active(alice, True)
     assert world.check("alice", "asset.edit", "asset:web/search")
     assert world.check("alice", "asset.run", "asset:web/bot")
@@ -222,8 +228,19 @@ def test_group_roles_switch_ignores_but_keeps_group_roles(world, app):
     world.ok("assign", "--org", "acme", "--group", "Team", "--role", "member", "asset:web/bot")
     world.ok("org", "settings", "--org", "acme", "--group-roles", "off")
     assert not world.check("alice", "asset.run", "asset:web/bot")
+    explained = world.explain("alice", "asset:web/bot")
+    assert explained["sources"] == [] and explained["role"] is None
+    assert explained["suspended"] == [
+        {
+            "kind": "group",
+            "role": "member",
+            "detail": "group 'Team'",
+            "because": "group roles are off",
+        }
+    ]
     world.verify_clean()
     world.ok("org", "settings", "--org", "acme", "--group-roles", "on")
+    assert world.explain("alice", "asset:web/bot")["suspended"] == []
     assert world.check("alice", "asset.run", "asset:web/bot")
     assert any(d["cause"]["type"] == "switch_toggled" for _, d in world.events("access."))
 

@@ -12,7 +12,7 @@ import click
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy import select
 
@@ -337,17 +337,29 @@ def journal(org_slug, directory_name, limit, errors, reads):
         click.echo("\t".join(escape_text(field, backslash=False) for field in fields))
 
 
-@cli.command("run")
+@cli.command("run", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
-@with_appcontext
-def run(host, port, workers):
+@click.pass_context
+def run(click_context, host, port, workers):
     """Apply migrations, create a first org/directory/token if none exist, serve with gunicorn.
 
     The SCIM base URL printed is ROLECALL_PUBLIC_URL's, else the address served.
     """
-    base_url = scim_base_url(served_url(host, port))
+    app = click_context.ensure_object(ScriptInfo).load_app()
+    # Set up in an app context of its own, and serve after it is gone: workers forked inside
+    # one would share it, and with it `g` (one database session, one correlation id) across
+    # every request they serve (Flask reuses an app context already pushed).
+    with app.app_context():
+        _prepare_first_run(scim_base_url(served_url(host, port)))
+        get_engine().dispose()
+    sys.stdout.flush()
+    _serve(app, bind_address(host, port), workers)
+
+
+def _prepare_first_run(base_url: str) -> None:
+    """Migrate; make a first organization, directory and token if there is none; say so."""
     upgrade_database()
     session = get_session()
     if session.scalar(select(Organization.id).limit(1)) is None:
@@ -360,10 +372,6 @@ def run(host, port, workers):
     else:
         click.echo(f"SCIM_BASE_URL={base_url}")
         click.echo("New token: rolecall token create --org SLUG --directory NAME")
-    session.close()
-    get_engine().dispose()
-    sys.stdout.flush()
-    _serve(current_app._get_current_object(), bind_address(host, port), workers)
 
 
 def _serve(app, bind: str, workers: int) -> None:

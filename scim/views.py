@@ -18,7 +18,7 @@ from scim2_models import (
     Schema,
     SearchRequest,
 )
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from app.db import get_catalog, get_session
@@ -397,25 +397,36 @@ def _validate_patch(model, payload: dict):
 def _get_user(user_id: str) -> models.User:
     if request.method == "GET":
         return _get(models.User, user_id)
-    # A change compares and rewrites the emails: loaded with the user, in one statement.
-    return _get(models.User, user_id, joinedload(models.User.emails))
+    # A change reads the user to rewrite it whole: the row is held from that read to commit,
+    # or of two changes at once (Okta sends a deactivation beside profile updates) the later
+    # would write back the row as it was before the earlier, undoing it. It compares and
+    # rewrites the emails too: loaded with the user, in one statement.
+    return _get(models.User, user_id, joinedload(models.User.emails), hold=True)
 
 
 def _get_group(group_id: str) -> models.Group:
     return _get(models.Group, group_id)
 
 
-def _get(row_model, resource_id: str, *options):
-    """Load a resource of the token's directory; on writes, honour If-Match (RFC 7644 §3.14)."""
-    query = select(row_model).where(
-        row_model.id == resource_id, row_model.directory_id == g.directory.id
-    )
-    query = query.options(*options)
+def _get(row_model, resource_id: str, *options, hold: bool = False):
+    """Load a resource of the token's directory; on writes, honour If-Match (RFC 7644 §3.14).
+
+    `hold` keeps other writers off the row from this read to commit.
+    """
+    session = get_session()
+    where = (row_model.id == resource_id, row_model.directory_id == g.directory.id)
+    query = select(row_model).where(*where).options(*options)
     if_match = request.headers.get("If-Match") if request.method != "GET" else None
-    if if_match:
-        # Lock the row, so that the version compared is the version changed.
-        query = query.with_for_update(of=row_model)
-    row = get_session().scalar(query)
+    if if_match or hold:
+        # Lock the row, so that the version compared and the row read are the ones changed.
+        # NO KEY UPDATE: a membership insert's KEY SHARE on a user does not block it.
+        query = query.with_for_update(of=row_model, key_share=not if_match)
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite ignores FOR UPDATE and has one writer at a time: a write that changes
+            # nothing takes that lock first, and the read that follows is current and stays so.
+            table = row_model.__table__
+            session.execute(update(table).where(*where).values(id=table.c.id))
+    row = session.scalar(query)
     if row is None:
         raise NotFoundException(detail=f"no {row_model.__name__.lower()} {resource_id!r}")
     if if_match and not _etag_matches(if_match, row):

@@ -331,7 +331,14 @@ def _check_length(name: str, value: str | None, column, *, keyed: bool = False) 
         raise InvalidValue(f"{name} is longer than {limit} characters once casefolded")
 
 
+def _check_not_blank(name: str, value: str) -> None:
+    """Refuse an empty or blank identifier (RFC 7643 makes userName and displayName REQUIRED)."""
+    if not value.strip():
+        raise InvalidValue(f"{name} must not be empty")
+
+
 def _assign_user_fields(user: User, fields: UserFields) -> None:
+    _check_not_blank("userName", fields.user_name)
     _check_length("userName", fields.user_name, User.__table__.c.user_name, keyed=True)
     _check_length("externalId", fields.external_id, User.__table__.c.external_id)
     _check_length("displayName", fields.display_name, User.__table__.c.display_name, keyed=True)
@@ -359,6 +366,7 @@ def _assign_user_fields(user: User, fields: UserFields) -> None:
 
 
 def _assign_group_fields(group: Group, fields: GroupFields) -> None:
+    _check_not_blank("displayName", fields.display_name)
     _check_length("displayName", fields.display_name, Group.__table__.c.display_name, keyed=True)
     _check_length("externalId", fields.external_id, Group.__table__.c.external_id)
     group.display_name = fields.display_name

@@ -50,23 +50,26 @@ def note_tolerance(name: str) -> None:
 
 def journal_request(response):
     """Write the journal line of a request whose token named a directory (count a read)."""
-    directory = g.get("directory")
-    if directory is None:
+    directory_id = g.get("directory_id")  # kept apart: a rollback expires the directory row
+    if directory_id is None:
         return response
-    if response.status_code >= 400:
-        # A failed request leaves nothing but its journal line.
+    if response.status_code >= 400 or request.method != "GET":
+        # The request's transaction ends before its line is written on another connection: a
+        # failed request leaves nothing but that line, and a change that changed nothing (a
+        # PATCH removing an absent attribute) stops holding its row, which on SQLite holds
+        # the database's one write lock that the line's INSERT would wait 30 s for.
         get_session().rollback()
     config = current_app.config
     duration_ms = round((time.perf_counter() - g.started_at) * 1000, 3)
     if _successful_read(response) and not config["SCIM_RATE_LIMIT_PER_MINUTE"]:
         counter = _read_counter()
-        if counter.count(directory.id, _route(), duration_ms):
+        if counter.count(directory_id, _route(), duration_ms):
             counter.flush()  # about once a minute per process
         return response
     engine = get_engine()
     entry_id = record_request(
         engine,
-        directory_id=directory.id,
+        directory_id=directory_id,
         correlation_id=g.correlation_id,
         method=request.method,
         path=_journal_path(),
@@ -79,7 +82,7 @@ def journal_request(response):
         response.call_on_close(
             lambda: prune_journal(
                 engine,
-                directory.id,
+                directory_id,
                 max_rows=config["JOURNAL_MAX_ROWS"],
                 max_age=timedelta(days=config["JOURNAL_MAX_AGE_DAYS"]),
             )

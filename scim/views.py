@@ -86,7 +86,7 @@ def authenticate():
         return unauthorized("the bearer token is not valid")
     if session.dirty:  # last_used_at (once a minute), apart from the request's own transaction
         session.commit()
-    g.directory = directory
+    g.directory, g.directory_id = directory, directory.id
     g.policy = quirks.policy_for(directory.provider)
     if directory.disabled_at is not None:
         raise ForbiddenException(detail=f"directory {directory.name!r} is disabled by an admin")

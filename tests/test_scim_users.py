@@ -2,7 +2,9 @@
 
 import pytest
 
-from tests.conftest import USER_SCHEMA
+from app.db import get_session
+from rbac.journal import recent_requests
+from tests.conftest import GROUP_SCHEMA, USER_SCHEMA
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -372,3 +374,40 @@ def test_post_search_filters_like_get(scim):
     listed = response.get_json()
     assert listed["totalResults"] == 1
     assert listed["Resources"][0]["userName"] == "bob"
+
+
+@pytest.mark.parametrize("user_name", ["", "   "])
+def test_an_empty_user_name_is_400_and_creates_nothing(scim, user_name):
+    """A userName is REQUIRED (RFC 7643 §4.1.1): empty or blank, on create or change, is refused."""
+    created = scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": user_name})
+    assert created.status_code == 400 and created.get_json()["scimType"] == "invalidValue"
+    assert scim.get("/Users").get_json()["totalResults"] == 0
+    ada = scim.create_user("ada")
+    blank = [{"op": "replace", "path": "userName", "value": user_name}]
+    assert scim.patch(f"/Users/{ada['id']}", blank).status_code == 400
+    assert scim.get(f"/Users/{ada['id']}").get_json()["userName"] == "ada"
+
+
+def test_an_empty_group_display_name_is_400(scim):
+    """A group's displayName is REQUIRED (RFC 7643 §4.2): empty or blank is refused."""
+    blank = scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": " "})
+    assert blank.status_code == 400 and blank.get_json()["scimType"] == "invalidValue"
+    team = scim.create_group("Team")
+    emptied = [{"op": "replace", "path": "displayName", "value": ""}]
+    assert scim.patch(f"/Groups/{team['id']}", emptied).status_code == 400
+    assert scim.get(f"/Groups/{team['id']}").get_json()["displayName"] == "Team"
+
+
+def test_a_patch_that_changes_nothing_answers_and_is_journaled(app, scim, directory):
+    """Removing an absent attribute is a 200 that commits nothing; its journal line is kept.
+
+    Such a change still holds the user's row from its read (on SQLite, the database's one
+    write lock): the request's transaction must end before its journal line is written on
+    another connection, or that INSERT waited 30 s and the answer was a 500.
+    """
+    ada = scim.create_user("ada")
+    absent = [{"op": "remove", "path": f"{ENTERPRISE}:employeeNumber"}]
+    assert scim.patch(f"/Users/{ada['id']}", absent).status_code == 200
+    with app.app_context():
+        lines = recent_requests(get_session(), directory.id, limit=1)
+    assert [(line.method, line.status) for line in lines] == [("PATCH", 200)]

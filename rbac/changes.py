@@ -17,6 +17,7 @@ It flushes and never commits: a refusal raised here rolls the caller's transacti
 from sqlalchemy import func, select
 
 from rbac import events
+from rbac.authorization import authorize
 from rbac.catalog import Scope
 from rbac.context import Context
 from rbac.errors import NeedsConfirmation, Refused
@@ -78,6 +79,7 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     # transaction (every caller's case) cannot deadlock against another.
     record_events(ctx.session, ctx.org.id, recorded)
     _owner_rule(ctx, diffs)
+    _top_role_rule(ctx, diffs)
     if not confirmed:  # deleting a resource is not losing one's access to it by mistake
         _own_access_rule(ctx, [diff for diff in diffs if diff.resource_id not in gone])
     return diffs
@@ -104,6 +106,22 @@ def _owner_rule(ctx: Context, diffs: list[AccessDiff]) -> None:
         )
         return
     raise Refused("that would leave the organization without an active Owner")
+
+
+def _top_role_rule(ctx: Context, diffs: list[AccessDiff]) -> None:
+    """Only an Owner gives or takes the Owner role (seed 003), by whatever route it goes.
+
+    A grant or assignment of Owner is checked where it is made; this catches the others: a
+    member added to (or removed from) a group holding Owner, a group nested or deleted, an
+    Owner deactivated or deleted by an admin. The operator and the IdP are not checked.
+    """
+    top = ctx.catalog.highest(Scope.ORGANIZATION).name
+    moved = [d for d in diffs if d.old_role != d.new_role and top in (d.old_role, d.new_role)]
+    if not moved:
+        return
+    org = org_resource(ctx.session, ctx.org)
+    if any(d.resource_id == org.id for d in moved):
+        authorize(ctx, ctx.catalog.administration.assign_top_org_role, org)
 
 
 def _own_access_rule(ctx: Context, diffs: list[AccessDiff]) -> None:

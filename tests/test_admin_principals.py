@@ -242,3 +242,21 @@ def test_a_refused_removal_is_said_on_the_page_it_came_from(world, admin):
 
 def _flashes(page: str) -> list[str]:
     return re.findall(r'<p class="flash[^"]*"[^>]*>([^<]*)</p>', page)
+
+
+def test_an_org_admin_may_not_deactivate_or_delete_an_owner(world, app, client, admin):
+    """Taking the Owner role is an Owner's act, by any route: deactivating or deleting one too."""
+    create_admin(app, email="carol@example.com", role="admin")
+    create_admin(app, email="olga@example.com", role="owner")
+    carol = Browser(client)
+    assert carol.log_in("carol@example.com").status_code == 303
+    assert world.explain("olga@example.com", "org")["role"] == "owner"
+    for action in ("deactivate", "delete"):
+        page = f"/admin/users/olga@example.com/{action}"
+        preview = carol.get(page)  # the preview is refused too, back on the user's page
+        assert preview.status_code == 303
+        assert "org.assign_owner" in carol.get(preview.headers["Location"]).text, action
+        refused = carol.post(page, {})  # with the token of the page just shown
+        assert refused.status_code == 303
+        assert "org.assign_owner" in carol.get(refused.headers["Location"]).text, action
+        assert world.explain("olga@example.com", "org")["role"] == "owner", action

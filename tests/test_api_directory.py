@@ -261,3 +261,33 @@ def test_access_lists_match_explain(world, acme):
     assert api_error(acme.get("/access", resource="project:nope"), 404)["code"] == "not_found"
     assert api_error(acme.get("/access", resource="nonsense"), 422)["code"] == "invalid_value"
     assert api_error(acme.get("/access"), 400)["details"].keys() == {"resource"}
+
+
+def test_an_admin_key_cannot_make_or_unmake_an_owner_through_a_group(world, acme):
+    """Only an Owner gives or takes the Owner role, whatever the route (seed 003).
+
+    A local group holding Owner: adding someone to it, nesting an IdP group in it, removing a
+    member or deleting the group would move the Owner role; an admin key gets a 403 for each,
+    and nothing changes.
+    """
+    world.user("alice")
+    olivia = world.user("olivia")
+    world.group("Engineering", world.user("eve"))
+    world.user("bob")  # an Owner besides: the last-Owner rail is not what refuses here
+    world.ok("grant", "--org", "acme", "--user", "bob", "--role", "owner", "org")
+    world.ok("group", "create", "--org", "acme", "--slug", "owners", "Owners")
+    world.ok("group", "add", "--org", "acme", "owners", "olivia")
+    world.ok("assign", "--org", "acme", "--group", "Owners", "--role", "owner", "org")
+    for refused in (
+        acme.post("/groups/owners/members", {"users": ["alice"], "groups": []}),
+        acme.post("/groups/owners/members", {"users": [], "groups": ["Engineering"]}),
+        acme.send("DELETE", "/groups/owners/members", {"users": [olivia], "groups": []}),
+        acme.delete("/groups/owners"),
+    ):
+        error = api_error(refused, 403)
+        assert "may not org.assign_owner on org" in error["message"], error
+    assert [world.explain(u, "org")["role"] for u in ("alice", "eve", "olivia")] == [
+        "viewer",
+        "viewer",
+        "owner",
+    ]

@@ -27,13 +27,15 @@ from rbac.resources import address_of, org_resource
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf = CSRFProtect()
 
-# No inline script anywhere, nothing from elsewhere, never framed, never a Referer.
+# No inline script anywhere, nothing from elsewhere, never framed; a Referer only to this
+# origin: over HTTPS, Flask-WTF refuses a form whose Referer is not this host's, and with
+# no-referrer every form, the login included, was refused there.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",

@@ -45,6 +45,6 @@ def refused(error):
 def back() -> str:
     """The page a form was sent from (its hidden `back` field), if it is an /admin page.
 
-    Browsers send no Referer here (Referrer-Policy: no-referrer), so forms say it themselves.
+    Forms say it themselves: a Referer is a browser's to send or not (and never to trust).
     """
     return admin_page(request.form.get("back", ""))

@@ -22,6 +22,8 @@ from app.db import get_engine, get_session
 from app.observability import correlation_id
 from rbac.db import utcnow
 from rbac.journal import add_read_counts, prune_journal, record_request
+from rbac.tenancy import API_KEY_PREFIX, TOKEN_PREFIX
+from rbac.webhooks import SECRET_PREFIX
 
 # A route's parameters, <user_id> or <string:name>, written {user_id} in read counts.
 _PARAMETER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
@@ -76,7 +78,7 @@ def journal_request(response):
         status=response.status_code,
         duration_ms=duration_ms,
         tolerances=list(g.tolerances),
-        error_detail=g.get("error_detail"),
+        error_detail=_without_secrets(g.get("error_detail")),
     )
     if entry_id % PRUNE_EVERY == 0:
         response.call_on_close(
@@ -91,18 +93,33 @@ def journal_request(response):
 
 
 def _journal_path() -> str:
-    """The request's path and query, with an access_token parameter's value redacted.
+    """The request's path and query, with every secret in them redacted.
 
     RFC 6750 §2.3 lets a client put its bearer token in the query string; Rolecall does not
-    accept it there, but a client that sends it anyway must not find it in the journal.
+    accept it there, but a client that sends it anyway, in `access_token` or in any other
+    parameter or in the path, must not find it in the journal, which viewer keys read.
     """
-    if "access_token" not in request.query_string.decode("latin-1").lower():
-        return request.full_path.rstrip("?")
+    full_path = request.full_path.rstrip("?")
+    if "access_token" not in full_path.lower() and not _SECRET.search(full_path):
+        return full_path
     query = [
-        (name, "[redacted]" if name.lower() == "access_token" else value)
+        (name, "[redacted]" if name.lower() == "access_token" else _SECRET.sub(_REDACTED, value))
         for name, value in request.args.items(multi=True)
     ]
-    return request.path + "?" + urlencode(query)
+    path = _SECRET.sub(_REDACTED, request.path)
+    return path + "?" + urlencode(query) if query else path
+
+
+def _without_secrets(detail: str | None) -> str | None:
+    """An error's detail with any secret it quotes (an id that was a token) redacted."""
+    return _SECRET.sub(_REDACTED, detail) if detail else detail
+
+
+# What Rolecall's secrets begin with: SCIM tokens, API keys, webhook secrets.
+_SECRET = re.compile(
+    "(?:" + "|".join(map(re.escape, (TOKEN_PREFIX, API_KEY_PREFIX, SECRET_PREFIX))) + r")[^&/?#]*"
+)
+_REDACTED = "[redacted]"
 
 
 class ReadCounter:

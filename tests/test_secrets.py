@@ -241,11 +241,19 @@ def test_no_secret_is_kept_in_clear_after_a_full_run(app, database_url):
     assert all("password" not in user for user in read_back)
 
 
-def test_journal_redacts_an_access_token_in_the_query_string(app, client, directory):
-    """A token a client also sends as ?access_token= is not kept in the journal."""
-    ScimClient(client, directory.token).get(f"/Users?access_token={directory.token}")
+def test_journal_redacts_a_token_sent_in_the_query_string_or_the_path(app, client, directory):
+    """A token a client also sends in the URL is not kept in the journal (viewer keys read it).
+
+    In ?access_token=, in any other parameter, or in the path: wherever it is, by its prefix.
+    """
+    scim = ScimClient(client, directory.token)
+    scim.get(f"/Users?access_token={directory.token}")
+    scim.get(f"/Users?token={directory.token}&count=1")
+    scim.get(f"/Users/{directory.token}")
     journal = _rolecall(app, "journal", "--org", directory.org_slug, "--directory", directory.name)
     assert "/scim/v2/Users?access_token=" in journal
+    assert "/scim/v2/Users?token=%5Bredacted%5D&count=1" in journal
+    assert "/scim/v2/Users/[redacted]" in journal
     assert directory.token not in journal
 
 

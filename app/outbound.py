@@ -10,10 +10,12 @@ resolves differently a moment later (DNS rebinding) cannot slip past the check. 
 and private addresses are allowed: receivers often live on the same network.
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -53,6 +55,11 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: OutboundPolicy)
         if isinstance(address, str):
             return Outcome(False, error=address)
         connection = _connection(parts.scheme, parts.hostname, port, address, deadline)
+        # Socket timeouts bound each wait, not the whole: a receiver trickling its headers or
+        # body a byte at a time would hold the delivery (and the endpoint's lease, and a
+        # worker thread) for ever. At the deadline the socket is shut, whatever it is doing.
+        watchdog = threading.Timer(deadline - time.monotonic(), _shut, [connection])
+        watchdog.start()
         try:
             target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
             headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}
@@ -61,8 +68,11 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: OutboundPolicy)
             response = connection.getresponse()
             _read_bounded(connection, response, policy.max_response_bytes, deadline)
         finally:
+            watchdog.cancel()
             connection.close()
     except (OSError, http.client.HTTPException, ValueError) as error:
+        if time.monotonic() >= deadline:
+            return Outcome(False, error=f"timed out: no whole answer in {policy.timeout:g} s")
         return Outcome(False, error=f"{type(error).__name__}: {error}"[:300] or "network error")
     if 200 <= response.status < 300:
         return Outcome(True, response.status)
@@ -119,6 +129,13 @@ def _connection(scheme: str, host: str, port: int, address: tuple, deadline: flo
 
     connection._create_connection = connect_to_checked_address
     return connection
+
+
+def _shut(connection) -> None:
+    """End a connection's socket now: every read or write on it fails at once."""
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):  # closed already
+            connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _set_deadline(connection, deadline: float) -> None:

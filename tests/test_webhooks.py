@@ -6,6 +6,7 @@ server on loopback; tests/test_webhook_workers.py runs `rolecall worker` process
 
 import random
 import re
+import threading
 import time
 from datetime import timedelta
 
@@ -265,6 +266,34 @@ def test_redirects_are_not_followed_and_answers_are_read_within_limits():
         outcome = outbound.post(receiver.url, b"{}", {}, outbound.OutboundPolicy(timeout=0.5))
         assert not outcome.ok and "timed out" in outcome.error
         assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("trickled", ["headers", "body"])
+def test_an_answer_trickled_a_byte_at_a_time_ends_at_the_deadline(trickled):
+    """The deadline bounds the whole request, not each wait for the next byte.
+
+    A receiver trickling its answer kept a delivery (its endpoint's lease, a worker thread)
+    for as long as it liked: each byte came within the socket's timeout.
+    """
+    stop = threading.Event()
+
+    def trickle(handler):
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n"
+        if trickled == "body":
+            handler.wfile.write(head + b"\r\n")
+        for byte in head + b"X-Trickle: " + b"y" * 200 if trickled == "headers" else b"x" * 1000:
+            if stop.wait(0.1):
+                return
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+
+    with receiving(Behaviour(extra=trickle)) as receiver:
+        started = time.monotonic()
+        outcome = outbound.post(receiver.url, b"{}", {}, outbound.OutboundPolicy(timeout=1))
+        took = time.monotonic() - started
+        stop.set()
+    assert not outcome.ok and outcome.error.startswith("timed out"), outcome
+    assert took < 5  # the trickle would last 25 s (headers) or 100 s (body)
 
 
 def test_pausing_an_endpoint_stops_a_worker_in_the_middle_of_its_backlog(world, app):

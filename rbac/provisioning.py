@@ -17,7 +17,7 @@ from rbac import events
 from rbac.db import casefold_key, conflict_insert, utcnow
 from rbac.errors import Conflict, InvalidMembers, InvalidValue
 from rbac.group_graph import descendant_groups, parents_and_children, transitive_members
-from rbac.models import Directory, Group, GroupChild, GroupMembership, User, UserEmail
+from rbac.models import AdminSession, Directory, Group, GroupChild, GroupMembership, User, UserEmail
 from rbac.payloads import directory_group, directory_user
 
 
@@ -93,6 +93,7 @@ def replace_user(session: Session, user: User, fields: UserFields) -> list:
     _bump(user)
     _flush_unique(session, user)
     if was_active and not user.active:
+        _end_admin_sessions(session, user)
         return [events.UserDeactivated(user.id)]
     if not was_active and user.active:
         return [events.UserReactivated(user.id)]
@@ -106,7 +107,18 @@ def set_active(session: Session, user: User, active: bool) -> list:
     user.active = active
     _bump(user)
     session.flush()
+    if not active:
+        _end_admin_sessions(session, user)
     return [events.UserReactivated(user.id) if active else events.UserDeactivated(user.id)]
+
+
+def _end_admin_sessions(session: Session, user: User) -> None:
+    """End a deactivated user's /admin sessions: reactivated, they log in again."""
+    session.execute(
+        update(AdminSession)
+        .where(AdminSession.user_id == user.id, AdminSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
 
 
 def delete_user(session: Session, user: User) -> list:

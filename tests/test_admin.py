@@ -225,15 +225,21 @@ def test_five_wrong_passwords_lock_the_account(world, app, client):
 
 
 def test_a_deactivated_user_is_logged_out(world, app, client):
-    """When the IdP deactivates the admin's user, their session stops working at once."""
+    """When the IdP deactivates the admin's user, their session ends at once, for good."""
     user_id = world.user("ada@example.com")
     create_admin(app)  # the IdP's user gets the password: no second user
     browser = Browser(client)
     assert browser.log_in().status_code == 303
+    session_cookie = client.get_cookie("rolecall_admin", path="/admin").value
     assert world.ok("user", "list", "--org", "acme").count("ada@example.com") == 1
-    world.scim.patch(f"/Users/{user_id}", [{"op": "replace", "value": {"active": False}}])
+    world.set_active(user_id, False)
     assert browser.get("/admin/").status_code == 302
     assert browser.log_in().status_code == 401
+    # Reactivated, the session of before stays ended: the admin logs in again.
+    world.set_active(user_id, True)
+    client.set_cookie("rolecall_admin", session_cookie, path="/admin")
+    assert browser.get("/admin/").status_code == 302
+    assert browser.log_in().status_code == 303
 
 
 def test_admin_create_refuses_bad_input(world, app):

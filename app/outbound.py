@@ -20,8 +20,15 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-# Instance-metadata services that are not link-local: AWS over IPv6, Alibaba Cloud.
-METADATA_ADDRESSES = frozenset(map(ipaddress.ip_address, ("fd00:ec2::254", "100.100.100.200")))
+# Instance-metadata services that are not link-local: AWS over IPv6, Alibaba Cloud, Azure's
+# WireServer.
+METADATA_ADDRESSES = frozenset(
+    map(ipaddress.ip_address, ("fd00:ec2::254", "100.100.100.200", "168.63.129.16"))
+)
+# IPv6 forms that carry an IPv4 address a gateway may reach: NAT64 (RFC 6052's well-known
+# prefix) and the deprecated IPv4-compatible addresses; 6to4 is ipaddress's `sixtofour`.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 USER_AGENT = "Rolecall-Webhooks/1"
 
 
@@ -84,9 +91,17 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: OutboundPolicy)
 
 
 def refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Whether an address is link-local, a metadata service, multicast or unspecified."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """Whether an address is link-local, a metadata service, multicast or unspecified.
+
+    An IPv6 address that embeds an IPv4 one (mapped, 6to4, NAT64, IPv4-compatible) is judged
+    by both: 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a NAT64 gateway.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in NAT64 or address in IPV4_COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None and not embedded.is_unspecified and refused(embedded):
+            return True
     return (
         address.is_link_local
         or address.is_multicast

@@ -227,7 +227,17 @@ def test_a_second_worker_on_one_sqlite_database_says_so(app, database_url):
 def test_link_local_and_metadata_addresses_are_refused_unless_allowed():
     """169.254.169.254 (cloud metadata) is refused before connecting; allowed, it is tried."""
     policy = outbound.OutboundPolicy(timeout=1.0)
-    for url in ("http://169.254.169.254/latest", "http://[fe80::1]/", "http://0.0.0.0:9/"):
+    refused_urls = (
+        "http://169.254.169.254/latest",
+        "http://[fe80::1]/",
+        "http://0.0.0.0:9/",
+        "http://168.63.129.16/",  # Azure's WireServer
+        "http://[::ffff:169.254.169.254]/",  # IPv4-mapped
+        "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4 of it
+        "http://[::a9fe:a9fe]/",  # IPv4-compatible
+    )
+    for url in refused_urls:
         outcome = outbound.post(url, b"{}", {}, policy)
         assert not outcome.ok and "refused addresses" in outcome.error, (url, outcome)
     allowed = outbound.OutboundPolicy(timeout=0.5, allow_link_local=True)

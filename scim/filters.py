@@ -69,6 +69,8 @@ class Schema:
     columns: ColumnMap
     document: Any
     core_urn: str
+    # Attributes of the core schema kept nowhere a filter can read (User's groups).
+    unfilterable: frozenset[str] = frozenset()
 
 
 def filter_to_sql(
@@ -165,7 +167,13 @@ class _SqlFilter(FilterVisitor[ColumnElement]):
 
     def _resolve(self, attr_path: AttrPath, comparison: bool = False) -> AttributeBinding | None:
         resolve = self.scim_filter.resolve_comparison if comparison else self.scim_filter.resolve
-        return resolve(attr_path, strict=not self.unknown_is_false)
+        binding = resolve(attr_path, strict=not self.unknown_is_false)
+        if binding is not None:
+            for name in self.schema.unfilterable:
+                urn, attribute = binding.urn.lower(), f"{self.schema.core_urn}:{name}".lower()
+                if urn == attribute or urn.startswith(attribute + "."):
+                    raise InvalidFilterException(detail=f"filtering on {name} is not supported")
+        return binding
 
     def _target(self, binding: AttributeBinding):
         """Return (the multi-valued container, if any, and) the column an attribute is read from."""

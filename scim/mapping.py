@@ -46,7 +46,10 @@ _GROUP_COLUMNS = {
     ),
 }
 
-USER_SCHEMA = Schema(_USER_COLUMNS, models.User.attributes, _USER.rstrip(":"))
+# A user's groups are its memberships, not in its document: not filtered, rather than empty.
+USER_SCHEMA = Schema(
+    _USER_COLUMNS, models.User.attributes, _USER.rstrip(":"), unfilterable=frozenset({"groups"})
+)
 GROUP_SCHEMA = Schema(_GROUP_COLUMNS, models.Group.attributes, _GROUP.rstrip(":"))
 
 # Attributes that are not the IdP's to set, or that are derived from other tables.

@@ -411,3 +411,11 @@ def test_a_patch_that_changes_nothing_answers_and_is_journaled(app, scim, direct
     with app.app_context():
         lines = recent_requests(get_session(), directory.id, limit=1)
     assert [(line.method, line.status) for line in lines] == [("PATCH", 200)]
+
+
+def test_filtering_on_groups_is_refused_not_silently_empty(scim):
+    """A user's groups are not kept in its document: a filter on them is a 400, not 0 results."""
+    for expression in ('groups.value eq "x"', "groups pr", 'Groups[value eq "x"]'):
+        refused = scim.get("/Users", query_string={"filter": expression})
+        assert refused.status_code == 400, expression
+        assert refused.get_json()["scimType"] == "invalidFilter"

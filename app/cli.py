@@ -372,6 +372,7 @@ def _prepare_first_run(base_url: str) -> None:
     else:
         click.echo(f"SCIM_BASE_URL={base_url}")
         click.echo("New token: rolecall token create --org SLUG --directory NAME")
+    session.close()  # before the engine is disposed of: nothing is left checked out
 
 
 def _serve(app, bind: str, workers: int) -> None:

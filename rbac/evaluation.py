@@ -95,12 +95,14 @@ def evaluate(
 
     def winner(resource_id: int) -> Source | None:
         scope = resources[resource_id].kind.scope
+        # Highest rank, then most explicit; among equals a fixed order, so that the source
+        # stored by a recomputation and the one verify recomputes are the same.
         ranked = [
-            (catalog.role(scope, s.role).rank, _precedence(s), s)
+            ((-catalog.role(scope, s.role).rank, -_precedence(s), *_tie_break(s)), s)
             for s in by_resource.get(resource_id, [])
             if not catalog.role(scope, s.role).additive
         ]
-        return max(ranked, key=lambda item: (item[0], item[1]))[2] if ranked else None
+        return min(ranked, key=lambda item: item[0])[1] if ranked else None
 
     def add(source: Source) -> None:
         by_resource.setdefault(source.resource_id, []).append(source)
@@ -112,7 +114,7 @@ def evaluate(
     # Any role held on an asset (before cascades) makes its holder a viewer of the project.
     for asset in assets:
         # Any source counts, additive ones too.
-        held = winner(asset.id) or next(iter(by_resource.get(asset.id, [])), None)
+        held = winner(asset.id) or min(by_resource.get(asset.id, []), key=_tie_break, default=None)
         if held is not None and asset.project_id in resources:
             add(
                 Source(
@@ -178,6 +180,11 @@ def permissions_of(catalog: Catalog, scope: Scope, access: Access | None) -> fro
     if access.role is not None:
         roles.append(catalog.role(scope, access.role))
     return frozenset(p for role in roles for p in role.permissions)
+
+
+def _tie_break(source: Source) -> tuple:
+    """An order among sources otherwise equal (two groups, two assets cascading the same)."""
+    return (source.from_resource_id or 0, source.group_id or "", source.from_role or "")
 
 
 def _precedence(source: Source) -> int:

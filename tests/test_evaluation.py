@@ -131,3 +131,20 @@ def test_a_catalog_naming_an_unknown_cascade_role_is_refused(tmp_path):
     broken.write_text(text.replace('"creator_asset_role": "admin"', '"creator_asset_role": "boss"'))
     with pytest.raises(UnknownRole):
         load_catalog(broken)
+
+
+def test_among_equal_sources_the_winner_does_not_depend_on_their_order():
+    """Two assets cascading Viewer to their project, two groups giving one role: one winner.
+
+    The winning source is stored with each access row and compared by verify, which
+    evaluates the sources in another order: a tie must be broken the same way every time.
+    """
+    for sources in (
+        [direct("admin", BOT), direct("admin", TOOL)],
+        [group("member", WEB, "g2"), group("member", WEB, "g1")],
+    ):
+        winners = {
+            evaluate(CATALOG, RESOURCES, order)[WEB].source
+            for order in (sources, list(reversed(sources)))
+        }
+        assert len(winners) == 1, winners

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from rbac import provisioning
 from rbac.admin import grants, principals
 from rbac.catalog import Scope
 from rbac.context import Context
@@ -82,11 +83,7 @@ def create_admin(ctx: Context, email: str, password: str, role: str = "owner") -
     credential.failed_logins, credential.locked_until = 0, None
     ctx.session.add(credential)
     # A new password ends every session the old one opened.
-    ctx.session.execute(
-        update(AdminSession)
-        .where(AdminSession.user_id == user.id, AdminSession.ended_at.is_(None))
-        .values(ended_at=utcnow())
-    )
+    provisioning.end_admin_sessions(ctx.session, user)
     ctx.session.flush()
     return user
 

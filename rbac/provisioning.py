@@ -93,7 +93,7 @@ def replace_user(session: Session, user: User, fields: UserFields) -> list:
     _bump(user)
     _flush_unique(session, user)
     if was_active and not user.active:
-        _end_admin_sessions(session, user)
+        end_admin_sessions(session, user)
         return [events.UserDeactivated(user.id)]
     if not was_active and user.active:
         return [events.UserReactivated(user.id)]
@@ -108,12 +108,12 @@ def set_active(session: Session, user: User, active: bool) -> list:
     _bump(user)
     session.flush()
     if not active:
-        _end_admin_sessions(session, user)
+        end_admin_sessions(session, user)
     return [events.UserReactivated(user.id) if active else events.UserDeactivated(user.id)]
 
 
-def _end_admin_sessions(session: Session, user: User) -> None:
-    """End a deactivated user's /admin sessions: reactivated, they log in again."""
+def end_admin_sessions(session: Session, user: User) -> None:
+    """End a user's /admin sessions (deactivated, or given a new password): they log in again."""
     session.execute(
         update(AdminSession)
         .where(AdminSession.user_id == user.id, AdminSession.ended_at.is_(None))

@@ -99,21 +99,23 @@ class ExplainQuery(StrictSchema):
     resource = _reference("org, project:PROJECT or asset:PROJECT/ASSET")
 
 
-class SourceOut(Schema):
-    """One source of a user's role on a resource, in words, and whether it wins."""
+class _SourceFields(Schema):
+    """One source of a user's role on a resource, in words."""
 
     kind = fields.String(required=True)
     role = fields.String(allow_none=True, required=True)
     detail = fields.String(required=True)
+
+
+class SourceOut(_SourceFields):
+    """A source in effect, and whether it wins."""
+
     wins = fields.Boolean(required=True)
 
 
-class SuspendedSourceOut(Schema):
+class SuspendedSourceOut(_SourceFields):
     """A source the user holds that is not in effect, and why."""
 
-    kind = fields.String(required=True)
-    role = fields.String(allow_none=True, required=True)
-    detail = fields.String(required=True)
     because = fields.String(
         required=True,
         metadata={"description": "the user is deactivated, or group roles are off"},

@@ -235,26 +235,20 @@ def explain_document(ctx: Context, user: User, resource: Resource) -> dict:
         "winner": winner.kind.value if winner else None,
         "winner_detail": result.reasons[winner] if winner else None,
         "sources": [
-            {
-                "kind": source.kind.value,
-                "role": source.role,
-                "detail": result.reasons[source],
-                "wins": source == winner,
-            }
+            {**_source_document(result, source), "wins": source == winner}
             for source in (access.sources if access else ())
         ],
         "suspended": [
-            {
-                "kind": source.kind.value,
-                "role": source.role,
-                "detail": result.reasons[source],
-                "because": result.suspended_because,
-            }
+            {**_source_document(result, source), "because": result.suspended_because}
             for source in result.suspended
         ],
         "workforce_rule": result.workforce_rule,
         "materialised_role": result.materialised_role,
     }
+
+
+def _source_document(result: Explanation, source: Source) -> dict:
+    return {"kind": source.kind.value, "role": source.role, "detail": result.reasons[source]}
 
 
 def explain_group(ctx: Context, group: Group) -> dict:

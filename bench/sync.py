@@ -38,6 +38,12 @@ PostgreSQL). Exit 1 on any error, drift or mismatch.
     .venv/bin/python bench/sync.py                              # SQLite file in a temp folder
     .venv/bin/python bench/sync.py --quick                      # 1 000 users, 10 groups x 100
     scripts/with-postgres .venv/bin/python bench/sync.py        # throwaway PostgreSQL
+    .venv/bin/python bench/sync.py --idp okta --peer            # the same sync, against the peer
+
+--peer sends the same sync (phases 1, 2, 4 and 5) to python-scim's scim2-server 0.8.3, the peer
+of `bench/scim_side_by_side.py` (in memory, no persistence, no RBAC), from the virtualenv that
+`bench/scim_side_by_side.py --install-peer` makes: what a SCIM server of the same stack costs
+with nothing behind it. The peer refuses Entra's group schema URI, so it takes Okta's forms.
 """
 
 import argparse
@@ -71,6 +77,9 @@ from rbac.context import Context  # noqa: E402
 from rbac.evaluation import ResourceKind  # noqa: E402
 from rbac.models import Provider  # noqa: E402
 from tests import servers  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from scim_side_by_side import PEER_VENV, peer_command, peer_server  # noqa: E402
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -434,6 +443,55 @@ def print_phase(phase: Phase) -> None:
             print(format_row(f"  {label}", len(values), None, values, ""))
 
 
+@dataclass
+class Outcome:
+    """A whole run: its phases, their wall time, and what SCIM read back afterwards."""
+
+    phases: list[Phase]
+    seconds: float
+    mismatches: list[str]
+    server_lines: list[str]
+
+
+def sync(pool, idp: Idp, args, projects: int, server, deleted_stay_members=False) -> Outcome:
+    """Run every phase in order against one server, then read its state back over SCIM."""
+    rng = random.Random(SEED)
+    phases = []
+    start = time.perf_counter()
+    phases.append(run_phase(pool, "users", user_tasks(idp, args.users)))
+    user_ids = [i for i in phases[-1].ids if i is not None]
+    phases.append(run_phase(pool, "groups", group_tasks(idp, args.groups)))
+    group_ids = [i for i in phases[-1].ids if i is not None]
+    if idp.api:  # the peer has no access control: no roles to give
+        phases.append(run_phase(pool, "group roles", assignment_tasks(idp, group_ids, projects)))
+    members = {g: rng.sample(user_ids, min(args.members, len(user_ids))) for g in group_ids}
+    phases.append(run_phase(pool, "members (add)", member_tasks(idp, members)))
+
+    deactivated = rng.sample(user_ids, len(user_ids) // 10)
+    phases.append(run_phase(pool, "churn: deactivate 10%", deactivation_tasks(idp, deactivated)))
+    pairs = [(g, u) for g, user_list in members.items() for u in user_list]
+    removed = defaultdict(list)
+    for g, u in rng.sample(pairs, len(pairs) // 10):
+        removed[g].append(u)
+    phases.append(run_phase(pool, "churn: remove 10% members", removal_tasks(idp, removed)))
+    deleted = deactivated[: len(user_ids) // 20]
+    phases.append(run_phase(pool, "churn: delete 5%", deletion_tasks(idp, deleted)))
+    seconds = time.perf_counter() - start
+
+    gone = set() if deleted_stay_members else set(deleted)
+    expected = {g: len(set(user_list) - set(removed[g]) - gone) for g, user_list in members.items()}
+    deleted_inactive = len(set(deactivated) - set(deleted))
+    mismatches = check_state(idp, expected, len(user_ids) - len(deleted), deleted_inactive)
+    # gunicorn's own start-up lines are INFO whatever the app's level, the peer's request lines
+    # are werkzeug's: left out.
+    server_lines = [
+        line
+        for line in server.lines
+        if "] [INFO] " not in line and " - - [" not in line and "Serving SCIM" not in line
+    ]
+    return Outcome(phases, seconds, mismatches, server_lines)
+
+
 def main() -> None:
     """Set up, serve, sync, churn, verify, and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -447,14 +505,57 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="gunicorn threads per worker (gthread above 1)"
     )
+    parser.add_argument("--peer", action="store_true", help="sync scim2-server instead (okta)")
     args = parser.parse_args()
     if args.quick:
         args.users, args.groups, args.members = 1_000, 10, 100
     if args.members > args.users:
         parser.error("--members cannot exceed --users")
+    if args.peer and args.idp != "okta":
+        parser.error("--peer refuses Entra's group schema URI: add --idp okta")
     provider = Provider(args.idp)
     projects = max(1, args.groups // 10)
+    size = (
+        f"{args.clients} client processes; {args.idp}; {args.users} users, "
+        f"{args.groups} groups x {args.members} members"
+    )
+    pool = multiprocessing.get_context("fork").Pool(args.clients, initializer=_start_client)
+    try:
+        if args.peer:
+            outcome, server_cpu, name, verify, tmp = sync_peer(pool, args, size)
+        else:
+            outcome, server_cpu, name, verify, tmp = sync_rolecall(
+                pool, args, provider, projects, size
+            )
+    finally:
+        pool.close()
+        pool.join()  # the client processes reaped: their CPU time is counted from here
+    if not report(outcome, args, server_cpu, name, verify):
+        if tmp is not None:
+            print(f"the SQLite database is kept for inspection in {tmp}")
+        raise SystemExit(1)
+    if tmp is not None:
+        shutil.rmtree(tmp)
 
+
+def sync_peer(pool, args, size: str) -> tuple:
+    """Sync scim2-server, the peer (no roles to give, nothing to verify)."""
+    command, skipped = peer_command(PEER_VENV, install=False)
+    if command is None:
+        raise SystemExit(skipped)
+    token = uuid.uuid4().hex
+    print(f"scim2-server 0.8.3 (one process, in memory); {size}")
+    print(TABLE_HEADER)
+    sys.stdout.flush()
+    with peer_server(command, token) as (base, server):
+        # The peer keeps a deleted user in its groups' members: counted as it does.
+        idp = Idp(base, token, "", "", Provider.OKTA)
+        outcome = sync(pool, idp, args, 0, server, deleted_stay_members=True)
+    return outcome, _reaped_cpu_seconds(), "scim2-server", None, None
+
+
+def sync_rolecall(pool, args, provider: Provider, projects: int, size: str) -> tuple:
+    """Sync Rolecall on a fresh database, then run `rolecall verify` on it."""
     tmp = Path(tempfile.mkdtemp(prefix="rolecall-sync-"))
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.sqlite3"
     dialect = url.split(":", 1)[0].split("+")[0]
@@ -463,63 +564,27 @@ def main() -> None:
         upgrade_database()
     slug, token, key = build_org(app, provider, projects)
     print(
-        f"database: {dialect}; gunicorn 2 workers x {args.threads} threads; "
-        f"{args.clients} client processes; "
-        f"{args.idp}; {args.users} users, {args.groups} groups x {args.members} members, "
+        f"database: {dialect}; gunicorn 2 workers x {args.threads} threads; {size}, "
         f"{args.groups - args.groups // 2} of them holding roles on {projects} projects "
         f"x {AGENTS} agents"
     )
-
     print(TABLE_HEADER)
     sys.stdout.flush()
-    rng = random.Random(SEED)
     # The server is told what matters, whatever the caller's environment says.
     env = {"ROLECALL_LOG_LEVEL": "WARNING", "ROLECALL_SCIM_RATE_LIMIT": "0"}
-    pool = multiprocessing.get_context("fork").Pool(args.clients, initializer=_start_client)
-    try:
-        with servers.gunicorn(url, workers=2, threads=args.threads, env=env) as (base, server):
-            idp = Idp(f"{base}/scim/v2", token, f"{base}/api/v1", key, provider)
-            phases = []
-            start = time.perf_counter()
-            phases.append(run_phase(pool, "users", user_tasks(idp, args.users)))
-            user_ids = [i for i in phases[-1].ids if i is not None]
-            phases.append(run_phase(pool, "groups", group_tasks(idp, args.groups)))
-            group_ids = [i for i in phases[-1].ids if i is not None]
-            phases.append(
-                run_phase(pool, "group roles", assignment_tasks(idp, group_ids, projects))
-            )
-            members = {g: rng.sample(user_ids, min(args.members, len(user_ids))) for g in group_ids}
-            phases.append(run_phase(pool, "members (add)", member_tasks(idp, members)))
+    with servers.gunicorn(url, workers=2, threads=args.threads, env=env) as (base, server):
+        idp = Idp(f"{base}/scim/v2", token, f"{base}/api/v1", key, provider)
+        outcome = sync(pool, idp, args, projects, server)
+    server_cpu = _reaped_cpu_seconds()  # gunicorn and its workers, now stopped and reaped
+    verify = (slug, *run_verify(url, slug))
+    kept = None if os.environ.get("DATABASE_URL") else tmp
+    return outcome, server_cpu, "gunicorn and its workers", verify, kept
 
-            deactivated = rng.sample(user_ids, len(user_ids) // 10)
-            phases.append(
-                run_phase(pool, "churn: deactivate 10%", deactivation_tasks(idp, deactivated))
-            )
-            pairs = [(g, u) for g, user_list in members.items() for u in user_list]
-            removed = defaultdict(list)
-            for g, u in rng.sample(pairs, len(pairs) // 10):
-                removed[g].append(u)
-            phases.append(run_phase(pool, "churn: remove 10% members", removal_tasks(idp, removed)))
-            deleted = deactivated[: len(user_ids) // 20]
-            phases.append(run_phase(pool, "churn: delete 5%", deletion_tasks(idp, deleted)))
-            total = time.perf_counter() - start
 
-            gone = set(deleted)
-            expected = {
-                g: len(set(user_list) - set(removed[g]) - gone) for g, user_list in members.items()
-            }
-            mismatches = check_state(
-                idp, expected, len(user_ids) - len(gone), len(set(deactivated) - gone)
-            )
-            # gunicorn's own start-up lines are INFO whatever the app's level: left out.
-            server_lines = [line for line in server.lines if "] [INFO] " not in line]
-        server_cpu = _reaped_cpu_seconds()  # gunicorn and its workers, now stopped and reaped
-    finally:
-        pool.close()
-        pool.join()
+def report(outcome: Outcome, args, server_cpu: float, server_name: str, verify) -> bool:
+    """Print the table, the verdict, the CPU used and any error; return whether all is well."""
     client_cpu = _reaped_cpu_seconds() - server_cpu
-    verify_seconds, clean, verify_output = run_verify(url, slug)
-
+    phases, total = outcome.phases, outcome.seconds
     print()
     print(TABLE_HEADER)
     for phase in phases:
@@ -530,33 +595,38 @@ def main() -> None:
         f"{'total (sync + churn)':26} {requests_sent:>8} {total:8.1f} "
         f"{requests_sent / total:7.1f} {'':17} {errors:>6}"
     )
-    met = "met" if total < TARGET_SECONDS and errors == 0 and clean else "NOT met"
-    full = (args.users, args.groups, args.members) == FULL_SIZE
-    size = "" if full else " (at this size; the target is set for 10 000 users, 100 x 1 000)"
-    print(f"target of issue 12, < {TARGET_SECONDS} s with 0 errors and verify clean: {met}{size}")
+    clean = True
+    if verify is not None:
+        slug, verify_seconds, clean, verify_output = verify
+        met = "met" if total < TARGET_SECONDS and errors == 0 and clean else "NOT met"
+        full = (args.users, args.groups, args.members) == FULL_SIZE
+        size = "" if full else " (at this size; the target is set for 10 000 users, 100 x 1 000)"
+        print(
+            f"target of issue 12, < {TARGET_SECONDS} s with 0 errors and verify clean: {met}{size}"
+        )
     print(
-        f"CPU seconds ({os.cpu_count()} cores): gunicorn and its workers {server_cpu:.1f} (their "
+        f"CPU seconds ({os.cpu_count()} cores): {server_name} {server_cpu:.1f} (their "
         f"whole life, read-back included; a database server's own not counted), "
         f"{args.clients} client processes {client_cpu:.1f}"
     )
-    print(f"rolecall verify --org {slug}: {verify_seconds:.1f} s, {'clean' if clean else 'DRIFT'}")
-    for line in verify_output.splitlines()[:10]:
-        print(f"  {line}")
-    print(f"state read back over SCIM: {'as sent' if not mismatches else 'MISMATCH'}")
-    for line in mismatches[:SHOWN_ERRORS]:
+    if verify is not None:
+        print(
+            f"rolecall verify --org {slug}: {verify_seconds:.1f} s, {'clean' if clean else 'DRIFT'}"
+        )
+        for line in verify_output.splitlines()[:10]:
+            print(f"  {line}")
+    print(f"state read back over SCIM: {'as sent' if not outcome.mismatches else 'MISMATCH'}")
+    for line in outcome.mismatches[:SHOWN_ERRORS]:
         print(f"  {line}")
     for phase in phases:
         for error in phase.errors[:SHOWN_ERRORS]:
             print(f"error in {phase.name}: {error}")
-    if server_lines:
-        print(f"server output at WARNING and above ({len(server_lines)} lines), first 20:")
-        for line in server_lines[:20]:
+    if outcome.server_lines:
+        lines = outcome.server_lines
+        print(f"server output at WARNING and above ({len(lines)} lines), first 20:")
+        for line in lines[:20]:
             print(f"  {line[:300]}")
-    if errors or not clean or mismatches:
-        if not os.environ.get("DATABASE_URL"):
-            print(f"the SQLite database is kept for inspection in {tmp}")
-        raise SystemExit(1)
-    shutil.rmtree(tmp)
+    return not (errors or not clean or outcome.mismatches)
 
 
 if __name__ == "__main__":

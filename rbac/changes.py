@@ -25,7 +25,7 @@ from rbac.evaluation import ResourceKind
 from rbac.event_log import record_event, record_events
 from rbac.handlers import HANDLERS, Objects
 from rbac.models import EffectiveAccess, Resource
-from rbac.payloads import person_of_snapshot, person_of_user
+from rbac.payloads import person_of_directory_user
 from rbac.recompute import AccessDiff, Cause, recompute
 from rbac.resources import org_resource
 
@@ -60,14 +60,16 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
         cause = Cause(effect.cause, ctx.actor.label, effect.detail)
         affected.setdefault(cause, set()).update(users)
     fresh = {
-        c.user_id: objects.users[c.user_id].active
+        c.user_id: objects.users[c.user_id]["state"] == "active"
         for c in changes
         if isinstance(c, events.UserCreated)
         and c.user_id in objects.users
         and c.user_id not in named_otherwise
     }
-    people = {u: person_of_snapshot(snapshot) for u, snapshot in objects.user_snapshots.items()}
-    people |= {u: person_of_user(user) for u, user in objects.users.items()}
+    named = objects.user_snapshots | objects.users
+    people = {
+        u: person_of_directory_user(directory_object) for u, directory_object in named.items()
+    }
     diffs = [
         diff
         for cause, users in affected.items()

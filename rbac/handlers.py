@@ -9,14 +9,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session
 
 from rbac import events
-from rbac.bulk import rows_by_id
+from rbac.bulk import among, rows_by_id
 from rbac.context import Context
 from rbac.group_graph import transitive_members
-from rbac.models import EffectiveAccess, Group, GroupAssignment, Resource, User, WorkforceAgent
-from rbac.payloads import directory_group, directory_user
+from rbac.models import (
+    EffectiveAccess,
+    Group,
+    GroupAssignment,
+    Resource,
+    User,
+    UserEmail,
+    WorkforceAgent,
+)
+from rbac.payloads import directory_group, directory_user, directory_user_of_row
 from rbac.resources import address_of, org_resource
 
 # Why access changed: the `cause.type` of access events (docs/rbac.md lists them for readers).
@@ -69,7 +77,7 @@ class Objects:
             for g in (getattr(c, "group_id", None), getattr(c, "child_group_id", None))
             if g
         }
-        self.users = rows_by_id(ctx.session, User, user_ids, selectinload(User.emails))
+        self.users = _directory_users(ctx.session, user_ids)
         self.groups = rows_by_id(ctx.session, Group, group_ids)
         self.user_snapshots = {
             c.user_id: c.snapshot for c in changes if isinstance(c, events.UserDeleted)
@@ -80,9 +88,7 @@ class Objects:
 
     def user(self, user_id: str) -> dict:
         """Return a user's directory object (its snapshot if the row is gone)."""
-        if user_id in self.users:
-            return directory_user(self.users[user_id])
-        return self.user_snapshots.get(user_id) or {"id": user_id}
+        return self.users.get(user_id) or self.user_snapshots.get(user_id) or {"id": user_id}
 
     def group(self, group_id: str) -> dict:
         """Return a group's directory object (its snapshot if the row is gone)."""
@@ -94,6 +100,46 @@ class Objects:
         """Name a group event: dsync.group.* for an IdP's group, group.* for a local one."""
         local = self.group(group_id).get("local", False)
         return f"group.{suffix}" if local else f"dsync.group.{suffix}"
+
+
+_DIRECTORY_USER_COLUMNS = (
+    User.id,
+    User.organization_id,
+    User.directory_id,
+    User.external_id,
+    User.attributes,
+    User.user_name,
+    User.given_name,
+    User.family_name,
+    User.display_name,
+    User.active,
+)
+
+
+def _directory_users(session: Session, user_ids: set[str]) -> dict[str, dict]:
+    """Return users' directory objects: from the rows the session holds, else from columns.
+
+    A group PATCH names a hundred members the session has not loaded: their columns and
+    emails read as plain rows cost less than a hundred ORM objects and their emails.
+    """
+    found, missing = {}, set()
+    for user_id in user_ids:
+        user = session.identity_map.get(session.identity_key(User, user_id))
+        if user is not None and user not in session.deleted:
+            found[user_id] = directory_user(user)
+        else:
+            missing.add(user_id)
+    if not missing:
+        return found
+    emails: dict[str, list[tuple]] = {}
+    for user_id, *email in session.execute(
+        select(UserEmail.user_id, UserEmail.value, UserEmail.type_key, UserEmail.primary)
+        .where(among(session, UserEmail.user_id, missing))
+        .order_by(UserEmail.id)
+    ):
+        emails.setdefault(user_id, []).append(tuple(email))
+    rows = session.execute(select(*_DIRECTORY_USER_COLUMNS).where(among(session, User.id, missing)))
+    return found | {row.id: directory_user_of_row(row, emails.get(row.id, [])) for row in rows}
 
 
 Handler = Callable[[Context, object, Objects], Effect]

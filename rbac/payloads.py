@@ -11,15 +11,22 @@ from rbac.models import Group, User
 
 def directory_user(user: User) -> dict:
     """Return a user as WorkOS's directory user object (emails as the IdP sent them)."""
-    return _directory_object("directory_user", user) | {
-        "username": user.user_name,
+    emails = [(e.value, e.type_key, e.primary) for e in user.emails]
+    return directory_user_of_row(user, emails)
+
+
+def directory_user_of_row(row, emails: list[tuple]) -> dict:
+    """Return a user as a WorkOS directory user, from its columns and (value, type, primary)."""
+    return _directory_object("directory_user", row) | {
+        "username": row.user_name,
         "emails": [
-            {"value": e.value, "type": e.type_key, "primary": bool(e.primary)} for e in user.emails
+            {"value": value, "type": type_key, "primary": bool(primary)}
+            for value, type_key, primary in emails
         ],
-        "first_name": user.given_name,
-        "last_name": user.family_name,
-        "display_name": user.display_name,
-        "state": "active" if user.active else "inactive",
+        "first_name": row.given_name,
+        "last_name": row.family_name,
+        "display_name": row.display_name,
+        "state": "active" if row.active else "inactive",
     }
 
 
@@ -32,7 +39,7 @@ def directory_group(group: Group) -> dict:
     }
 
 
-def _directory_object(kind: str, row: User | Group) -> dict:
+def _directory_object(kind: str, row) -> dict:
     return {
         "object": kind,
         "id": row.id,
@@ -49,12 +56,7 @@ def person(user_id: str, username: str | None, emails: list[tuple[str | None, bo
     return {"id": user_id, "username": username, "email": ranked[0][0] if ranked else None}
 
 
-def person_of_snapshot(snapshot: dict) -> dict:
-    """Return how access events name a deleted user, from its directory object."""
-    emails = [(e.get("value"), bool(e.get("primary"))) for e in snapshot.get("emails", [])]
-    return person(snapshot.get("id"), snapshot.get("username"), emails)
-
-
-def person_of_user(user: User) -> dict:
-    """Return how access events name a user, from its loaded row."""
-    return person(user.id, user.user_name, [(e.value, bool(e.primary)) for e in user.emails])
+def person_of_directory_user(user: dict) -> dict:
+    """Return how access events name a user, from its directory object (a deleted one's too)."""
+    emails = [(e.get("value"), bool(e.get("primary"))) for e in user.get("emails", [])]
+    return person(user.get("id"), user.get("username"), emails)

@@ -165,7 +165,8 @@ def test_directory_events_carry_workos_shaped_objects(world):
     # As sent, but for the domain, which RFC 7643 §4.1.2 canonicalizes.
     assert created["emails"] == [{"value": "Alice@acme.test", "type": "work", "primary": True}]
     added = dict(world.events("dsync.group.user_added"))["dsync.group.user_added"]
-    assert added["user"]["username"] == "alice@acme.test"
+    # The member is read by its columns, not loaded as the creation's row was: the same object.
+    assert added["user"] == {k: v for k, v in created.items() if k != "actor"}
     assert added["group"] == {**added["group"], "id": team, "name": "Team", "local": False}
     granted = [d for _, d in world.events("access.granted") if d["resource"] == "asset:web/bot"]
     assert granted[0]["user"] == {

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from scim2_models import Context, EnterpriseUser, Group, GroupMember, Meta, User
+from scim2_models import Context, EnterpriseUser, Group, GroupMember, User
 
 from app.urls import external_url
 from rbac import models
@@ -129,13 +129,14 @@ def to_scim_group(
 
 
 def _meta(row: models.User | models.Group, resource_type: str, endpoint: str) -> dict:
-    return Meta(
-        resource_type=resource_type,
-        created=row.created_at,
-        last_modified=row.updated_at,
-        location=external_url(endpoint, **{f"{resource_type.lower()}_id": row.id}),
-        version=etag(row),
-    ).model_dump(scim_ctx=Context.DEFAULT)
+    """Return a row's meta as values, which the resource's validation makes a Meta of."""
+    return {
+        "resourceType": resource_type,
+        "created": row.created_at,
+        "lastModified": row.updated_at,
+        "location": external_url(endpoint, **{f"{resource_type.lower()}_id": row.id}),
+        "version": etag(row),
+    }
 
 
 def _without_manager_ref(document: dict) -> dict:

@@ -9,6 +9,8 @@ matters less than to wall time) of REQUESTS requests of each kind:
 - GET /Groups/{id}?excludedAttributes=members;
 - POST /Users (Entra's body: name, emails, active);
 - PATCH /Users/{id} replacing active (each request flips it: a recomputation each time);
+- the same, of users who are members of ROLE_GROUPS groups each holding a project role (as in
+  the sync benchmark, where a user is in about ten groups, five of them holding roles);
 - PATCH /Groups/{id} adding 100 members to a new group holding a project role.
 
 `--profile KIND` prints cProfile's 40 costliest functions of that kind instead (cumulative).
@@ -49,6 +51,7 @@ GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 WARMUP = 50
 MEMBERS = 100
+ROLE_GROUPS = 10
 
 
 class Bench:
@@ -102,13 +105,31 @@ class Bench:
         }
         return self._post("/Users", body)
 
-    def patch_user(self, n: int) -> None:
+    def patch_user(self, n: int, user_ids: list[str] | None = None) -> None:
         """Flip one user's active flag (Entra's form): every pass over the users flips them all."""
-        user_id = self.user_ids[n % len(self.user_ids)]
-        operation = {"op": "replace", "path": "active", "value": (n // len(self.user_ids)) % 2 == 1}
+        user_ids = user_ids or self.user_ids
+        user_id = user_ids[n % len(user_ids)]
+        operation = {"op": "replace", "path": "active", "value": (n // len(user_ids)) % 2 == 1}
         body = {"schemas": [PATCH_SCHEMA], "Operations": [operation]}
         response = self.client.patch(f"/scim/v2/Users/{user_id}", json=body, headers=self.headers)
         assert response.status_code == 200, response.get_json()
+
+    def patch_member(self, n: int) -> None:
+        """Flip the active flag of a user in ROLE_GROUPS groups holding roles."""
+        self.patch_user(n, self._members)
+
+    def prepare_members(self) -> None:
+        """Make users of their own (active), members of ROLE_GROUPS groups holding roles."""
+        self._members = [self.post_user(f"member{n}") for n in range(len(self.user_ids))]
+        self.prepare_groups(ROLE_GROUPS)
+        value = [{"value": u} for u in self._members]
+        body = {"schemas": [PATCH_SCHEMA], "Operations": [{"op": "add", "path": "members"}]}
+        body["Operations"][0]["value"] = value
+        for group_id in self._pending_groups:
+            response = self.client.patch(
+                f"/scim/v2/Groups/{group_id}", json=body, headers=self.headers
+            )
+            assert response.status_code in (200, 204), response.get_json()
 
     def add_members(self, n: int) -> None:
         """Add 100 members to a new group that holds a project role (made before timing).
@@ -144,6 +165,7 @@ KINDS = {
     "get_group": ("GET /Groups/{id}?excludedAttributes=members", Bench.get_group, 1),
     "post_user": ("POST /Users", Bench.post_user, 1),
     "patch_user": ("PATCH /Users/{id} active", Bench.patch_user, 1),
+    "patch_member": (f"PATCH /Users/{{id}} active, in {ROLE_GROUPS} groups with roles", None, 1),
     "add_members": (f"PATCH /Groups/{{id}} add {MEMBERS} members (role held)", None, 10),
 }
 
@@ -156,6 +178,10 @@ def measure(bench: Bench, kind: str, requests: int, profile: bool) -> tuple[floa
         bench.prepare_groups(count + 2)
         call = Bench.add_members
         warmup = 2
+    elif kind == "patch_member":
+        bench.prepare_members()
+        call = Bench.patch_member
+        warmup = WARMUP
     else:
         warmup = WARMUP
     for n in range(warmup):

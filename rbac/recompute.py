@@ -214,12 +214,28 @@ class _Writes:
     def apply(self, session: Session, user_ids: set[str]) -> None:
         """Write the rows, then forget these users' rows the session had loaded."""
         session.flush()  # whatever the ORM holds (the change's own rows) goes first
+        # One statement per resource (a group's change) or per user (a user deactivated or
+        # deleted loses every resource at once), whichever is fewer.
+        by_user: dict[str, list[int]] = {}
         for resource_id, users in self.deleted.items():
-            session.execute(
-                delete(ACCESS).where(
-                    ACCESS.c.resource_id == resource_id, among(session, ACCESS.c.user_id, users)
+            for user_id in users:
+                by_user.setdefault(user_id, []).append(resource_id)
+        if len(by_user) < len(self.deleted):
+            for user_id, resource_ids in by_user.items():
+                session.execute(
+                    delete(ACCESS).where(
+                        ACCESS.c.user_id == user_id,
+                        among(session, ACCESS.c.resource_id, resource_ids),
+                    )
                 )
-            )
+        else:
+            for resource_id, users in self.deleted.items():
+                session.execute(
+                    delete(ACCESS).where(
+                        ACCESS.c.resource_id == resource_id,
+                        among(session, ACCESS.c.user_id, users),
+                    )
+                )
         for (resource_id, role, additive, source), users in self.updated.items():
             session.execute(
                 update(ACCESS)

@@ -221,21 +221,13 @@ class _Writes:
             for user_id in users:
                 by_user.setdefault(user_id, []).append(resource_id)
         if len(by_user) < len(self.deleted):
-            for user_id, resource_ids in by_user.items():
-                session.execute(
-                    delete(ACCESS).where(
-                        ACCESS.c.user_id == user_id,
-                        among(session, ACCESS.c.resource_id, resource_ids),
-                    )
-                )
+            deletes = [(ACCESS.c.user_id, u, ACCESS.c.resource_id, r) for u, r in by_user.items()]
         else:
-            for resource_id, users in self.deleted.items():
-                session.execute(
-                    delete(ACCESS).where(
-                        ACCESS.c.resource_id == resource_id,
-                        among(session, ACCESS.c.user_id, users),
-                    )
-                )
+            deletes = [
+                (ACCESS.c.resource_id, r, ACCESS.c.user_id, u) for r, u in self.deleted.items()
+            ]
+        for fixed, value, listed, values in deletes:
+            session.execute(delete(ACCESS).where(fixed == value, among(session, listed, values)))
         for (resource_id, role, additive, source), users in self.updated.items():
             session.execute(
                 update(ACCESS)

@@ -453,7 +453,9 @@ class Outcome:
     server_lines: list[str]
 
 
-def sync(pool, idp: Idp, args, projects: int, server, deleted_stay_members=False) -> Outcome:
+def sync(
+    pool, idp: Idp, args, projects: int, server, deleted_stay_members: bool = False
+) -> Outcome:
     """Run every phase in order against one server, then read its state back over SCIM."""
     rng = random.Random(SEED)
     phases = []
@@ -556,8 +558,10 @@ def sync_peer(pool, args, size: str) -> tuple:
 
 def sync_rolecall(pool, args, provider: Provider, projects: int, size: str) -> tuple:
     """Sync Rolecall on a fresh database, then run `rolecall verify` on it."""
-    tmp = Path(tempfile.mkdtemp(prefix="rolecall-sync-"))
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.sqlite3"
+    url, tmp = os.environ.get("DATABASE_URL"), None
+    if not url:
+        tmp = Path(tempfile.mkdtemp(prefix="rolecall-sync-"))
+        url = f"sqlite:///{tmp}/bench.sqlite3"
     dialect = url.split(":", 1)[0].split("+")[0]
     app = create_app({"DATABASE_URL": url})
     with app.app_context():
@@ -577,8 +581,7 @@ def sync_rolecall(pool, args, provider: Provider, projects: int, size: str) -> t
         outcome = sync(pool, idp, args, projects, server)
     server_cpu = _reaped_cpu_seconds()  # gunicorn and its workers, now stopped and reaped
     verify = (slug, *run_verify(url, slug))
-    kept = None if os.environ.get("DATABASE_URL") else tmp
-    return outcome, server_cpu, "gunicorn and its workers", verify, kept
+    return outcome, server_cpu, "gunicorn and its workers", verify, tmp
 
 
 def report(outcome: Outcome, args, server_cpu: float, server_name: str, verify) -> bool:

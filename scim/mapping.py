@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from scim2_models import Context, EnterpriseUser, Group, GroupMember, User
+from sqlalchemy import literal
 
 from app.urls import external_url
 from rbac import models
@@ -24,6 +25,7 @@ _USER_COLUMNS = {
     _USER + "active": Column(models.User.active),
     _USER + "meta.created": Column(models.User.created_at),
     _USER + "meta.lastmodified": Column(models.User.updated_at),
+    _USER + "meta.resourcetype": Column(literal("User"), string=True),
     _USER + "emails": Related(
         lambda: models.UserEmail.user_id == models.User.id,
         {
@@ -40,6 +42,7 @@ _GROUP_COLUMNS = {
     _GROUP + "externalid": Column(models.Group.external_id, string=True),
     _GROUP + "meta.created": Column(models.Group.created_at),
     _GROUP + "meta.lastmodified": Column(models.Group.updated_at),
+    _GROUP + "meta.resourcetype": Column(literal("Group"), string=True),
     _GROUP + "members": Related(
         lambda: models.GroupMembership.group_id == models.Group.id,
         {"value": Column(models.GroupMembership.user_id, string=True)},

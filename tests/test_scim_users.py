@@ -182,6 +182,9 @@ def test_delete_then_404_and_user_name_is_free_again(scim):
         ("emails pr", {"alice", "bob"}),
         ('userName eq "a%"', set()),
         ('userName co "_"', set()),
+        ('meta.resourceType eq "User"', {"alice", "bob", "carol"}),
+        ('meta.resourceType eq "user"', set()),  # caseExact (RFC 7643 §3.1)
+        ('meta.resourceType eq "Group"', set()),
     ],
 )
 def test_filters_are_translated_to_sql(scim, scim_filter, expected):
@@ -419,3 +422,20 @@ def test_filtering_on_groups_is_refused_not_silently_empty(scim):
         refused = scim.get("/Users", query_string={"filter": expression})
         assert refused.status_code == 400, expression
         assert refused.get_json()["scimType"] == "invalidFilter"
+
+
+def test_meta_resource_type_is_each_resource_s_type(scim):
+    """meta.resourceType filters and sorts as the constant every resource of a kind carries."""
+    scim.create_user("alice")
+    scim.create_group("Team", [])
+    for path, kind, other in (("/Users", "User", "Group"), ("/Groups", "Group", "User")):
+        for scim_filter, total in (
+            (f'meta.resourceType eq "{kind}"', 1),
+            ("meta.resourceType pr", 1),
+            (f'meta.resourceType sw "{kind[:2]}"', 1),
+            (f'meta.resourceType eq "{other}"', 0),
+        ):
+            listed = scim.get(path, query_string={"filter": scim_filter}).get_json()
+            assert listed["totalResults"] == total, (path, scim_filter, listed)
+        sorted_ = scim.get(path, query_string={"sortBy": "meta.resourceType"})
+        assert sorted_.status_code == 200 and sorted_.get_json()["totalResults"] == 1

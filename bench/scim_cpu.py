@@ -174,16 +174,13 @@ def measure(bench: Bench, kind: str, requests: int, profile: bool) -> tuple[floa
     """Return CPU ms and statements per request of one kind (print a profile if asked)."""
     _, call, divisor = KINDS[kind]
     count = max(1, requests // divisor)
+    warmup = WARMUP
     if kind == "add_members":
         bench.prepare_groups(count + 2)
-        call = Bench.add_members
-        warmup = 2
+        call, warmup = Bench.add_members, 2
     elif kind == "patch_member":
         bench.prepare_members()
         call = Bench.patch_member
-        warmup = WARMUP
-    else:
-        warmup = WARMUP
     for n in range(warmup):
         call(bench, n)
     statements = [0]

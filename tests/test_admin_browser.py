@@ -158,6 +158,7 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         click("Rotate")
         new_token = browser.find_element(By.ID, "new-token").text
         assert re.fullmatch(r"rcs_\S+", new_token)
+        assert "1 older token(s) stopped working now." in browser.page_source
         shot("05-token-rotated")
         rotated = requests.Session()
         rotated.headers["Authorization"] = f"Bearer {new_token}"
@@ -220,7 +221,9 @@ def test_an_admin_manages_a_directory_in_the_browser(app, database_url, browser)
         assert "alice@example.com" not in after and "cascade from owner on org" in after
         shot("10-access-revoked")
         follow("Remove…")
-        assert "Nobody's access changes" in browser.page_source
+        assert "Nobody's access changes: no one holds access through this alone." in (
+            browser.page_source
+        )
         shot("11-confirm-unassign")
         click("Remove")
         assert "Removed: viewer held by group Engineering" in browser.page_source

@@ -255,7 +255,9 @@ def rotate_tokens(directory):
         get_session(), found, timedelta(hours=form.grace_hours.data)
     )
     get_session().commit()
-    flash(f"{len(old)} older token(s) expire in {form.grace_hours.data} hour(s).", "info")
+    hours = form.grace_hours.data
+    when = f"expire in {hours} hour(s)" if hours else "stopped working now"
+    flash(f"{len(old)} older token(s) {when}.", "info")
     return _directory_page(found, plaintext, 201)
 
 

@@ -25,16 +25,23 @@ FEW = 50
 
 def rows_by_id(session: Session, model, ids: Iterable, *options) -> dict:
     """Return rows by id: those the session holds already, the others in one query."""
-    ids, found = set(ids), {}
-    for row_id in ids:
-        row = session.identity_map.get(session.identity_key(model, row_id))
-        if row is not None and row not in session.deleted:
-            found[row_id] = row
-    missing = ids - found.keys()
+    found, missing = held_rows(session, model, ids)
     if missing:
         query = select(model).where(among(session, model.id, missing)).options(*options)
         found.update({row.id: row for row in session.scalars(query)})
     return found
+
+
+def held_rows(session: Session, model, ids: Iterable) -> tuple[dict, set]:
+    """Return the rows by id the session holds (and is not deleting), and the ids it does not."""
+    found, missing = {}, set()
+    for row_id in set(ids):
+        row = session.identity_map.get(session.identity_key(model, row_id))
+        if row is not None and row not in session.deleted:
+            found[row_id] = row
+        else:
+            missing.add(row_id)
+    return found, missing
 
 
 def among(session: Session, column, values: Iterable) -> ColumnElement[bool]:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rbac import events
-from rbac.bulk import among, rows_by_id
+from rbac.bulk import among, held_rows, rows_by_id
 from rbac.context import Context
 from rbac.group_graph import transitive_members
 from rbac.models import (
@@ -122,13 +122,8 @@ def _directory_users(session: Session, user_ids: set[str]) -> dict[str, dict]:
     A group PATCH names a hundred members the session has not loaded: their columns and
     emails read as plain rows cost less than a hundred ORM objects and their emails.
     """
-    found, missing = {}, set()
-    for user_id in user_ids:
-        user = session.identity_map.get(session.identity_key(User, user_id))
-        if user is not None and user not in session.deleted:
-            found[user_id] = directory_user(user)
-        else:
-            missing.add(user_id)
+    held, missing = held_rows(session, User, user_ids)
+    found = {user_id: directory_user(user) for user_id, user in held.items()}
     if not missing:
         return found
     emails: dict[str, list[tuple]] = {}

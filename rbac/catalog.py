@@ -46,7 +46,6 @@ class Administration:
     """The permission each admin action needs, checked for the acting user by the engine."""
 
     assign_roles: dict[Scope, str]  # giving or taking a role on a resource of that scope
-    assign_top_org_role: str  # giving the Owner role (to a user or a group)
     create_project: str
     create_asset: str
     delete_project: str
@@ -56,6 +55,9 @@ class Administration:
     manage_settings: str
     manage_api_keys: str
     manage_webhooks: str  # webhook endpoints receive every event, as an API key reads them
+    # SCIM tokens, pausing directories, sign-in with the IdP: whoever holds a token acts as the
+    # IdP, which no rail blocks, so this is the Owner's (and an additive role's) alone.
+    manage_directories: str
     view_audit_log: str
 
 
@@ -151,7 +153,6 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         frozenset(data.get("workforce_rule", {}).get("permissions", ())),
         Administration(
             {Scope(k): v for k, v in administration["assign_roles"].items()},
-            administration["assign_top_org_role"],
             administration["create_project"],
             administration["create_asset"],
             administration["delete_project"],
@@ -161,6 +162,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             administration["manage_settings"],
             administration["manage_api_keys"],
             administration["manage_webhooks"],
+            administration["manage_directories"],
             administration["view_audit_log"],
         ),
     )
@@ -176,11 +178,11 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     admin = catalog.administration
     named = {
         *admin.assign_roles.values(),
-        admin.assign_top_org_role,
         admin.create_project,
         admin.create_asset,
         admin.manage_principals,
         admin.manage_settings,
+        admin.manage_directories,
         *catalog.workforce_permissions,
     }
     if unknown := named - known:

@@ -5,6 +5,8 @@ provisioning, admin changes from `rbac.admin`), records each change's event, rec
 exactly the users whose access it may change (`rbac.recompute`), and applies the rules that
 concern the result, once, from what the recomputation saw:
 
+- **authority over the outcome**: every role the change gave or took, by whatever route,
+  must be one the acting admin could give or take before the change (`rbac.authorization`);
 - **the owner rule**: a change that takes the top org role from someone and leaves no active
   Owner is refused if an admin made it; an IdP's change is applied (the IdP is the authority on
   who is still employed) and raises `org.alert.no_active_owner`;
@@ -17,7 +19,7 @@ It flushes and never commits: a refusal raised here rolls the caller's transacti
 from sqlalchemy import func, select
 
 from rbac import events
-from rbac.authorization import authorize
+from rbac.authorization import access_before, judge_outcome
 from rbac.catalog import Scope
 from rbac.context import Context
 from rbac.errors import NeedsConfirmation, Refused
@@ -70,6 +72,7 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     people = {
         u: person_of_directory_user(directory_object) for u, directory_object in named.items()
     }
+    before = access_before(ctx, seen)
     diffs = [
         diff
         for cause, users in affected.items()
@@ -80,8 +83,9 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     # taken in one order, the users' (recompute) then the organization's, so one call per
     # transaction (every caller's case) cannot deadlock against another.
     record_events(ctx.session, ctx.org.id, recorded)
+    created = {c.resource_id for c in changes if isinstance(c, events.ResourceCreated)}
+    judge_outcome(ctx, diffs, before, exempt=gone | created)
     _owner_rule(ctx, diffs)
-    _top_role_rule(ctx, diffs)
     if not confirmed:  # deleting a resource is not losing one's access to it by mistake
         _own_access_rule(ctx, [diff for diff in diffs if diff.resource_id not in gone])
     return diffs
@@ -108,22 +112,6 @@ def _owner_rule(ctx: Context, diffs: list[AccessDiff]) -> None:
         )
         return
     raise Refused("that would leave the organization without an active Owner")
-
-
-def _top_role_rule(ctx: Context, diffs: list[AccessDiff]) -> None:
-    """Only an Owner gives or takes the Owner role (seed 003), by whatever route it goes.
-
-    A grant or assignment of Owner is checked where it is made; this catches the others: a
-    member added to (or removed from) a group holding Owner, a group nested or deleted, an
-    Owner deactivated or deleted by an admin. The operator and the IdP are not checked.
-    """
-    top = ctx.catalog.highest(Scope.ORGANIZATION).name
-    moved = [d for d in diffs if d.old_role != d.new_role and top in (d.old_role, d.new_role)]
-    if not moved:
-        return
-    org = org_resource(ctx.session, ctx.org)
-    if any(d.resource_id == org.id for d in moved):
-        authorize(ctx, ctx.catalog.administration.assign_top_org_role, org)
 
 
 def _own_access_rule(ctx: Context, diffs: list[AccessDiff]) -> None:

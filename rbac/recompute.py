@@ -41,12 +41,14 @@ class Cause:
 
 @dataclass(frozen=True)
 class AccessDiff:
-    """One user's primary role on one resource, before and after a recomputation."""
+    """One user's roles on one resource, before and after a recomputation."""
 
     user_id: str
     resource_id: int
     old_role: str | None
     new_role: str | None
+    old_additive: tuple[str, ...] = ()
+    new_additive: tuple[str, ...] = ()
 
 
 def recompute(
@@ -138,7 +140,7 @@ def recompute(
                 },
             )
         )
-        diffs.append(AccessDiff(user_id, resource_id, old[0], new[0]))
+        diffs.append(AccessDiff(user_id, resource_id, old[0], new[0], tuple(old[1]), tuple(new[1])))
 
     writes.apply(session, user_ids)
     named = _people({d.user_id for d in diffs}, ctx, people or {})

@@ -2,8 +2,7 @@
 
 from sqlalchemy import delete, select
 
-from rbac.authorization import authorize
-from rbac.catalog import Scope
+from rbac.authorization import authorize_role
 from rbac.changes import apply_changes
 from rbac.context import Context
 from rbac.errors import InvalidValue
@@ -83,9 +82,5 @@ def _authorized_role(ctx: Context, resource: Resource, role: str, holder: User |
         raise InvalidValue("the resource and the user or group must belong to the organization")
     scope = ResourceKind(resource.kind).scope
     name = ctx.catalog.role(scope, role).name
-    administration = ctx.catalog.administration
-    authorize(ctx, administration.assign_roles[scope], resource)
-    if scope == Scope.ORGANIZATION and name == ctx.catalog.highest(scope).name:
-        # Seed 003: only an Owner may give the Owner role (or take it).
-        authorize(ctx, administration.assign_top_org_role, resource)
+    authorize_role(ctx, name, resource)
     return name

@@ -28,8 +28,6 @@ from app.api_schemas import (
     ExplainQuery,
     GroupGrantsOut,
 )
-from app.db import get_catalog, get_session, use_read_session
-from app.request_body import read_body
 from rbac import idempotency, queries
 from rbac.context import Actor, Context
 from rbac.errors import DomainError
@@ -39,6 +37,8 @@ from rbac.lookups import find_group, find_user
 from rbac.models import ApiKeyRole
 from rbac.resources import find_resource
 from rbac.tenancy import authenticate_api_key
+from web.db import get_catalog, get_session, use_read_session
+from web.request_body import read_body
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _IDEMPOTENCY_HEADER = {

@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 import migrations
 from app import create_app
-from app.db import get_engine, get_session
 from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE, child_exit, post_worker_init
 from rbac import tenancy
 from rbac.db import utcnow
 from rbac.errors import DomainError
 from rbac.journal import escape_text, read_counts, recent_requests
 from rbac.models import Directory, Organization, Provider
+from web.db import get_engine, get_session
 
 
 class BadInput(click.ClickException):

@@ -13,7 +13,6 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.cli import cli, domain, format_time
-from app.db import get_catalog, get_session
 from rbac import accounts, listing, lookups, queries, tenancy
 from rbac.admin import grants, principals, resources, settings
 from rbac.changes import active_owners
@@ -21,6 +20,7 @@ from rbac.context import Context
 from rbac.evaluation import ResourceKind
 from rbac.models import Directory, Organization
 from rbac.resources import ASSET_KINDS, find_resource
+from web.db import get_catalog, get_session
 
 
 def _context(org_slug: str) -> Context:

@@ -10,11 +10,11 @@ from sqlalchemy import select, text
 
 from app import create_app
 from app.cli import cli, upgrade_database
-from app.db import get_engine, get_session
 from rbac import tenancy
 from rbac.db import Base, make_engine
 from rbac.event_log import read_events
 from rbac.models import EffectiveAccess, Provider
+from web.db import get_engine, get_session
 
 SCIM_JSON = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

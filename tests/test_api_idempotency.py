@@ -8,11 +8,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from app.db import get_session
 from rbac.idempotency import RETENTION
 from rbac.models import Event, Group, IdempotentRequest
 from tests import servers
 from tests.conftest import Api, api_error, api_key
+from web.db import get_session
 
 
 def _count(app, model) -> int:

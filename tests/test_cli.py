@@ -11,12 +11,12 @@ from sqlalchemy import select, update
 
 from app import cli as app_cli
 from app.cli import cli, served_url
-from app.db import get_engine, get_session
 from rbac.db import utcnow
 from rbac.journal import recent_requests, record_request
 from rbac.models import DirectoryToken
 from tests import servers
 from tests.conftest import ScimClient
+from web.db import get_engine, get_session
 
 ROLECALL = str(Path(sys.executable).with_name("rolecall"))
 

@@ -4,10 +4,10 @@ import json
 import re
 
 from app import create_app
-from app.db import get_engine
 from tests.conftest import make_directory
 from tests.test_webhooks import create_webhook, deliver
 from tests.webhook_receiver import receiving
+from web.db import get_engine
 
 TOKEN = "metrics-token-for-tests"
 

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from app import outbound, worker
-from app.db import get_session
 from rbac import tenancy, webhooks
 from rbac.event_log import read_events
 from rbac.models import DeadLetter, Event, WebhookEndpoint
 from tests.webhook_receiver import Behaviour, receiving, verify
+from web.db import get_session
 
 FAST = worker.WorkerSettings(
     threads=1,

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 
-from flask import current_app, g, request
+from flask import current_app, g, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
@@ -37,6 +37,7 @@ from rbac.lookups import find_group, find_user
 from rbac.models import ApiKeyRole
 from rbac.resources import find_resource
 from rbac.tenancy import authenticate_api_key
+from rbac.wire import event_document
 from web.db import get_catalog, get_session, use_read_session
 from web.request_body import read_body
 
@@ -244,11 +245,15 @@ def list_events(query):
     """
     events = read_events(get_session(), g.org.id, query["after"], query["limit"] + 1)
     page = events[: query["limit"]]
-    return {
-        "data": page,
-        "next_cursor": page[-1].id if page else query["after"],
-        "has_more": len(events) > len(page),
-    }
+    # Served as built (EventsPage documents it): each event is the domain's wire document,
+    # the very one webhooks send.
+    return jsonify(
+        {
+            "data": [event_document(event) for event in page],
+            "next_cursor": page[-1].id if page else query["after"],
+            "has_more": len(events) > len(page),
+        }
+    )
 
 
 _CHECK_BODY = {

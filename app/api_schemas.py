@@ -47,7 +47,10 @@ class EventsQuery(StrictSchema):
 
 
 class EventOut(Schema):
-    """One event as consumers read it; `id` is the cursor and a stable idempotency key."""
+    """One event as consumers read it; `id` is the cursor and a stable idempotency key.
+
+    Documents `rbac.wire.event_document`, which builds what is served and sent.
+    """
 
     id = fields.Integer()
     type = fields.String()

@@ -102,7 +102,7 @@ def test_malformed_keys_are_400(world, acme, key):
 
 def test_the_document_names_the_header_on_every_write(app):
     """Each write operation of the OpenAPI document lists the Idempotency-Key header."""
-    from app.api_reference import openapi_document
+    from app.api.reference import openapi_document
 
     with app.app_context():
         paths = openapi_document()["paths"]

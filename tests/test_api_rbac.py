@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app.api_errors import domain_error_response
+from app.api.boundary import domain_error_response
 from app.cli import cli
 from rbac import tenancy
 from rbac.admin.resources import create_project

@@ -7,7 +7,7 @@ here: a leaked key must not be able to mint credentials (the CLI and /admin issu
 
 from flask import g
 
-from app.api import (
+from app.api.boundary import (
     QUERY,
     READ_ERRORS,
     WRITE_ERRORS,
@@ -19,7 +19,7 @@ from app.api import (
     read_context,
     writes,
 )
-from app.api_org_schemas import (
+from app.api.schemas.org import (
     CatalogOut,
     DirectoriesOut,
     DirectoryIn,

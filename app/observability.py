@@ -240,7 +240,7 @@ def _migrations_head() -> str:
     if "rolecall.migrations_head" not in current_app.extensions:
         from alembic.script import ScriptDirectory
 
-        from app.cli import alembic_config
+        from app.migrate import alembic_config
 
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         current_app.extensions["rolecall.migrations_head"] = head

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from app.cli import upgrade_database  # noqa: E402
+from app.migrate import upgrade_database  # noqa: E402
 from rbac import tenancy  # noqa: E402
 from rbac.admin import grants, resources  # noqa: E402
 from rbac.context import Context  # noqa: E402

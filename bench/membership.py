@@ -19,7 +19,7 @@ import uuid
 from sqlalchemy import insert
 
 from app import create_app
-from app.cli import upgrade_database
+from app.migrate import upgrade_database
 from rbac import queries, tenancy
 from rbac.admin import grants, resources
 from rbac.context import Context

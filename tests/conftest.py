@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, text
 
 from app import create_app
-from app.cli import cli, upgrade_database
+from app.cli import cli
+from app.migrate import upgrade_database
 from rbac import tenancy
 from rbac.db import Base, make_engine
 from rbac.event_log import read_events

@@ -23,7 +23,7 @@ def test_not_ready_without_the_database_or_behind_its_migrations(tmp_path):
     """A database behind head, or none reachable: 503 saying which."""
     from alembic import command
 
-    from app.cli import alembic_config
+    from app.migrate import alembic_config
 
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     behind = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x"})

@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import outbound, worker
+from app import worker
+from app.worker import outbound
 from rbac import tenancy, webhooks
 from rbac.event_log import read_events
 from rbac.models import DeadLetter, Event, WebhookEndpoint

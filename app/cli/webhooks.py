@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 
 from app import worker
 from app.cli.base import cli, commit_change, format_time, org_context, org_option
-from app.outbound import OutboundPolicy
+from app.worker.outbound import OutboundPolicy
 from rbac import webhooks
 
 

@@ -8,7 +8,8 @@ one says so and exits), since SQLite is one host's embedded database.
 
 Each request is signed as Standard Webhooks says (the `standardwebhooks` package): headers
 `webhook-id` (the event's id), `webhook-timestamp` and `webhook-signature`, and the body is
-the event exactly as GET /api/v1/events serves it (`rbac.wire.event_document`).
+the event exactly as GET /api/v1/events serves it (`rbac.wire.event_document`), sent by
+`outbound` (one POST, bounded in time and size, to an address allowed).
 """
 
 import contextlib
@@ -24,8 +25,8 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 from standardwebhooks.webhooks import Webhook
 
-from app import outbound
-from app.outbound import OutboundPolicy
+from app.worker import outbound
+from app.worker.outbound import OutboundPolicy
 from rbac import webhooks
 from rbac.db import utcnow
 from rbac.models import Event, WebhookEndpoint

@@ -16,6 +16,7 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY rbac ./rbac
 COPY scim ./scim
+COPY web ./web
 COPY migrations ./migrations
 COPY wsgi.py gunicorn.conf.py alembic.ini ./
 RUN pip install . \

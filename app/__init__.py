@@ -1,19 +1,16 @@
 """Flask composition root: create_app builds the whole application."""
 
 import os
-from pathlib import Path
 
 from flask import Flask
+
+from web.instance import default_database_url, instance_path
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the Rolecall application; config overrides the environment and defaults."""
     # ROLECALL_INSTANCE_PATH moves the instance folder (and its default SQLite file).
-    app = Flask(
-        __name__,
-        instance_path=os.environ.get("ROLECALL_INSTANCE_PATH"),
-        instance_relative_config=True,
-    )
+    app = Flask(__name__, instance_path=instance_path(), instance_relative_config=True)
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("DATABASE_URL"),
         ROLECALL_CATALOG=os.environ.get("ROLECALL_CATALOG"),
@@ -34,11 +31,10 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     if not app.config["DATABASE_URL"]:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'rolecall.sqlite3'}"
+        app.config["DATABASE_URL"] = default_database_url(app.instance_path)
 
-    from app import db, request_body
     from rbac.catalog import load_catalog
+    from web import db, request_body
 
     db.init_app(app)
     request_body.init_app(app)

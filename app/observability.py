@@ -17,26 +17,18 @@ import hmac
 import json
 import logging
 import os
-import re
 import sys
 import threading
 import time
-import uuid
 from datetime import timedelta
 
 from flask import Flask, abort, current_app, g, request
 from sqlalchemy import func, select, text
 
-from app.db import get_engine, get_session
 from rbac.db import utcnow
-from rbac.tenancy import API_KEY_PREFIX, TOKEN_PREFIX
-from rbac.webhooks import SECRET_PREFIX
+from web.correlation import correlation_id
+from web.db import get_engine, get_session
 
-# IdPs send their own request ids; Entra's is client-request-id.
-CORRELATION_HEADERS = ("X-Request-Id", "client-request-id", "X-Correlation-Id")
-# A client's request id is kept if it is this plain; secrets' prefixes never are.
-CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,64}")
-SECRET_PREFIXES = (TOKEN_PREFIX, API_KEY_PREFIX, SECRET_PREFIX)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 request_log = logging.getLogger("rolecall.request")
 
@@ -49,21 +41,6 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)
     app.add_url_rule("/metrics", "metrics", metrics)
-
-
-def correlation_id() -> str:
-    """Return the request's correlation id: the client's if it is a plain id, else a new one.
-
-    A client that puts a secret there (its token, by mistake) gets a fresh id: the id is
-    logged, journaled and echoed, and a secret must be none of those.
-    """
-    if "correlation_id" not in g:
-        incoming = next(
-            (request.headers[h] for h in CORRELATION_HEADERS if h in request.headers), ""
-        )
-        plain = CLIENT_ID.fullmatch(incoming) and not incoming.startswith(SECRET_PREFIXES)
-        g.correlation_id = incoming if plain else uuid.uuid4().hex
-    return g.correlation_id
 
 
 def healthz():
@@ -263,7 +240,7 @@ def _migrations_head() -> str:
     if "rolecall.migrations_head" not in current_app.extensions:
         from alembic.script import ScriptDirectory
 
-        from app.cli import alembic_config
+        from app.migrate import alembic_config
 
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         current_app.extensions["rolecall.migrations_head"] = head

@@ -40,8 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from app.cli import upgrade_database  # noqa: E402
-from app.db import get_catalog, get_engine, get_session  # noqa: E402
+from app.migrate import upgrade_database  # noqa: E402
 from rbac import tenancy  # noqa: E402
 from rbac.admin import grants, resources  # noqa: E402
 from rbac.context import Context  # noqa: E402
@@ -49,6 +48,7 @@ from rbac.db import utcnow  # noqa: E402
 from rbac.evaluation import ResourceKind  # noqa: E402
 from rbac.models import Group, GroupMembership, Organization, Provider, User  # noqa: E402
 from tests import servers  # noqa: E402
+from web.db import get_catalog, get_engine, get_session  # noqa: E402
 
 FLOOR_APP = """
 import os

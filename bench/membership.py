@@ -19,8 +19,7 @@ import uuid
 from sqlalchemy import insert
 
 from app import create_app
-from app.cli import upgrade_database
-from app.db import get_catalog, get_engine, get_session
+from app.migrate import upgrade_database
 from rbac import queries, tenancy
 from rbac.admin import grants, resources
 from rbac.context import Context
@@ -30,6 +29,7 @@ from rbac.group_graph import transitive_members
 from rbac.models import Group, GroupAssignment, GroupMembership, Organization, Provider, User
 from rbac.recompute import Cause, recompute
 from rbac.resources import find_resource
+from web.db import get_catalog, get_engine, get_session
 
 SIZES = (100, 1_000, 10_000)
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

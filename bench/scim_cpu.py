@@ -39,12 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from app.cli import upgrade_database  # noqa: E402
-from app.db import get_catalog, get_engine, get_session  # noqa: E402
+from app.migrate import upgrade_database  # noqa: E402
 from rbac import tenancy  # noqa: E402
 from rbac.admin import grants, resources  # noqa: E402
 from rbac.context import Context  # noqa: E402
 from rbac.models import Group, Organization, Provider  # noqa: E402
+from web.db import get_catalog, get_engine, get_session  # noqa: E402
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"

@@ -72,13 +72,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from app.cli import upgrade_database  # noqa: E402
-from app.db import get_catalog, get_engine, get_session  # noqa: E402
+from app.migrate import upgrade_database  # noqa: E402
 from rbac import tenancy  # noqa: E402
 from rbac.admin import grants, resources  # noqa: E402
 from rbac.context import Context  # noqa: E402
 from rbac.models import Group, Organization, Provider  # noqa: E402
 from tests import servers  # noqa: E402
+from web.db import get_catalog, get_engine, get_session  # noqa: E402
 
 PEER_VERSION = "0.8.3"
 PEER_VENV = ROOT / ".bench" / "scim2-server-venv"
@@ -120,7 +120,7 @@ from rbac.models import Group, User
 app = Flask(__name__)
 engine = make_engine(os.environ["DATABASE_URL"])
 if engine.dialect.name == "postgresql":
-    # As Rolecall's read-only requests (app/db.py): no BEGIN and ROLLBACK around the read.
+    # As Rolecall's read-only requests (web/db.py): no BEGIN and ROLLBACK around the read.
     engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 Session = sessionmaker(engine)
 

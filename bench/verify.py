@@ -25,8 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from app.cli import upgrade_database  # noqa: E402
-from app.db import get_catalog, get_engine, get_session  # noqa: E402
+from app.migrate import upgrade_database  # noqa: E402
 from bench.sync import run_verify  # noqa: E402
 from rbac import tenancy  # noqa: E402
 from rbac.admin import grants, resources  # noqa: E402
@@ -35,6 +34,7 @@ from rbac.db import utcnow  # noqa: E402
 from rbac.evaluation import ResourceKind  # noqa: E402
 from rbac.models import Group, GroupMembership, Organization, Provider, User  # noqa: E402
 from rbac.recompute import Cause, recompute  # noqa: E402
+from web.db import get_catalog, get_engine, get_session  # noqa: E402
 
 TARGET_SECONDS = 10
 

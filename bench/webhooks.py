@@ -26,14 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from app.cli import upgrade_database  # noqa: E402
-from app.db import get_session  # noqa: E402
+from app.migrate import upgrade_database  # noqa: E402
 from rbac import tenancy  # noqa: E402
 from rbac.context import Context  # noqa: E402
 from rbac.models import Event, Provider  # noqa: E402
 from rbac.webhooks import create_endpoint  # noqa: E402
 from tests import servers  # noqa: E402
 from tests.webhook_receiver import receiving  # noqa: E402
+from web.db import get_session  # noqa: E402
 
 ROLECALL = str(Path(sys.executable).with_name("rolecall"))
 
@@ -53,7 +53,7 @@ def main() -> None:
         if postgres:
             from sqlalchemy import text
 
-            from app.db import get_engine
+            from web.db import get_engine
 
             with get_engine().begin() as connection:
                 connection.execute(text("DROP SCHEMA public CASCADE"))

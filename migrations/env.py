@@ -1,10 +1,17 @@
-"""Alembic environment: runs on the connection it is handed, or on DATABASE_URL."""
+"""Alembic environment: runs on the connection it is handed, or on DATABASE_URL.
+
+Without DATABASE_URL, the database is the app's default: the SQLite file in the instance
+folder (web/instance.py), found without building the app.
+"""
+
+import os
 
 from alembic import context
 from sqlalchemy import pool
 
 import rbac.models  # noqa: F401  (registers every table on Base.metadata)
 from rbac.db import Base, make_engine
+from web.instance import default_database_url, instance_path
 
 config = context.config
 target_metadata = Base.metadata
@@ -14,9 +21,7 @@ def _database_url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from app import create_app
-
-    return create_app().config["DATABASE_URL"]
+    return os.environ.get("DATABASE_URL") or default_database_url(instance_path())
 
 
 def _configure(connection) -> None:

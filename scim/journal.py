@@ -18,12 +18,12 @@ from urllib.parse import urlencode
 from flask import current_app, g, request
 from sqlalchemy.engine import Engine
 
-from app.db import get_engine, get_session
-from app.observability import correlation_id
 from rbac.db import utcnow
 from rbac.journal import add_read_counts, prune_journal, record_request
 from rbac.tenancy import API_KEY_PREFIX, TOKEN_PREFIX
 from rbac.webhooks import SECRET_PREFIX
+from web.correlation import correlation_id
+from web.db import get_engine, get_session
 
 # A route's parameters, <user_id> or <string:name>, written {user_id} in read counts.
 _PARAMETER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")

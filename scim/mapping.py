@@ -5,10 +5,10 @@ from collections.abc import Iterable
 from scim2_models import Context, EnterpriseUser, Group, GroupMember, User
 from sqlalchemy import literal
 
-from app.urls import external_url
 from rbac import models
 from rbac.provisioning import EmailFields, GroupFields, UserFields
 from scim.filters import Column, Related, Schema
+from web.urls import external_url
 
 ScimUser = User[EnterpriseUser]
 ScimGroup = Group

@@ -21,9 +21,6 @@ from scim2_models import (
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from app.db import get_catalog, get_session
-from app.request_body import read_body
-from app.urls import external_url
 from rbac import models, provisioning
 from rbac.changes import apply_changes
 from rbac.context import Context as RbacContext
@@ -54,6 +51,9 @@ from scim.mapping import (
     to_scim_user,
     user_fields,
 )
+from web.db import get_catalog, get_session
+from web.request_body import read_body
+from web.urls import external_url
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 # Parametrized once for the life of the process (see scim.listing.list_response).

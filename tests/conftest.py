@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import select, text
 
 from app import create_app
-from app.cli import cli, upgrade_database
-from app.db import get_engine, get_session
+from app.cli import cli
+from app.migrate import upgrade_database
 from rbac import tenancy
 from rbac.db import Base, make_engine
 from rbac.event_log import read_events
 from rbac.models import EffectiveAccess, Provider
+from web.db import get_engine, get_session
 
 SCIM_JSON = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select
 
 from app.cli import cli
-from app.db import get_session
 from rbac.db import utcnow
 from rbac.models import AdminCredential, AdminSession, Directory, Organization, User
 from tests.conftest import (
@@ -18,6 +17,7 @@ from tests.conftest import (
     create_admin,
     make_directory,
 )
+from web.db import get_session
 
 
 @pytest.fixture

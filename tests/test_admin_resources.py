@@ -4,9 +4,9 @@ import re
 
 from sqlalchemy import func, select
 
-from app.db import get_session
 from rbac.models import EffectiveAccess, Event
 from tests.conftest import Browser, create_admin, make_directory, table_rows
+from web.db import get_session
 
 
 def _counts(app) -> tuple[int, int]:

@@ -3,7 +3,8 @@
 import re
 from datetime import timedelta
 
-from app import outbound, worker
+from app import worker
+from app.worker import outbound
 from rbac import webhooks
 from tests.conftest import make_directory, table_rows
 from tests.test_webhooks import deliver, delivered_ids

@@ -2,9 +2,9 @@
 
 import pytest
 
-from app.db import get_session
 from rbac import tenancy
 from tests.conftest import Api, api_error, api_key, make_directory
+from web.db import get_session
 
 MISSING = "00000000-0000-0000-0000-000000000000"
 

@@ -7,9 +7,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.cli import cli
-from app.db import get_engine
 from rbac.event_log import read_events, record_event
 from tests.conftest import make_directory
+from web.db import get_engine
 
 
 def _api_key(app, org="acme") -> str:

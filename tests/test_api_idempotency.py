@@ -8,11 +8,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from app.db import get_session
 from rbac.idempotency import RETENTION
 from rbac.models import Event, Group, IdempotentRequest
 from tests import servers
 from tests.conftest import Api, api_error, api_key
+from web.db import get_session
 
 
 def _count(app, model) -> int:
@@ -102,7 +102,7 @@ def test_malformed_keys_are_400(world, acme, key):
 
 def test_the_document_names_the_header_on_every_write(app):
     """Each write operation of the OpenAPI document lists the Idempotency-Key header."""
-    from app.api_reference import openapi_document
+    from app.api.reference import openapi_document
 
     with app.app_context():
         paths = openapi_document()["paths"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app.api_reference import openapi_document
+from app.api.reference import openapi_document
 from tests.conftest import ScimClient, api_error, api_key, make_directory
 
 

@@ -3,7 +3,7 @@
 import json
 import re
 
-from app.api_reference import openapi_document
+from app.api.reference import openapi_document
 from app.cli import cli
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}

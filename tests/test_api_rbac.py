@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from app.api_errors import domain_error_response
+from app.api.boundary import domain_error_response
 from app.cli import cli
-from app.db import get_catalog, get_session
 from rbac import tenancy
 from rbac.admin.resources import create_project
 from rbac.context import Context
@@ -21,6 +20,7 @@ from rbac.errors import (
 )
 from rbac.models import ApiKeyRole
 from tests.conftest import Api, ScimClient, api_error, api_key, make_directory
+from web.db import get_catalog, get_session
 
 
 def test_check_answers_as_the_cli_does(world, acme):

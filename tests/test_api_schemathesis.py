@@ -47,10 +47,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.cli import cli
-from app.db import get_catalog
 from app.serving import LIMIT_REQUEST_LINE
 from tests import servers
 from tests.conftest import SCIM_JSON, USER_SCHEMA, make_directory
+from web.db import get_catalog
 
 pytestmark = pytest.mark.slow
 

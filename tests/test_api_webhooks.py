@@ -2,7 +2,8 @@
 
 from datetime import timedelta
 
-from app import outbound, worker
+from app import worker
+from app.worker import outbound
 from rbac import webhooks
 from tests.conftest import api_error
 from tests.test_webhooks import deliver, delivered_ids

@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from app.db import get_session
 from bench import membership
 from bench.profile_shares import shares
 from rbac import tenancy
 from rbac.models import Provider
 from tests.servers import ROOT
+from web.db import get_session
 
 
 def test_bench_steps_run_on_a_small_group(app):

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 
-from app.db import get_catalog, get_session
 from rbac import provisioning, tenancy
 from rbac.admin import grants, resources
 from rbac.bulk import among, insert_rows
@@ -16,6 +15,7 @@ from rbac.models import Event, Group, GroupMembership, Provider, User
 from rbac.queries import verify
 from rbac.resources import org_resource
 from tests.conftest import fold_access_events, materialised_access
+from web.db import get_catalog, get_session
 
 
 def test_among_takes_more_values_than_sqlite_takes_parameters(app):

@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from app import cli as app_cli
-from app.cli import cli, served_url
-from app.db import get_engine, get_session
+from app.cli import cli
+from app.cli import server as server_cli
+from app.cli.server import served_url
 from rbac.db import utcnow
 from rbac.journal import recent_requests, record_request
 from rbac.models import DirectoryToken
 from tests import servers
 from tests.conftest import ScimClient
+from web.db import get_engine, get_session
 
 ROLECALL = str(Path(sys.executable).with_name("rolecall"))
 
@@ -305,7 +306,7 @@ def test_journal_escapes_a_real_request_path(app, run, scim, directory):
 def test_run_prints_the_url_it_serves_on(app, run, monkeypatch):
     """Without ROLECALL_PUBLIC_URL, `run` prints the address it binds, IPv6 in brackets."""
     served = []
-    monkeypatch.setattr(app_cli, "_serve", lambda app, bind, workers: served.append(bind))
+    monkeypatch.setattr(server_cli, "_serve", lambda app, bind, workers: served.append(bind))
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", None)
     result = run("run", "--host", "::1", "--port", "18765")
     assert result.exit_code == 0
@@ -370,7 +371,7 @@ def test_an_unexpected_failure_exits_3_with_its_traceback(run, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(app_cli.tenancy, "bootstrap_directory", broken)
+    monkeypatch.setattr(server_cli.tenancy, "bootstrap_directory", broken)
     result = run("bootstrap", "--org", "acme", "--directory", "okta")
     assert result.exit_code == 3
     assert "Traceback" in result.output and "RuntimeError: a bug" in result.output

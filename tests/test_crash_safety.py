@@ -27,7 +27,6 @@ import pytest
 import requests
 
 from app.cli import cli
-from app.db import get_session
 from rbac import tenancy
 from rbac.event_log import read_events
 from rbac.resources import find_resource
@@ -40,6 +39,7 @@ from tests.conftest import (
     make_directory,
     materialised_access,
 )
+from web.db import get_session
 
 KILLS = 5
 KILL_SPACING = 3  # seconds of load before each kill, and after the last one

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from scim2_models import SCIMException, ScimFilter
 
-from app.db import get_engine
 from rbac.models import User
 from scim.mapping import ScimUser
+from web.db import get_engine
 
 EXAMPLES = int(os.environ.get("ROLECALL_FILTER_EXAMPLES", "300"))
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -29,7 +29,6 @@ from hypothesis import example, given, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from app.db import get_engine
 from rbac.models import (
     EffectiveAccess,
     Event,
@@ -44,6 +43,7 @@ from rbac.models import (
 )
 from tests import servers
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, SCIM_JSON, USER_SCHEMA, make_directory
+from web.db import get_engine
 
 LONG_RUN = "ROLECALL_FUZZ_EXAMPLES" in os.environ
 EXAMPLES = int(os.environ.get("ROLECALL_FUZZ_EXAMPLES", "500"))

@@ -9,11 +9,11 @@ import pytest
 import requests
 from sqlalchemy import text, update
 
-from app.db import get_engine
 from rbac.models import JournalEntry, Provider
 from scim.input import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, MAX_JSON_DEPTH, MAX_PATCH_OPERATIONS
 from tests import servers
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, SCIM_JSON, USER_SCHEMA, make_directory
+from web.db import get_engine
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -19,7 +19,6 @@ from urllib.parse import quote, urlsplit
 import pytest
 from sqlalchemy import or_, select, update
 
-from app.db import get_catalog, get_engine, get_session
 from rbac import accounts, models, tenancy, webhooks
 from rbac.admin import grants, resources
 from rbac.context import Context
@@ -27,6 +26,7 @@ from rbac.db import utcnow
 from rbac.evaluation import ResourceKind
 from rbac.models import Provider
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, ScimClient, make_directory
+from web.db import get_catalog, get_engine, get_session
 
 SCIM = "/scim/v2"
 API = "/api/v1"

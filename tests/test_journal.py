@@ -5,7 +5,6 @@ from datetime import timedelta
 from sqlalchemy import event, func, select, update
 
 from app.cli import cli
-from app.db import get_engine, get_session
 from rbac.db import utcnow
 from rbac.journal import (
     prune_journal,
@@ -17,6 +16,7 @@ from rbac.journal import (
 from rbac.models import JournalEntry, Provider, ReadCount
 from scim.journal import ReadCounter
 from tests.conftest import USER_SCHEMA, ScimClient, make_directory
+from web.db import get_engine, get_session
 
 
 def _entries(app):

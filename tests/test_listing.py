@@ -2,12 +2,12 @@
 
 import pytest
 
-from app.db import get_catalog, get_session
 from rbac import listing, tenancy
 from rbac.errors import NotFound
 from rbac.models import Group, User
 from rbac.resources import find_resource
 from tests.conftest import make_directory
+from web.db import get_catalog, get_session
 
 
 def test_a_page_of_exactly_limit_rows_has_no_more(world, app):

@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from app.cli import alembic_config
+from app.migrate import alembic_config
 from rbac.db import Base, make_engine
 
 

@@ -4,10 +4,10 @@ import json
 import re
 
 from app import create_app
-from app.db import get_engine
 from tests.conftest import make_directory
 from tests.test_webhooks import create_webhook, deliver
 from tests.webhook_receiver import receiving
+from web.db import get_engine
 
 TOKEN = "metrics-token-for-tests"
 
@@ -23,7 +23,7 @@ def test_not_ready_without_the_database_or_behind_its_migrations(tmp_path):
     """A database behind head, or none reachable: 503 saying which."""
     from alembic import command
 
-    from app.cli import alembic_config
+    from app.migrate import alembic_config
 
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     behind = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "x"})

@@ -5,7 +5,6 @@ import json
 import pytest
 from sqlalchemy import select
 
-from app.db import get_catalog, get_session
 from rbac import tenancy
 from rbac.admin import grants
 from rbac.catalog import DEFAULT_CATALOG, load_catalog
@@ -14,6 +13,7 @@ from rbac.errors import Forbidden, NeedsConfirmation
 from rbac.models import EffectiveAccess, Event, Grant, Group, User
 from rbac.resources import find_resource
 from tests.conftest import ScimClient, make_directory
+from web.db import get_catalog, get_session
 
 
 def test_every_active_user_holds_the_default_org_role(world):

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import func, select
 
 from app.cli import cli
-from app.db import get_catalog, get_session
 from rbac import lookups, tenancy
 from rbac.admin import grants, resources
 from rbac.context import Context, user_actor
@@ -19,6 +18,7 @@ from tests.conftest import (
     make_directory,
     materialised_access,
 )
+from web.db import get_catalog, get_session
 
 # -- 1. the owner rule, applied once from what recompute saw ---------------------------------
 

@@ -21,7 +21,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from app.db import get_catalog, get_session
 from rbac import queries, tenancy
 from rbac.admin import grants, principals, resources
 from rbac.admin import settings as org_settings
@@ -38,6 +37,7 @@ from tests.conftest import (
     make_directory,
     materialised_access,
 )
+from web.db import get_catalog, get_session
 
 STEPS = int(os.environ.get("ROLECALL_STATEFUL_STEPS", "30"))
 EXAMPLES = int(os.environ.get("ROLECALL_STATEFUL_EXAMPLES", "60"))

@@ -7,11 +7,11 @@ Bodies are copied from Microsoft's public pages and its SCIM reference code's Po
 import pytest
 from sqlalchemy import select
 
-from app.db import get_session
 from rbac import models
 from rbac.journal import recent_requests
 from rbac.models import Provider
 from tests.conftest import Directory, ScimClient, make_directory
+from web.db import get_session
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

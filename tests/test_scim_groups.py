@@ -2,9 +2,9 @@
 
 from sqlalchemy import event
 
-from app.db import get_engine
 from rbac.models import Provider
 from tests.conftest import GROUP_SCHEMA, ScimClient, make_directory
+from web.db import get_engine
 
 
 def _users(scim, *names):

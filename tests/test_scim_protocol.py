@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from app.cli import cli
-from app.db import get_session
 from rbac import tenancy
 from rbac.db import utcnow
 from rbac.models import DirectoryToken, JournalEntry, Provider
 from tests.conftest import USER_SCHEMA, ScimClient, make_directory
+from web.db import get_session
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 

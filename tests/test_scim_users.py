@@ -2,9 +2,9 @@
 
 import pytest
 
-from app.db import get_session
 from rbac.journal import recent_requests
 from tests.conftest import GROUP_SCHEMA, USER_SCHEMA
+from web.db import get_session
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

@@ -11,11 +11,11 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.engine import make_url
 
 from app.cli import cli
-from app.db import get_engine
 from rbac.db import Base
 from rbac.models import ApiKey, DirectoryToken
 from tests import servers
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, SCIM_JSON, USER_SCHEMA, ScimClient
+from web.db import get_engine
 
 # gunicorn writes no access log unless asked; "the logs" include it.
 ACCESS_LOG = {"GUNICORN_CMD_ARGS": "--access-logfile - --error-logfile -"}

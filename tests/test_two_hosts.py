@@ -14,13 +14,13 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from app.db import get_session
 from rbac.models import Event
 from tests import servers
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA
 from tests.test_webhook_workers import start_worker
 from tests.test_webhooks import create_webhook
 from tests.webhook_receiver import receiving, verify
+from web.db import get_session
 
 pytestmark = pytest.mark.slow
 

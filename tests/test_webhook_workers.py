@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.db import get_session
 from rbac.models import Event
 from tests import servers
 from tests.test_webhooks import create_webhook
 from tests.webhook_receiver import Behaviour, receiving, verify
+from web.db import get_session
 
 pytestmark = pytest.mark.slow
 

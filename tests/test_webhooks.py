@@ -13,12 +13,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import outbound, worker
-from app.db import get_session
+from app import worker
+from app.worker import outbound
 from rbac import tenancy, webhooks
 from rbac.event_log import read_events
 from rbac.models import DeadLetter, Event, WebhookEndpoint
 from tests.webhook_receiver import Behaviour, receiving, verify
+from web.db import get_session
 
 FAST = worker.WorkerSettings(
     threads=1,

@@ -17,12 +17,12 @@ from flask import Blueprint, Flask, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
-from app.db import get_catalog, get_session
 from rbac import accounts, queries
 from rbac.context import Actor, Context
 from rbac.errors import Forbidden
 from rbac.models import Organization
 from rbac.resources import address_of, org_resource
+from web.db import get_catalog, get_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf = CSRFProtect()

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from app.admin import acting
 from app.admin.forms import ActionForm
-from app.db import get_session
 from rbac.errors import DomainError, Forbidden
 from rbac.models import Event
+from web.db import get_session
 
 
 def confirm_then_change(change, *, done: str, after: str, back: str, **page):

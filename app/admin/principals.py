@@ -19,12 +19,12 @@ from app.admin.forms import (
     RenameForm,
     flash_errors,
 )
-from app.db import get_catalog, get_session
 from rbac import listing, lookups, queries
 from rbac.admin import grants, principals
 from rbac.errors import InvalidValue, NotFound
 from rbac.models import Directory
 from rbac.resources import address_of, find_resource
+from web.db import get_catalog, get_session
 
 PER_PAGE = 100
 # A user's grants, a group's own roles: shown on their page; /api/v1 pages through any number.

@@ -19,7 +19,6 @@ from app.admin.forms import (
     ProjectForm,
     flash_errors,
 )
-from app.db import get_catalog, get_session
 from rbac import listing, lookups, queries
 from rbac.admin import grants, resources
 from rbac.catalog import Scope
@@ -27,6 +26,7 @@ from rbac.errors import Forbidden, InvalidValue, NotFound
 from rbac.evaluation import ResourceKind
 from rbac.models import Resource
 from rbac.resources import address_of, find_resource, org_resource
+from web.db import get_catalog, get_session
 
 HOLDERS_PER_PAGE = 200
 PROJECTS_PER_PAGE = ASSETS_PER_PAGE = 100

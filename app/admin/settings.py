@@ -12,13 +12,13 @@ from sqlalchemy import or_, select
 from app.admin import bp, may, require
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import ActionForm, ApiKeyForm
-from app.db import get_catalog, get_session
 from rbac import lookups, tenancy
 from rbac.admin import settings
 from rbac.catalog import Scope
 from rbac.errors import InvalidValue, NotFound
 from rbac.handlers import CAUSES
 from rbac.models import AdminCredential, Event, User
+from web.db import get_catalog, get_session
 
 EVENTS_PER_PAGE = 100
 EVENT_KINDS = ["access.", "dsync.", "user.", "group.", "grant.", "assignment.", "resource.", "org."]

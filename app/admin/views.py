@@ -11,8 +11,6 @@ from sqlalchemy import func, select
 
 from app.admin import admin_page, bp, require
 from app.admin.forms import ActionForm, DirectoryForm, LoginForm, RotateForm, TokenForm
-from app.db import get_session
-from app.urls import scim_base_url
 from rbac import accounts, journal, tenancy
 from rbac.db import utcnow
 from rbac.models import (
@@ -26,6 +24,8 @@ from rbac.models import (
     User,
 )
 from rbac.resources import org_resource
+from web.db import get_session
+from web.urls import scim_base_url
 
 # Entra quarantines a provisioning job whose requests fail this share of the time or more.
 ENTRA_QUARANTINE_ERROR_RATE = 0.40

@@ -8,8 +8,8 @@ from flask import flash, g, redirect, render_template, url_for
 
 from app.admin import acting, bp, require
 from app.admin.forms import ActionForm, ReplayForm, WebhookForm, flash_errors
-from app.db import get_session
 from rbac import webhooks
+from web.db import get_session
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])

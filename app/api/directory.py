@@ -5,7 +5,7 @@ an IdP-managed group: 409). Everything is scoped to the key's organization, so a
 organization's user or group is a 404 exactly as a missing one.
 """
 
-from app.api import (
+from app.api.boundary import (
     QUERY,
     READ_ERRORS,
     WRITE_ERRORS,
@@ -18,7 +18,7 @@ from app.api import (
     read_context,
     writes,
 )
-from app.api_directory_schemas import (
+from app.api.schemas.directory import (
     AccessQuery,
     GroupDetailOut,
     GroupIn,

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api_schemas import StrictSchema, storable
+from app.api.schemas.common import StrictSchema, storable
 from rbac.tenancy import TokenState
 
 

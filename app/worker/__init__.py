@@ -8,7 +8,8 @@ one says so and exits), since SQLite is one host's embedded database.
 
 Each request is signed as Standard Webhooks says (the `standardwebhooks` package): headers
 `webhook-id` (the event's id), `webhook-timestamp` and `webhook-signature`, and the body is
-the event exactly as GET /api/v1/events serves it.
+the event exactly as GET /api/v1/events serves it (`rbac.wire.event_document`), sent by
+`outbound` (one POST, bounded in time and size, to an address allowed).
 """
 
 import contextlib
@@ -24,12 +25,12 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 from standardwebhooks.webhooks import Webhook
 
-from app import outbound
-from app.api_schemas import EventOut
-from app.outbound import OutboundPolicy
+from app.worker import outbound
+from app.worker.outbound import OutboundPolicy
 from rbac import webhooks
 from rbac.db import utcnow
 from rbac.models import Event, WebhookEndpoint
+from rbac.wire import event_document
 
 log = logging.getLogger("rolecall.worker")
 
@@ -120,7 +121,7 @@ def deliver_some(
 
 def payload(event: Event) -> bytes:
     """The event as GET /api/v1/events serves it, as JSON bytes."""
-    return json.dumps(EventOut().dump(event), separators=(",", ":")).encode()
+    return json.dumps(event_document(event), separators=(",", ":")).encode()
 
 
 def _signed(endpoint: WebhookEndpoint, event: Event) -> tuple[bytes, dict[str, str]]:

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api_schemas import StrictSchema, storable
+from app.api.schemas.common import StrictSchema, storable
 
 _EVENTS = fields.List(
     fields.String(validate=[validate.Length(min=1, max=100), storable]),

@@ -1,8 +1,8 @@
-"""Marshmallow schemas of /api/v1's users, groups and access routes (app/api_directory.py)."""
+"""Marshmallow schemas of /api/v1's users, groups and access routes (app/api/directory.py)."""
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api_schemas import REFERENCE, StrictSchema, storable
+from app.api.schemas.common import REFERENCE, StrictSchema, storable
 
 MAX_PAGE = 1000
 MAX_MEMBERS_CHANGED = 1000

@@ -13,9 +13,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import worker
-from app.cli import cli, format_time
-from app.outbound import OutboundPolicy
-from app.rbac_cli import _context, _run, org_option
+from app.cli.base import cli, commit_change, format_time, org_context, org_option
+from app.worker.outbound import OutboundPolicy
 from rbac import webhooks
 
 
@@ -35,8 +34,8 @@ def webhook_group():
 @with_appcontext
 def webhook_create(org_slug, url, events):
     """Add an endpoint; print WEBHOOK_ID= and, on the last line, its secret (shown once)."""
-    ctx = _context(org_slug)
-    endpoint, secret = _run(webhooks.create_endpoint, ctx, url, events.split(","))
+    ctx = org_context(org_slug)
+    endpoint, secret = commit_change(webhooks.create_endpoint, ctx, url, events.split(","))
     click.echo(f"WEBHOOK_ID={endpoint.id}")
     click.echo(f"WEBHOOK_SECRET={secret}")
 
@@ -46,7 +45,7 @@ def webhook_create(org_slug, url, events):
 @with_appcontext
 def webhook_list(org_slug):
     """List the endpoints: URL, filter, state, cursor, backlog, counts and the last error."""
-    ctx = _context(org_slug)
+    ctx = org_context(org_slug)
     click.echo("id\turl\tevents\tstate\tcursor\tbacklog\tdelivered\tdead\tlast_success\tlast_error")
     for endpoint in webhooks.list_endpoints(ctx.session, ctx.org.id):
         fields = [
@@ -76,9 +75,9 @@ def _state(endpoint) -> str:
 @with_appcontext
 def webhook_delete(org_slug, endpoint_id):
     """Delete an endpoint (nothing more is sent to it)."""
-    ctx = _context(org_slug)
-    endpoint = _run(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
-    _run(webhooks.delete_endpoint, ctx, endpoint)
+    ctx = org_context(org_slug)
+    endpoint = commit_change(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
+    commit_change(webhooks.delete_endpoint, ctx, endpoint)
     click.echo(f"webhook {endpoint_id} deleted")
 
 
@@ -89,9 +88,9 @@ def webhook_delete(org_slug, endpoint_id):
 @with_appcontext
 def webhook_replay(org_slug, endpoint_id, from_event):
     """Deliver again, in order, every event from an id on (dead letters included)."""
-    ctx = _context(org_slug)
-    endpoint = _run(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
-    revived = _run(webhooks.replay, ctx, endpoint, from_event)
+    ctx = org_context(org_slug)
+    endpoint = commit_change(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
+    revived = commit_change(webhooks.replay, ctx, endpoint, from_event)
     click.echo(f"webhook {endpoint_id} replays from event {from_event} ({revived} dead letters)")
 
 

@@ -7,7 +7,7 @@ Everything is looked up in the key's organization, so another organization's obj
 exactly as a missing one.
 """
 
-from app.api import (
+from app.api.boundary import (
     QUERY,
     READ_ERRORS,
     WRITE_ERRORS,
@@ -20,7 +20,7 @@ from app.api import (
     read_context,
     writes,
 )
-from app.api_model_schemas import (
+from app.api.schemas.model import (
     AssetIn,
     AssetOut,
     AssetPatchIn,

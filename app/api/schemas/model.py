@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from app.api_schemas import REFERENCE, StrictSchema, _reference, storable
+from app.api.schemas.common import REFERENCE, StrictSchema, reference, storable
 from rbac.resources import ASSET_KINDS, SLUG
 
 MAX_USES = 100
@@ -60,17 +60,17 @@ class AssignmentsQuery(PageQuery):
 class GrantTriple(StrictSchema):
     """Query parameters of DELETE /api/v1/grants: the grant to take back."""
 
-    user = _reference("a user's id or userName")
-    role = _reference("a role of the resource's scope, e.g. editor")
-    resource = _reference("org, project:PROJECT or asset:PROJECT/ASSET")
+    user = reference("a user's id or userName")
+    role = reference("a role of the resource's scope, e.g. editor")
+    resource = reference("org, project:PROJECT or asset:PROJECT/ASSET")
 
 
 class AssignmentTriple(StrictSchema):
     """Query parameters of DELETE /api/v1/assignments: the assignment to take back."""
 
-    group = _reference("a group's id, displayName or (local groups) slug")
-    role = _reference("a role of the resource's scope, e.g. editor")
-    resource = _reference("org, project:PROJECT or asset:PROJECT/ASSET")
+    group = reference("a group's id, displayName or (local groups) slug")
+    role = reference("a role of the resource's scope, e.g. editor")
+    resource = reference("org, project:PROJECT or asset:PROJECT/ASSET")
 
 
 class GrantIn(GrantTriple):

@@ -1,9 +1,22 @@
-"""The /api/v1 JSON API: org API keys acting with a role, marshmallow at the edge, OpenAPI 3.
+"""The boundary of /api/v1: API keys, the `writes` transaction, idempotency, error mapping.
 
-Routes translate and delegate: users and resources are found by `rbac.admin.principals` and
+Every route module registers its routes on `bp` and uses what is here: `authenticate` turns
+the bearer key into the organization and role it acts with; `writes` makes a route a write
+(admin keys only, one commit, the Idempotency-Key honoured); `read_context` and
+`acting_context` give the domain its context; `load_body` and `json_body` read bodies.
+Routes translate and delegate: users and resources are found by `rbac.lookups` and
 `rbac.resources` (scoped to the key's organization, so another organization's objects are
-404 exactly as missing ones), questions are answered by `rbac.queries`, and every error is
-translated once, in app/api_errors.py.
+404 exactly as missing ones), questions are answered by `rbac.queries`.
+
+Every failure under /api/v1 becomes `{"error": {"code", "message", "details"}}`, here, once:
+
+- Query parameters that do not parse or validate: 400 `invalid_parameters` (per-field details).
+- A body that is not JSON: 400 `invalid_json`; JSON of the wrong shape: 422 `invalid_body`
+  (per-field details).
+- A missing, unknown or revoked key: 401 with a Bearer challenge (RFC 6750, section 3).
+- Domain errors (`rbac.errors`), by type: `NotFound` 404 (another organization's objects
+  included: they do not exist for the caller), `InvalidValue` and `InvalidMembers` 422,
+  `Conflict` 409, `Refused` 409 (a safety rail, named in the message), `Forbidden` 403.
 """
 
 import functools
@@ -11,34 +24,29 @@ import hashlib
 import json
 import re
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
 
-from app.api_errors import ApiError, ItemError, init_error_handlers, unauthorized
-from app.api_reference import init_api
-from app.api_schemas import (
-    MAX_CHECKS,
-    CheckIn,
-    CheckListOut,
-    CheckOut,
-    EventsPage,
-    EventsQuery,
-    ExplainOut,
-    ExplainQuery,
-    GroupGrantsOut,
-)
-from app.db import get_catalog, get_session, use_read_session
-from app.request_body import read_body
-from rbac import idempotency, queries
+from rbac import idempotency
 from rbac.context import Actor, Context
-from rbac.errors import DomainError
-from rbac.event_log import read_events
+from rbac.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidMembers,
+    InvalidValue,
+    NeedsConfirmation,
+    NotFound,
+    Refused,
+)
 from rbac.listing import Page
-from rbac.lookups import find_group, find_user
 from rbac.models import ApiKeyRole
-from rbac.resources import find_resource
 from rbac.tenancy import authenticate_api_key
+from web.db import get_catalog, get_session, use_read_session
+from web.request_body import read_body
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _IDEMPOTENCY_HEADER = {
@@ -67,6 +75,119 @@ class ApiBlueprint(Blueprint):
         return doc
 
 
+# Errors: translated once, for every route of the blueprint
+
+CHALLENGE = 'Bearer realm="rolecall-api"'
+
+# Most specific first: NeedsConfirmation is a Refused, UnknownRole an InvalidValue.
+_DOMAIN_ERRORS: list[tuple[type[DomainError], int, str]] = [
+    (NotFound, 404, "not_found"),
+    (InvalidMembers, 422, "invalid_members"),
+    (InvalidValue, 422, "invalid_value"),
+    (Conflict, 409, "conflict"),
+    (NeedsConfirmation, 409, "needs_confirmation"),
+    (Refused, 409, "refused"),
+    (Forbidden, 403, "forbidden"),
+]
+
+
+class ApiError(Exception):
+    """An error the API itself raises (authentication, the shape of a request)."""
+
+    def __init__(self, status: int, code: str, message: str, details=None, headers=None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details, self.headers = details, headers or {}
+
+
+class ItemError(Exception):
+    """A domain error of one item of a list request, with the item's position."""
+
+    def __init__(self, index: int, error: DomainError):
+        super().__init__(str(error))
+        self.index, self.error = index, error
+
+
+def error_response(status: int, code: str, message: str, details=None, headers=None):
+    """Return the JSON error document as a response."""
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def unauthorized():
+    """Return the 401 of a missing, unknown or revoked key (all alike: no key oracle)."""
+    headers = {"WWW-Authenticate": CHALLENGE}
+    return error_response(401, "unauthorized", "a valid API key is required", headers=headers)
+
+
+def init_error_handlers(bp, app_hook) -> None:
+    """Register the translations on the API blueprint (and routing errors on the app)."""
+    bp.register_error_handler(ApiError, _api_error)
+    bp.register_error_handler(DomainError, domain_error_response)
+    bp.register_error_handler(ItemError, _item_error)
+    bp.register_error_handler(ValidationError, _invalid_body)
+    bp.register_error_handler(HTTPException, _http_exception)
+    app_hook(_register_routing_errors)
+
+
+def _api_error(error: ApiError):
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+
+def _invalid_body(error: ValidationError):
+    # Query parameters are validated by webargs (an HTTPException below); only bodies land here.
+    details = error.normalized_messages()
+    return error_response(422, "invalid_body", "the request body is invalid", details)
+
+
+def domain_error_response(error: DomainError, details=None, prefix: str = ""):
+    """Return the JSON error of a domain error: its status and code by type, its message."""
+    for kind, status, code in _DOMAIN_ERRORS:
+        if isinstance(error, kind):
+            return error_response(status, code, prefix + str(error), details)
+    raise error  # a DomainError this table does not know is a bug, not bad input
+
+
+def _item_error(error: ItemError):
+    return domain_error_response(error.error, {"index": error.index}, f"item {error.index}: ")
+
+
+def _http_exception(error: HTTPException):
+    status = error.code or 500
+    # webargs (through flask-smorest's `arguments`) attaches the per-field messages.
+    messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+    if messages is not None:
+        # {"query": {"after": [...]}} → {"after": [...]}: one location per request here.
+        details = next(iter(messages.values())) if len(messages) == 1 else messages
+        return error_response(
+            status, "invalid_parameters", "the request parameters are invalid", details
+        )
+    headers = dict(error.get_headers()) if status == 405 else {}
+    headers.pop("Content-Type", None)
+    code = error.name.lower().replace(" ", "_")
+    return error_response(status, code, error.description or error.name, None, headers)
+
+
+def _register_routing_errors(state) -> None:
+    app: Flask = state.app
+    prefix = state.url_prefix
+    # Routing errors (unknown path, wrong method, body too large) are raised before the
+    # blueprint is known, so only an app handler sees them. Flask keeps one app handler per
+    # class: this one answers under /api/v1 and hands anything else to the one before it.
+    previous = app.error_handler_spec[None][None].get(HTTPException)
+
+    def handle(error: HTTPException):
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return _http_exception(error)
+        return previous(error) if previous else error
+
+    app.register_error_handler(HTTPException, handle)
+
+
+# The blueprint and its key check
+
 bp = ApiBlueprint(
     "api", __name__, url_prefix="/api/v1", description="The RBAC model of the key's organization"
 )
@@ -74,7 +195,6 @@ init_error_handlers(bp, bp.record_once)
 
 # Query parameters that fail are a 400 (as /events always answered); JSON bodies a 422.
 QUERY = {"location": "query", "error_status_code": 400, "unknown": None}
-_ERRORS = {401: "UNAUTHORIZED", 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"}
 
 
 # POST routes that only read: questions, not changes.
@@ -230,119 +350,3 @@ def json_body():
         return json.loads(read_body() or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
-
-
-@bp.route("/events", methods=["GET"])
-@bp.arguments(EventsQuery, **QUERY)
-@bp.response(200, EventsPage)
-@bp.alt_response(401, response=_ERRORS[401])
-def list_events(query):
-    """The organization's events after a cursor, oldest first (resumable, gap-safe).
-
-    Event ids only grow; a page ends before any event whose transaction is still open, so
-    resuming from `next_cursor` never skips one.
-    """
-    events = read_events(get_session(), g.org.id, query["after"], query["limit"] + 1)
-    page = events[: query["limit"]]
-    return {
-        "data": page,
-        "next_cursor": page[-1].id if page else query["after"],
-        "has_more": len(events) > len(page),
-    }
-
-
-_CHECK_BODY = {
-    "oneOf": [
-        CheckIn,
-        {"type": "array", "items": CheckIn, "minItems": 1, "maxItems": MAX_CHECKS},
-    ]
-}
-_CHECK_ANSWER = {"oneOf": [CheckOut, CheckListOut]}
-# Built once: check is the hot route, and building a schema costs as much as using it.
-_CHECK_IN, _CHECK_LIST_IN = CheckIn(), CheckIn(many=True)
-_CHECK_OUT, _CHECK_LIST_OUT = CheckOut(), CheckListOut()
-
-
-@bp.route("/check", methods=["POST"])
-@bp.doc(
-    requestBody={"required": True, "content": {"application/json": {"schema": _CHECK_BODY}}},
-    responses={
-        "200": {
-            "description": "a CheckOut for one question; CheckListOut, in order, for a list",
-            "content": {"application/json": {"schema": _CHECK_ANSWER}},
-        },
-        "400": {"$ref": "#/components/responses/BAD_REQUEST"},
-        "404": {"$ref": "#/components/responses/NOT_FOUND"},
-        "422": {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"},
-    },
-)
-@bp.alt_response(401, response=_ERRORS[401])
-def check():
-    """May a user use a permission on a resource? One question, or a list of up to 100.
-
-    An unknown user or resource is a 404 (another organization's too); an unknown permission,
-    a malformed resource address or a userName held by several users is a 422. In a list, the
-    first failing item fails the request; `details.index` names it.
-    """
-    body = json_body()
-    if isinstance(body, list):
-        questions = _CHECK_LIST_IN.load(body) if len(body) <= MAX_CHECKS else None
-        if not body or questions is None:
-            message = f"a list of checks holds 1 to {MAX_CHECKS} questions"
-            raise ApiError(422, "invalid_body", message, {"_schema": [message]})
-        results = []
-        for index, question in enumerate(questions):
-            try:
-                results.append(_decide(question))
-            except DomainError as error:
-                raise ItemError(index, error) from error
-        return _CHECK_LIST_OUT.dump({"results": results})
-    if not isinstance(body, dict):
-        message = "the body is a check object or a list of them"
-        raise ApiError(422, "invalid_body", message, {"_schema": [message]})
-    return _CHECK_OUT.dump(_decide(_CHECK_IN.load(body)))
-
-
-def _decide(question: dict) -> queries.Decision:
-    ctx = read_context()
-    user, permission, address = question["user"], question["permission"], question["resource"]
-    return queries.check_named(ctx.session, ctx.catalog, ctx.org, user, permission, address)
-
-
-@bp.route("/explain", methods=["GET"])
-@bp.arguments(ExplainQuery, **QUERY)
-@bp.response(200, ExplainOut)
-@bp.alt_response(401, response=_ERRORS[401])
-@bp.alt_response(404, response=_ERRORS[404])
-@bp.alt_response(422, response=_ERRORS[422])
-def explain(query):
-    """Every source of a user's role on a resource, the winner, and the workforce rule.
-
-    The same document as `rolecall explain --json`.
-    """
-    ctx = read_context()
-    user = find_user(ctx.session, ctx.org, query["user"])
-    resource = find_resource(ctx.session, ctx.org, query["resource"])
-    return queries.explain_document(ctx, user, resource)
-
-
-@bp.route("/groups/<group_id>/grants", methods=["GET"])
-@bp.response(200, GroupGrantsOut)
-@bp.alt_response(401, response=_ERRORS[401])
-@bp.alt_response(404, response=_ERRORS[404])
-def group_grants(group_id):
-    """Everything a group grants (its own and its parent groups' roles) and to whom.
-
-    The group is named by its id (a displayName or local slug works too, when unique).
-    """
-    ctx = read_context()
-    return queries.explain_group(ctx, find_group(ctx.session, ctx.org, group_id))
-
-
-def init_app(app) -> None:
-    """Register /api/v1, its OpenAPI document and its reference page on the app."""
-    init_api(app, bp)
-
-
-# The routes of the RBAC model and of the directory register themselves on `bp`.
-from app import api_directory, api_model, api_org, api_webhooks  # noqa: E402,F401

@@ -4,7 +4,7 @@ An admin key manages them; any key reads them (never their secrets: a new endpoi
 is in the answer that creates it, once). Another organization's endpoint is a 404.
 """
 
-from app.api import (
+from app.api.boundary import (
     READ_ERRORS,
     WRITE_ERRORS,
     acting_context,
@@ -15,7 +15,7 @@ from app.api import (
     read_context,
     writes,
 )
-from app.api_webhook_schemas import (
+from app.api.schemas.webhooks import (
     DeadLettersOut,
     ReplayIn,
     WebhookCreatedOut,

@@ -8,7 +8,7 @@ flask-smorest load JavaScript from a CDN, which air-gapped installations cannot 
 from flask import Blueprint, Flask, current_app, render_template_string
 from flask_smorest import Api
 
-from app.api_schemas import ErrorOut
+from app.api.schemas.common import ErrorOut
 
 OPENAPI_EXTENSION = "rolecall.openapi"
 SECURITY_SCHEME = "apiKey"
@@ -17,13 +17,13 @@ bp = Blueprint("api_reference", __name__, url_prefix="/api/v1")
 
 
 class RolecallApi(Api):
-    """flask-smorest's Api for documentation only: errors are app/api_errors.py's."""
+    """flask-smorest's Api for documentation only: errors are app/api/boundary.py's."""
 
     ERROR_SCHEMA = ErrorOut
 
     def _register_error_handlers(self):
         # flask-smorest would register an app-wide HTTPException handler, answering for
-        # /scim/v2 and /admin too; /api/v1 translates its errors itself (app/api_errors.py).
+        # /scim/v2 and /admin too; /api/v1 translates its errors itself (app/api/boundary.py).
         pass
 
 

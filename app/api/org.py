@@ -7,7 +7,7 @@ here: a leaked key must not be able to mint credentials (the CLI and /admin issu
 
 from flask import g
 
-from app.api import (
+from app.api.boundary import (
     QUERY,
     READ_ERRORS,
     WRITE_ERRORS,
@@ -19,7 +19,7 @@ from app.api import (
     read_context,
     writes,
 )
-from app.api_org_schemas import (
+from app.api.schemas.org import (
     CatalogOut,
     DirectoriesOut,
     DirectoryIn,
@@ -29,13 +29,13 @@ from app.api_org_schemas import (
     SettingsIn,
     SettingsOut,
 )
-from app.db import get_catalog, get_session
-from app.urls import scim_base_url
 from rbac import tenancy
 from rbac.admin import settings
 from rbac.db import utcnow
 from rbac.journal import recent_requests
 from rbac.models import Directory
+from web.db import get_catalog, get_session
+from web.urls import scim_base_url
 
 
 @bp.route("/catalog", methods=["GET"])

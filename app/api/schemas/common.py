@@ -1,0 +1,52 @@
+"""What every /api/v1 schema module shares: storable text, references, strict input, errors."""
+
+import re
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+# NUL and lone surrogates: no database stores them (PostgreSQL refuses NUL in text, and a
+# lone surrogate cannot be encoded as UTF-8), so they are refused here, not by the driver.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> None:
+    """Refuse NUL and lone surrogates, which no database stores."""
+    if _UNSTORABLE.search(text):
+        raise ValidationError("NUL characters and lone surrogates are not allowed.")
+
+
+# Lengths well above any stored value (userName 256, slugs 100, permission ids ~40), so that a
+# too-long value is a 422 here rather than a surprise in the database.
+REFERENCE = [validate.Length(min=1, max=512), storable]
+
+
+class StrictSchema(Schema):
+    """An input schema: an unknown field is an error, never silently ignored."""
+
+    class Meta:
+        """marshmallow options."""
+
+        unknown = RAISE
+
+
+def reference(description: str) -> fields.String:
+    """A required name or id, bounded and storable (see REFERENCE)."""
+    return fields.String(required=True, validate=REFERENCE, metadata={"description": description})
+
+
+class ErrorDetail(Schema):
+    """What went wrong: a stable code, a sentence, and per-field messages where there are."""
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Raw(
+        required=True,
+        allow_none=True,
+        metadata={"description": "per-field messages of invalid input, else null"},
+    )
+
+
+class ErrorOut(Schema):
+    """Every /api/v1 error."""
+
+    error = fields.Nested(ErrorDetail, required=True)

@@ -1,0 +1,109 @@
+"""`rolecall apikey`, `org` and `admin`: an organization's API keys, settings and admin accounts."""
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from app.cli.base import cli, commit_change, format_time, org_context, org_option
+from rbac import accounts, tenancy
+from rbac.admin import settings
+
+
+@cli.group("apikey")
+def apikey_group():
+    """Organization API keys for /api/v1."""
+
+
+@apikey_group.command("create")
+@org_option
+@click.option("--name", default="api", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "viewer"], case_sensitive=False),
+    default="admin",
+    show_default=True,
+    help="a viewer key reads and checks; an admin key also writes",
+)
+@with_appcontext
+def apikey_create(org_slug, name, role):
+    """Create an API key acting with a role; it is printed once, on the last line."""
+    ctx = org_context(org_slug)
+    key, plaintext = commit_change(tenancy.issue_api_key, ctx.session, ctx.org, name, role)
+    click.echo(
+        f"API key {key.id} ({name!r}, {key.role.value}) created for {ctx.org.slug!r}; "
+        "it is shown only once:"
+    )
+    click.echo(plaintext)
+
+
+@apikey_group.command("list")
+@org_option
+@with_appcontext
+def apikey_list(org_slug):
+    """List an organization's API keys (never their secrets)."""
+    ctx = org_context(org_slug)
+    keys = tenancy.list_api_keys(ctx.session, ctx.org)
+    click.echo("id\tname\tprefix\trole\tcreated\tlast_used\tstatus")
+    for key in keys:
+        status = "revoked" if key.revoked_at else "active"
+        when = [format_time(key.created_at), format_time(key.last_used_at)]
+        fields = [str(key.id), key.name, key.prefix + "…", key.role, *when, status]
+        click.echo("\t".join(fields))
+
+
+@apikey_group.command("revoke")
+@org_option
+@click.argument("key_id", type=int)
+@with_appcontext
+def apikey_revoke(org_slug, key_id):
+    """Revoke an API key by its id (see `apikey list`)."""
+    ctx = org_context(org_slug)
+    commit_change(tenancy.revoke_api_key, ctx.session, ctx.org, key_id)
+    click.echo(f"API key {key_id} revoked")
+
+
+@cli.group("org")
+def org_group():
+    """Organization settings."""
+
+
+@org_group.command("settings")
+@org_option
+@click.option("--default-role", help="org role of every active user, or 'none'")
+@click.option("--group-roles", type=click.Choice(["on", "off"]), help="use group-derived roles")
+@with_appcontext
+def org_settings(org_slug, default_role, group_roles):
+    """Show or change an organization's default role and group-roles switch."""
+    ctx = org_context(org_slug)
+    if default_role is not None:
+        role = None if default_role.lower() == "none" else default_role
+        commit_change(settings.set_default_role, ctx, role)
+    if group_roles is not None:
+        commit_change(settings.set_group_roles_enabled, ctx, group_roles == "on")
+    click.echo(f"default_role={ctx.org.default_role or 'none'}")
+    click.echo(f"group_roles={'on' if ctx.org.group_roles_enabled else 'off'}")
+
+
+@cli.group("admin")
+def admin_group():
+    """Admin accounts: users of an organization who log in to /admin with a password."""
+
+
+@admin_group.command("create")
+@org_option
+@click.option("--email", required=True, help="the login; a user with this userName, or a new one")
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from stdin")
+# Case-insensitive, as every ROLE of the scriptable interface is.
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "admin"], case_sensitive=False),
+    default="owner",
+    show_default=True,
+)
+@with_appcontext
+def admin_create(org_slug, email, password_stdin, role):
+    """Create an admin account (or set a new password): an org role and a password login."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    user = commit_change(accounts.create_admin, org_context(org_slug), email, password, role)
+    click.echo(f"admin {user.user_name} of {org_slug} ({role}): log in at /admin/login")

@@ -84,8 +84,9 @@ def build_org(app, users: int, groups: int, projects: int) -> tuple[int, str, li
     with app.app_context():
         session = get_session()
         org = tenancy.create_organization(session, f"bench-{uuid.uuid4().hex[:8]}")
-        directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
-        _, key = tenancy.issue_api_key(session, org, "bench")
+        operator = Context(session, get_catalog(), org)
+        directory = tenancy.create_directory(operator, "okta", Provider.OKTA)
+        _, key = tenancy.issue_api_key(operator, "bench")
         session.commit()
         org_id, directory_id = org.id, directory.id
     now = utcnow()

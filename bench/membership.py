@@ -22,6 +22,7 @@ from app import create_app
 from app.migrate import upgrade_database
 from rbac import queries, tenancy
 from rbac.admin import grants, resources
+from rbac.catalog import load_catalog
 from rbac.context import Context
 from rbac.db import utcnow
 from rbac.evaluation import ResourceKind
@@ -111,8 +112,9 @@ def main() -> None:
         upgrade_database()
         session = get_session()
         org = tenancy.create_organization(session, f"bench-{uuid.uuid4().hex[:8]}")
-        directory = tenancy.create_directory(session, org, "bench", Provider.OKTA)
-        _, token = tenancy.issue_token(session, directory)
+        operator = Context(session, load_catalog(), org)
+        directory = tenancy.create_directory(operator, "bench", Provider.OKTA)
+        _, token = tenancy.issue_token(operator, directory)
         session.commit()
         session.expunge_all()
     client = app.test_client()

@@ -42,6 +42,7 @@ from app import create_app  # noqa: E402
 from app.migrate import upgrade_database  # noqa: E402
 from rbac import tenancy  # noqa: E402
 from rbac.admin import grants, resources  # noqa: E402
+from rbac.catalog import load_catalog  # noqa: E402
 from rbac.context import Context  # noqa: E402
 from rbac.models import Group, Organization, Provider  # noqa: E402
 from web.db import get_catalog, get_engine, get_session  # noqa: E402
@@ -62,8 +63,9 @@ class Bench:
         with app.app_context():
             session = get_session()
             org = tenancy.create_organization(session, f"cpu-{uuid.uuid4().hex[:6]}")
-            directory = tenancy.create_directory(session, org, "entra", Provider.ENTRA)
-            _, token = tenancy.issue_token(session, directory)
+            operator = Context(session, load_catalog(), org)
+            directory = tenancy.create_directory(operator, "entra", Provider.ENTRA)
+            _, token = tenancy.issue_token(operator, directory)
             session.commit()
             self.org_id = org.id
         self.client = app.test_client()

@@ -544,8 +544,9 @@ def make_directory(app) -> tuple[int, str]:
     """Make an organization, its Okta directory and a SCIM token; return the org id and token."""
     with operator_session(app) as session:
         org = tenancy.create_organization(session, f"bench-{uuid.uuid4().hex[:8]}")
-        directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
-        _, token = tenancy.issue_token(session, directory)
+        operator = Context(session, get_catalog(), org)
+        directory = tenancy.create_directory(operator, "okta", Provider.OKTA)
+        _, token = tenancy.issue_token(operator, directory)
         return org.id, token
 
 

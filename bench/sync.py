@@ -357,9 +357,10 @@ def build_org(app, provider: Provider, projects: int) -> tuple[str, str, str]:
     with app.app_context():
         session = get_session()
         org = tenancy.create_organization(session, slug)
-        directory = tenancy.create_directory(session, org, provider.value, provider)
-        _, token = tenancy.issue_token(session, directory)
-        _, key = tenancy.issue_api_key(session, org, "bench")
+        operator = Context(session, get_catalog(), org)
+        directory = tenancy.create_directory(operator, provider.value, provider)
+        _, token = tenancy.issue_token(operator, directory)
+        _, key = tenancy.issue_api_key(operator, "bench")
         ctx = Context(session, get_catalog(), org)
         for p in range(projects):
             project = resources.create_project(ctx, f"project-{p}")

@@ -29,6 +29,7 @@ from app.migrate import upgrade_database  # noqa: E402
 from bench.sync import run_verify  # noqa: E402
 from rbac import tenancy  # noqa: E402
 from rbac.admin import grants, resources  # noqa: E402
+from rbac.catalog import load_catalog  # noqa: E402
 from rbac.context import Context  # noqa: E402
 from rbac.db import utcnow  # noqa: E402
 from rbac.evaluation import ResourceKind  # noqa: E402
@@ -46,7 +47,9 @@ def build(app, users: int, groups: int, members: int) -> tuple[str, int]:
     with app.app_context():
         session = get_session()
         org = tenancy.create_organization(session, slug)
-        directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
+        directory = tenancy.create_directory(
+            Context(session, load_catalog(), org), "okta", Provider.OKTA
+        )
         session.commit()
         org_id, directory_id = org.id, directory.id
     now = utcnow()

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.migrate import upgrade_database  # noqa: E402
 from rbac import tenancy  # noqa: E402
+from rbac.catalog import load_catalog  # noqa: E402
 from rbac.context import Context  # noqa: E402
 from rbac.models import Event, Provider  # noqa: E402
 from rbac.webhooks import create_endpoint  # noqa: E402
@@ -61,8 +62,9 @@ def main() -> None:
         upgrade_database()
         session = get_session()
         org = tenancy.create_organization(session, "bench")
-        directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
-        _, token = tenancy.issue_token(session, directory)
+        operator = Context(session, load_catalog(), org)
+        directory = tenancy.create_directory(operator, "okta", Provider.OKTA)
+        _, token = tenancy.issue_token(operator, directory)
         session.commit()
     workers_wanted = 2 if postgres else 1
     with receiving() as receiver, servers.gunicorn(url, workers=2) as (base, _):

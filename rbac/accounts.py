@@ -11,7 +11,9 @@ import base64
 import functools
 import hashlib
 import hmac
+import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,10 +23,11 @@ from sqlalchemy.orm import Session
 from rbac import provisioning
 from rbac.admin import grants, principals
 from rbac.catalog import Scope
-from rbac.context import Context
+from rbac.context import SYSTEM, Context
 from rbac.db import casefold_key, utcnow
-from rbac.errors import InvalidValue
-from rbac.models import AdminCredential, AdminSession, Organization, User
+from rbac.errors import Forbidden, InvalidValue
+from rbac.event_log import record_action, record_event
+from rbac.models import AdminCredential, AdminLoginChoice, AdminSession, Organization, User
 from rbac.resources import org_resource
 from rbac.tenancy import hash_token
 
@@ -67,8 +70,11 @@ def create_admin(ctx: Context, email: str, password: str, role: str = "owner") -
     """Give a user of the org (made local if none has this userName) an org role and a password.
 
     The role is a direct grant, listed and revocable like any other; running it again for the
-    same email sets a new password (and unlocks the account).
+    same email sets a new password (and unlocks the account). Only the operator runs it: an
+    admin's password is never set by another admin (who would then log in as them).
     """
+    if ctx.actor != SYSTEM:
+        raise Forbidden("only the operator sets an admin's password (rolecall admin create)")
     if "@" not in email or len(email) > 256 or email != email.strip():
         raise InvalidValue(f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -85,6 +91,9 @@ def create_admin(ctx: Context, email: str, password: str, role: str = "owner") -
     # A new password ends every session the old one opened.
     provisioning.end_admin_sessions(ctx.session, user)
     ctx.session.flush()
+    record_action(
+        ctx, "admin.password.set", user={"id": user.id, "username": user.user_name}, role=role_name
+    )
     return user
 
 
@@ -135,25 +144,34 @@ def log_in(session: Session, email: str, password: str, now: datetime | None = N
         if credential.locked_until is not None and credential.locked_until > now:
             locked = True
         elif right and user.active:
+            _login_event(session, user, "admin.login.succeeded", credential.failed_logins)
             credential.failed_logins, credential.last_login_at = 0, now
             matched.append(user)
         else:
-            missed.append(credential)
+            missed.append((user, credential))
     if not matched:
-        for credential in missed:
-            locked |= _count_failure(session, credential, now)
+        for user, credential in missed:
+            locked |= _count_failure(session, user, credential, now)
     session.flush()
     return LoginResult(tuple(matched), locked and not matched)
 
 
-def _count_failure(session: Session, credential: AdminCredential, now: datetime) -> bool:
-    """Count one failed login in the database itself, locking at the limit; say if it locked."""
+def _count_failure(session: Session, user: User, credential: AdminCredential, now) -> bool:
+    """Count one failed login in the database itself, locking at the limit; say if it locked.
+
+    Failures are events in the organization's audit log, aggregated so that a flood of
+    guesses cannot fill it (nor take its event lock at every guess): the first failure of a
+    series, and the lockout that ends it with its count. An email with no account is no
+    organization's event at all.
+    """
     failures = session.scalar(
         update(AdminCredential)
         .where(AdminCredential.user_id == credential.user_id)
         .values(failed_logins=AdminCredential.failed_logins + 1)
         .returning(AdminCredential.failed_logins)
     )
+    if failures == 1:
+        _login_event(session, user, "admin.login.failed", failures)
     if failures < MAX_FAILED_LOGINS:
         return False
     session.execute(
@@ -161,7 +179,26 @@ def _count_failure(session: Session, credential: AdminCredential, now: datetime)
         .where(AdminCredential.user_id == credential.user_id)
         .values(failed_logins=0, locked_until=now + LOCKOUT)
     )
+    _login_event(session, user, "admin.login.locked", failures)
     return True
+
+
+def _login_event(session: Session, user: User, kind: str, failures: int) -> None:
+    """Record a login's event in the account's organization: the account, never the password.
+
+    Only a success is the admin's act; a failure is anyone's who typed the email.
+    """
+    data = {
+        "actor": admin_label(user) if kind == "admin.login.succeeded" else "anonymous",
+        "user": {"id": user.id, "username": user.user_name},
+        "failures": failures,
+    }
+    record_event(session, user.organization_id, kind, data)
+
+
+def admin_label(user: User) -> str:
+    """How events name an admin acting in /admin: by their login, so the audit log reads well."""
+    return f"admin:{user.user_name}"
 
 
 @functools.cache
@@ -185,8 +222,8 @@ def open_session(session: Session, user: User, lifetime: timedelta = SESSION_LIF
 
 def session_user(session: Session, token: str) -> User | None:
     """Return the active user of a live session, or None (ended, expired, user deactivated)."""
-    found = session.scalar(select(AdminSession).where(AdminSession.token_hash == hash_token(token)))
-    if found is None or found.ended_at is not None or found.expires_at <= utcnow():
+    found = _live_session(session, token)
+    if found is None:
         return None
     user = session.get(User, found.user_id)
     if user is None or not user.active or session.get(AdminCredential, user.id) is None:
@@ -200,3 +237,114 @@ def end_session(session: Session, token: str) -> None:
     if found is not None and found.ended_at is None:
         found.ended_at = utcnow()
         session.flush()
+
+
+# A secret shown once is held at most this long for the page that shows it.
+SHOWN_ONCE_LIFETIME = timedelta(minutes=5)
+
+
+def hold_shown_once(session: Session, token: str, page: str, secret: str) -> None:
+    """Hold a new secret with the admin's session, for the page the admin is sent to next."""
+    found = _live_session(session, token)
+    if found is not None:
+        until = (utcnow() + SHOWN_ONCE_LIFETIME).isoformat()
+        found.shown_once = json.dumps({"page": page, "secret": secret, "until": until})
+        session.flush()
+
+
+def take_shown_once(session: Session, token: str, page: str) -> str | None:
+    """Return the secret held for this page, and forget it; None if there is none (any more)."""
+    found = _live_session(session, token)
+    if found is None or found.shown_once is None:
+        return None
+    held = json.loads(found.shown_once)
+    if held["page"] != page:
+        return None
+    found.shown_once = None
+    session.flush()
+    if datetime.fromisoformat(held["until"]) < utcnow():
+        return None
+    return held["secret"]
+
+
+def _live_session(session: Session, token: str) -> AdminSession | None:
+    found = session.scalar(select(AdminSession).where(AdminSession.token_hash == hash_token(token)))
+    if found is None or found.ended_at is not None or found.expires_at <= utcnow():
+        return None
+    return found
+
+
+# After the password, an admin of several organizations has this long to pick one.
+CHOICE_LIFETIME = timedelta(minutes=5)
+
+
+def open_choice(session: Session, users: Sequence[User], next_page: str) -> str:
+    """Hold the accounts a password opened, for the admin to pick one; return the choice's secret.
+
+    The choice is bound to each account's credential as it is now: a new password of any of
+    them ends it, as logging out does; picking ends it too (single use).
+    """
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AdminLoginChoice(
+            token_hash=hash_token(token),
+            accounts=[[user.id, _credential_mark(session, user.id)] for user in users],
+            next_page=next_page[:2048],
+            expires_at=utcnow() + CHOICE_LIFETIME,
+        )
+    )
+    session.flush()
+    return token
+
+
+def choice_accounts(session: Session, token: str) -> list[tuple[User, Organization]]:
+    """The accounts, with their organizations, a live choice still offers (none if it is over)."""
+    choice = _live_choice(session, token)
+    if choice is None:
+        return []
+    offered = {
+        user_id for user_id, mark in choice.accounts if _credential_mark(session, user_id) == mark
+    }
+    rows = session.execute(
+        select(User, Organization)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(User.id.in_(offered), User.active.is_(True))
+        .order_by(Organization.slug)
+    ).all()
+    return [(user, org) for user, org in rows]
+
+
+def take_choice(session: Session, token: str, user_id: str) -> tuple[User, str] | None:
+    """End a choice by picking one of its accounts; return it and the page asked for, or None."""
+    choice = _live_choice(session, token)
+    chosen = {user.id: user for user, _ in choice_accounts(session, token)}.get(user_id)
+    if choice is None or chosen is None:
+        return None
+    choice.ended_at = utcnow()
+    session.flush()
+    return chosen, choice.next_page
+
+
+def end_choice(session: Session, token: str) -> None:
+    """End a choice unpicked (logging out, or logging in afresh)."""
+    choice = _live_choice(session, token)
+    if choice is not None:
+        choice.ended_at = utcnow()
+        session.flush()
+
+
+def _live_choice(session: Session, token: str) -> AdminLoginChoice | None:
+    found = session.scalar(
+        select(AdminLoginChoice).where(AdminLoginChoice.token_hash == hash_token(token))
+    )
+    if found is None or found.ended_at is not None or found.expires_at <= utcnow():
+        return None
+    return found
+
+
+def _credential_mark(session: Session, user_id: str) -> str | None:
+    """A digest of an account's password hash: it changes whenever the password does."""
+    credential = session.get(AdminCredential, user_id)
+    if credential is None:
+        return None
+    return hashlib.sha256(credential.password_hash.encode()).hexdigest()[:32]

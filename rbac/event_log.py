@@ -21,43 +21,72 @@ from sqlalchemy import BigInteger, Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from rbac.bulk import insert_rows
+from rbac.context import Context
 from rbac.db import utcnow
 from rbac.models import Event
 
 # The advisory lock's first key: "RC" events. The second is the organization's id.
 EVENT_LOCK_SPACE = 0x5243
 
+# Admin actions that change no one's access but what can act on the organization: its
+# credentials, connections and settings (PRODUCT.md, "Admin actions are events too"). They are
+# in the stream and the audit log, never in the access fold; none carries a secret.
+ADMIN_ACTIONS = frozenset(
+    {
+        "directory.created",
+        "directory.paused",
+        "directory.resumed",
+        "directory.token.created",
+        "directory.token.rotated",
+        "directory.token.revoked",
+        "api_key.created",
+        "api_key.revoked",
+        "webhook.created",
+        "webhook.updated",
+        "webhook.deleted",
+        "webhook.replayed",
+        "admin.password.set",
+        "admin.login.succeeded",
+        "admin.login.failed",
+        "admin.login.locked",
+    }
+)
+
 # Every event type there is (docs/rbac.md): writing another is a bug, and a webhook's filter
 # must name one of these, so that a misspelt filter is refused rather than never matching.
-EVENT_TYPES = frozenset(
-    f"{prefix}{name}"
-    for prefix in ("dsync.", "")  # an IdP directory's users and groups, or local ones
-    for name in (
-        "user.created",
-        "user.updated",
-        "user.deleted",
-        "group.created",
-        "group.updated",
-        "group.deleted",
-        "group.user_added",
-        "group.user_removed",
+EVENT_TYPES = (
+    frozenset(
+        f"{prefix}{name}"
+        for prefix in ("dsync.", "")  # an IdP directory's users and groups, or local ones
+        for name in (
+            "user.created",
+            "user.updated",
+            "user.deleted",
+            "group.created",
+            "group.updated",
+            "group.deleted",
+            "group.user_added",
+            "group.user_removed",
+        )
     )
-) | {
-    "group.nested",
-    "group.unnested",
-    "access.granted",
-    "access.changed",
-    "access.revoked",
-    "grant.created",
-    "grant.deleted",
-    "assignment.created",
-    "assignment.deleted",
-    "resource.created",
-    "resource.updated",
-    "resource.deleted",
-    "org.settings.changed",
-    "org.alert.no_active_owner",
-}
+    | {
+        "group.nested",
+        "group.unnested",
+        "access.granted",
+        "access.changed",
+        "access.revoked",
+        "grant.created",
+        "grant.deleted",
+        "assignment.created",
+        "assignment.deleted",
+        "resource.created",
+        "resource.updated",
+        "resource.deleted",
+        "org.settings.changed",
+        "org.alert.no_active_owner",
+    }
+    | ADMIN_ACTIONS
+)
 
 
 def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
@@ -66,6 +95,11 @@ def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
     event = Event(organization_id=org_id, type=kind, data=data, txid=_writing(session, org_id))
     session.add(event)
     return event
+
+
+def record_action(ctx: Context, kind: str, **data) -> Event:
+    """Append an admin action's event, naming its actor, in the caller's transaction."""
+    return record_event(ctx.session, ctx.org.id, kind, {"actor": ctx.actor.label, **data})
 
 
 def record_events(session: Session, org_id: int, events: list[tuple[str, dict]]) -> None:

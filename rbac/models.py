@@ -72,6 +72,7 @@ class Directory(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # A disabled directory keeps its tokens, but SCIM answers 403: provisioning is paused.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_by: Mapped[str | None] = mapped_column(String(300))  # the pausing actor's label
 
     organization: Mapped[Organization] = relationship(back_populates="directories")
     tokens: Mapped[list["DirectoryToken"]] = relationship(back_populates="directory")
@@ -93,6 +94,9 @@ class DirectoryToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who made and who revoked it (an actor's label), as events name them.
+    created_by: Mapped[str | None] = mapped_column(String(300))
+    revoked_by: Mapped[str | None] = mapped_column(String(300))
 
     directory: Mapped[Directory] = relationship(back_populates="tokens")
 
@@ -124,6 +128,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(300))
+    revoked_by: Mapped[str | None] = mapped_column(String(300))
 
     organization: Mapped[Organization] = relationship()
 
@@ -169,6 +175,26 @@ class AdminSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A secret shown once (a new token, key or webhook secret), held from the POST that made
+    # it to the page after its redirect, which takes it: never in the browser's cookie.
+    shown_once: Mapped[str | None] = mapped_column(Text)
+
+
+class AdminLoginChoice(Base):
+    """A password that opened accounts in several organizations, waiting for the admin's pick.
+
+    Its secret is in the browser's cookie, its digest here: single use, bound to the accounts
+    the password opened, ended by logout, by a new password of any of them, and by time.
+    """
+
+    __tablename__ = "admin_login_choices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    accounts: Mapped[list[list[str]]] = mapped_column(JSONDocument)  # [user id, credential mark]
+    next_page: Mapped[str] = mapped_column(String(2048), default="")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -1,4 +1,11 @@
-"""Organizations, directories and their bearer tokens."""
+"""Organizations, directories and their bearer tokens, and the organization's API keys.
+
+Whoever holds a directory's token acts as the IdP, which no safety rail blocks; so creating,
+rotating and revoking tokens and pausing or resuming a directory need the catalog's
+`manage_directories` permission (an Owner's, or the additive `directory_manager`'s), and each
+is an event naming its actor. API keys need `manage_api_keys`. The operator (the command
+line) is trusted; every other actor is checked by the engine (`rbac.authorization`).
+"""
 
 import hashlib
 import hmac
@@ -10,8 +17,12 @@ from enum import StrEnum
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
+from rbac.authorization import authorize
+from rbac.catalog import Catalog
+from rbac.context import Context
 from rbac.db import utcnow
 from rbac.errors import Conflict, InvalidValue, NotFound
+from rbac.event_log import record_action
 from rbac.models import ApiKey, ApiKeyRole, Directory, DirectoryToken, Organization, Provider
 from rbac.resources import org_resource
 
@@ -79,10 +90,10 @@ def list_directories(session: Session, org: Organization) -> list[Directory]:
     return list(session.scalars(query.order_by(Directory.name)))
 
 
-def create_directory(
-    session: Session, org: Organization, name: str, provider: Provider
-) -> Directory:
-    """Create a directory (one IdP connection) in an organization."""
+def create_directory(ctx: Context, name: str, provider: Provider) -> Directory:
+    """Create a directory (one IdP connection) in the organization."""
+    _authorize_directories(ctx)
+    session, org = ctx.session, ctx.org
     if not name.strip() or len(name) > 200 or "/" in name or name.strip() in (".", ".."):
         raise InvalidValue(
             f"{name[:100]!r} is not a directory name: 1 to 200 characters, no '/', not '.' or '..'"
@@ -93,41 +104,64 @@ def create_directory(
     directory = Directory(organization=org, name=name, provider=provider)
     session.add(directory)
     session.flush()
+    record_action(ctx, "directory.created", directory=_directory_named(directory))
     return directory
 
 
 def bootstrap_directory(
-    session: Session, org_slug: str, directory_name: str, provider: Provider
+    session: Session, catalog: Catalog, org_slug: str, directory_name: str, provider: Provider
 ) -> str:
-    """Create the org and its directory if missing; return a new token's plaintext (idempotent)."""
+    """Create the org and its directory if missing; return a new token's plaintext (idempotent).
+
+    The operator's: it runs at the command line only.
+    """
     org = session.scalar(select(Organization).where(Organization.slug == org_slug))
     if org is None:
         org = create_organization(session, org_slug)
+    ctx = Context(session, catalog, org)
     directory = session.scalar(
         select(Directory).where(
             Directory.organization_id == org.id, Directory.name == directory_name
         )
     )
     if directory is None:
-        directory = create_directory(session, org, directory_name, provider)
+        directory = create_directory(ctx, directory_name, provider)
     elif directory.provider != provider:
         raise Conflict(
             f"directory {directory_name!r} exists with provider {directory.provider.value!r}"
         )
-    _, plaintext = issue_token(session, directory)
+    _, plaintext = issue_token(ctx, directory)
     return plaintext
 
 
 def issue_token(
-    session: Session, directory: Directory, expires_at: datetime | None = None
+    ctx: Context, directory: Directory, expires_at: datetime | None = None
 ) -> tuple[DirectoryToken, str]:
     """Create a bearer token; return its row and the plaintext, which is never stored."""
+    _authorize_directories(ctx, directory)
+    token, plaintext = _new_token(ctx, directory, expires_at)
+    record_action(
+        ctx,
+        "directory.token.created",
+        directory=_directory_named(directory),
+        token=_token_named(token),
+    )
+    return token, plaintext
+
+
+def _new_token(
+    ctx: Context, directory: Directory, expires_at: datetime | None
+) -> tuple[DirectoryToken, str]:
     plaintext, digest, prefix = _new_secret(TOKEN_PREFIX)
     token = DirectoryToken(
-        directory=directory, token_hash=digest, prefix=prefix, expires_at=expires_at
+        directory=directory,
+        token_hash=digest,
+        prefix=prefix,
+        expires_at=expires_at,
+        created_by=ctx.actor.label,
     )
-    session.add(token)
-    session.flush()
+    ctx.session.add(token)
+    ctx.session.flush()
     return token, plaintext
 
 
@@ -147,30 +181,48 @@ def token_state(token: DirectoryToken, now: datetime) -> TokenState:
 
 
 def rotate_tokens(
-    session: Session, directory: Directory, grace: timedelta
+    ctx: Context, directory: Directory, grace: timedelta
 ) -> tuple[DirectoryToken, str, list[DirectoryToken]]:
     """Issue a new token and end every other live one after grace; return new, plaintext, old."""
+    _authorize_directories(ctx, directory)
     if not timedelta(0) <= grace <= MAX_ROTATION_GRACE:
         raise InvalidValue(f"a rotation's grace period is 0 to {MAX_ROTATION_GRACE.days} days")
     now = utcnow()
     deadline = now + grace
     old = [
         token
-        for token in list_tokens(session, directory)
+        for token in list_tokens(ctx.session, directory)
         if _is_live(token.revoked_at, token.expires_at, now)
     ]
     for token in old:
         # Rotation only shortens a token's life: an earlier expiry is kept.
         if token.expires_at is None or token.expires_at > deadline:
             token.expires_at = deadline
-    new, plaintext = issue_token(session, directory)
+    new, plaintext = _new_token(ctx, directory, None)
+    record_action(
+        ctx,
+        "directory.token.rotated",
+        directory=_directory_named(directory),
+        token=_token_named(new),
+        expiring=[_token_named(token) for token in old],
+        grace_hours=grace / timedelta(hours=1),
+    )
     return new, plaintext, old
 
 
-def revoke_token(session: Session, directory: Directory, token_id: int) -> DirectoryToken:
+def revoke_token(ctx: Context, directory: Directory, token_id: int) -> DirectoryToken:
     """Revoke one token of a directory; revoking twice keeps the first revocation time."""
+    _authorize_directories(ctx, directory)
     owned = DirectoryToken.directory_id == directory.id
-    return _revoke(session, DirectoryToken, token_id, owned, f"directory {directory.name!r}")
+    token, revoked = _revoke(ctx, DirectoryToken, token_id, owned, f"directory {directory.name!r}")
+    if revoked:
+        record_action(
+            ctx,
+            "directory.token.revoked",
+            directory=_directory_named(directory),
+            token=_token_named(token),
+        )
+    return token
 
 
 def authenticate_token(session: Session, plaintext: str) -> Directory | None:
@@ -179,19 +231,26 @@ def authenticate_token(session: Session, plaintext: str) -> Directory | None:
     return token.directory if token else None
 
 
-def issue_api_key(
-    session: Session, org: Organization, name: str, role: str = ApiKeyRole.ADMIN
-) -> tuple[ApiKey, str]:
+def issue_api_key(ctx: Context, name: str, role: str = ApiKeyRole.ADMIN) -> tuple[ApiKey, str]:
     """Create an /api/v1 key acting with a role (admin or viewer); return its row and plaintext."""
+    _authorize_api_keys(ctx)
     try:
         role = ApiKeyRole(role.lower())
     except ValueError:
         choices = ", ".join(r.value for r in ApiKeyRole)
         raise InvalidValue(f"an API key's role is one of {choices}, not {role!r}") from None
     plaintext, digest, prefix = _new_secret(API_KEY_PREFIX)
-    key = ApiKey(organization_id=org.id, name=name, key_hash=digest, prefix=prefix, role=role)
-    session.add(key)
-    session.flush()
+    key = ApiKey(
+        organization_id=ctx.org.id,
+        name=name,
+        key_hash=digest,
+        prefix=prefix,
+        role=role,
+        created_by=ctx.actor.label,
+    )
+    ctx.session.add(key)
+    ctx.session.flush()
+    record_action(ctx, "api_key.created", api_key=_key_named(key))
     return key, plaintext
 
 
@@ -201,10 +260,14 @@ def list_api_keys(session: Session, org: Organization) -> list[ApiKey]:
     return list(session.scalars(query))
 
 
-def revoke_api_key(session: Session, org: Organization, key_id: int) -> ApiKey:
-    """Revoke one API key of an organization."""
-    owned = ApiKey.organization_id == org.id
-    return _revoke(session, ApiKey, key_id, owned, f"organization {org.slug!r}")
+def revoke_api_key(ctx: Context, key_id: int) -> ApiKey:
+    """Revoke one API key of the organization; revoking twice keeps the first revocation."""
+    _authorize_api_keys(ctx)
+    owned = ApiKey.organization_id == ctx.org.id
+    key, revoked = _revoke(ctx, ApiKey, key_id, owned, f"organization {ctx.org.slug!r}")
+    if revoked:
+        record_action(ctx, "api_key.revoked", api_key=_key_named(key))
+    return key
 
 
 def authenticate_api_key(session: Session, plaintext: str) -> ApiKey | None:
@@ -260,22 +323,52 @@ def _is_live(revoked_at: datetime | None, expires_at: datetime | None, now: date
     return revoked_at is None and (expires_at is None or expires_at > now)
 
 
-def _revoke(session: Session, model, secret_id: int, owned, where: str):
-    """Revoke a token or key of its owner; revoking twice keeps the first revocation time."""
-    secret = session.scalar(select(model).where(model.id == secret_id, owned))
+def _revoke(ctx: Context, model, secret_id: int, owned, where: str):
+    """Revoke a token or key of its owner; return it, and False if it was revoked already."""
+    secret = ctx.session.scalar(select(model).where(model.id == secret_id, owned))
     if secret is None:
         what = "token" if model is DirectoryToken else "API key"
         raise NotFound(f"no {what} {secret_id} in {where}")
-    if secret.revoked_at is None:
-        secret.revoked_at = utcnow()
-        session.flush()
-    return secret
+    if secret.revoked_at is not None:
+        return secret, False
+    secret.revoked_at, secret.revoked_by = utcnow(), ctx.actor.label
+    ctx.session.flush()
+    return secret, True
 
 
-def set_directory_enabled(session: Session, directory: Directory, enabled: bool) -> None:
+def set_directory_enabled(ctx: Context, directory: Directory, enabled: bool) -> None:
     """Pause or resume a directory's provisioning (its tokens answer 403 while paused)."""
+    _authorize_directories(ctx, directory)
+    if enabled == (directory.disabled_at is None):
+        return  # already so: nothing happens, no event
     if enabled:
-        directory.disabled_at = None
-    elif directory.disabled_at is None:
-        directory.disabled_at = utcnow()
-    session.flush()
+        directory.disabled_at, directory.disabled_by = None, None
+    else:
+        directory.disabled_at, directory.disabled_by = utcnow(), ctx.actor.label
+    ctx.session.flush()
+    kind = "directory.resumed" if enabled else "directory.paused"
+    record_action(ctx, kind, directory=_directory_named(directory))
+
+
+def _authorize_directories(ctx: Context, directory: Directory | None = None) -> None:
+    if directory is not None and directory.organization_id != ctx.org.id:
+        raise NotFound(f"no directory {directory.name!r} in organization {ctx.org.slug!r}")
+    administration = ctx.catalog.administration
+    authorize(ctx, administration.manage_directories, org_resource(ctx.session, ctx.org))
+
+
+def _authorize_api_keys(ctx: Context) -> None:
+    authorize(ctx, ctx.catalog.administration.manage_api_keys, org_resource(ctx.session, ctx.org))
+
+
+def _directory_named(directory: Directory) -> dict:
+    return {"id": directory.id, "name": directory.name, "provider": directory.provider.value}
+
+
+def _token_named(token: DirectoryToken) -> dict:
+    expires = token.expires_at.isoformat() if token.expires_at else None
+    return {"id": token.id, "prefix": token.prefix, "expires_at": expires}
+
+
+def _key_named(key: ApiKey) -> dict:
+    return {"id": key.id, "name": key.name, "prefix": key.prefix, "role": key.role.value}

@@ -29,7 +29,7 @@ from rbac.authorization import authorize
 from rbac.context import Context
 from rbac.db import utcnow
 from rbac.errors import InvalidValue, NotFound
-from rbac.event_log import EVENT_TYPES, read_events
+from rbac.event_log import EVENT_TYPES, read_events, record_action
 from rbac.models import DeadLetter, Event, WebhookEndpoint
 from rbac.resources import org_resource
 
@@ -77,6 +77,9 @@ def create_endpoint(
     )
     ctx.session.add(endpoint)
     ctx.session.flush()
+    record_action(ctx, "webhook.created", webhook=_endpoint_named(endpoint))
+    endpoint.cursor = _last_event(ctx.session, ctx.org.id)  # its own creation is behind it
+    ctx.session.flush()
     return endpoint, endpoint.secret
 
 
@@ -113,14 +116,17 @@ def update_endpoint(
         if enabled:  # a resumed endpoint retries its head event at once
             endpoint.next_attempt_at = None
     ctx.session.flush()
+    record_action(ctx, "webhook.updated", webhook=_endpoint_named(endpoint))
     return endpoint
 
 
 def delete_endpoint(ctx: Context, endpoint: WebhookEndpoint) -> None:
     """Delete an endpoint and its dead letters; nothing more is sent to it."""
     _authorize(ctx)
+    named = _endpoint_named(endpoint)
     ctx.session.delete(endpoint)
     ctx.session.flush()
+    record_action(ctx, "webhook.deleted", webhook=named)
 
 
 def replay(ctx: Context, endpoint: WebhookEndpoint, from_event_id: int) -> int:
@@ -143,6 +149,9 @@ def replay(ctx: Context, endpoint: WebhookEndpoint, from_event_id: int) -> int:
         .values(replayed_at=utcnow())
     ).rowcount
     ctx.session.flush()
+    record_action(
+        ctx, "webhook.replayed", webhook=_endpoint_named(endpoint), from_event_id=from_event_id
+    )
     return revived
 
 
@@ -208,6 +217,27 @@ def _matches(pattern: str, event_type: str) -> bool:
     if pattern == "*" or pattern == event_type:
         return True
     return pattern.endswith(".*") and event_type.startswith(pattern[:-1])
+
+
+def redacted_url(url: str) -> str:
+    """A webhook URL as events and logs show it: no credentials, no query (tokens live there)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit(
+        (parts.scheme, netloc, parts.path, "redacted" if parts.query else "", "")
+    )
+
+
+def _endpoint_named(endpoint: WebhookEndpoint) -> dict:
+    return {
+        "id": endpoint.id,
+        "url": redacted_url(endpoint.url),
+        "events": list(endpoint.event_types or []),
+        "enabled": endpoint.enabled,
+    }
 
 
 def _authorize(ctx: Context) -> None:

@@ -12,6 +12,8 @@ from app import create_app
 from app.cli import cli
 from app.migrate import upgrade_database
 from rbac import tenancy
+from rbac.catalog import load_catalog
+from rbac.context import Context
 from rbac.db import Base, make_engine
 from rbac.event_log import read_events
 from rbac.models import EffectiveAccess, Provider
@@ -112,8 +114,9 @@ def make_directory(app, org_slug="acme", name="okta", provider=Provider.OKTA) ->
             org = tenancy.get_organization(session, org_slug)
         except tenancy.NotFound:
             org = tenancy.create_organization(session, org_slug)
-        directory = tenancy.create_directory(session, org, name, provider)
-        _, token = tenancy.issue_token(session, directory)
+        operator = Context(session, load_catalog(), org)
+        directory = tenancy.create_directory(operator, name, provider)
+        _, token = tenancy.issue_token(operator, directory)
         session.commit()
         return Directory(directory.id, org_slug, name, token)
 

@@ -160,11 +160,46 @@ def test_an_admin_of_two_organizations_picks_one(world, app, client, monkeypatch
     browser.log_in()
     browser.get("/admin/login/organization")  # she leaves the picker open
     later = utcnow() + timedelta(minutes=6)
-    monkeypatch.setattr("app.admin.views.utcnow", lambda: later)
+    monkeypatch.setattr("rbac.accounts.utcnow", lambda: later)
     assert (
         browser.post("/admin/login/organization", {"user": globex_ada}).headers["Location"]
         == "/admin/login"
     )
+    assert client.get("/admin/").status_code == 302
+
+
+def test_the_org_choice_lives_on_the_server_and_is_used_once(world, app, client):
+    """A replayed choice cookie opens nothing: after its use, after logout, after a new password."""
+    make_directory(app, org_slug="globex", name="entra")
+    create_admin(app)
+    create_admin(app, org="globex", role="admin")
+    browser = Browser(client)
+
+    def open_choice():
+        assert browser.log_in().headers["Location"] == "/admin/login/organization"
+        picker = browser.get("/admin/login/organization").get_data(as_text=True)
+        users = re.findall(r'name="user" value="([^"]+)"', picker)
+        return client.get_cookie("rolecall_admin", path="/admin").value, users
+
+    def replay(cookie, user):
+        client.set_cookie("rolecall_admin", cookie, path="/admin")
+        browser.get("/admin/login")
+        return browser.post("/admin/login/organization", {"user": user})
+
+    cookie, users = open_choice()
+    assert "choosing" not in cookie  # the cookie names the choice by a secret, nothing more
+    assert browser.post("/admin/login/organization", {"user": users[0]}).status_code == 303
+    used = replay(cookie, users[1])  # the same choice, for the other org: used already
+    assert used.headers["Location"] == "/admin/login"
+
+    cookie, users = open_choice()
+    browser.post("/admin/logout")
+    assert replay(cookie, users[1]).headers["Location"] == "/admin/login"
+
+    cookie, users = open_choice()
+    create_admin(app, org="globex", role="admin", password="another long passphrase")
+    # The globex account's password changed: the choice no longer offers it.
+    assert replay(cookie, users[1]).status_code == 200
     assert client.get("/admin/").status_code == 302
 
 
@@ -287,10 +322,13 @@ def test_an_admin_connects_a_directory(world, app, browser):
     """Seed 000's first step: a new Entra directory and its token, which provisions at once."""
     browser.get("/admin/directories")
     created = browser.post("/admin/directories", {"name": "entra", "provider": "entra"})
-    assert created.status_code == 201
-    page = created.get_data(as_text=True)
+    assert created.status_code == 303  # a reload of the next page makes nothing again
+    assert created.headers["Location"] == "/admin/directories/entra"
+    assert "rcs_" not in created.headers.get("Set-Cookie", "")  # never kept in a cookie
+    page = browser.get(created.headers["Location"]).get_data(as_text=True)
     assert "Directory entra is created" in page and "<strong>Tenant URL</strong>" in page
     token = re.search(r'id="new-token">([^<]+)<', page).group(1)
+    assert 'id="new-token"' not in browser.get("/admin/directories/entra").text  # shown once
     user = {"schemas": [USER_SCHEMA], "userName": "bea@example.com"}
     made = ScimClient(world.scim.client, token).post("/Users", user)
     assert made.status_code == 201
@@ -301,8 +339,9 @@ def test_an_admin_connects_a_directory(world, app, browser):
     taken = browser.post(
         "/admin/directories", {"name": "entra", "provider": "okta", "back": "/admin/directories"}
     )
-    assert taken.status_code == 303
-    assert "directory &#39;entra&#39; exists" in browser.get("/admin/directories").text
+    assert taken.status_code == 409  # the form again, with what was sent and why not
+    assert "directory &#39;entra&#39; exists" in taken.text
+    assert 'value="entra"' in taken.text
     empty = browser.post("/admin/directories", {"name": "", "provider": "okta"})
     assert empty.status_code == 400 and "Name: This field is required." in empty.text
     unknown = browser.post("/admin/directories", {"name": "x", "provider": "ldap"})
@@ -316,25 +355,27 @@ def test_tokens_are_created_once_rotated_and_revoked(world, app, browser):
     """A new token is shown once and works; rotation keeps old ones for the grace period."""
     browser.get("/admin/directories/okta")
     created = browser.post("/admin/directories/okta/tokens")
-    assert created.status_code == 201  # the expiry left empty: never
+    assert created.status_code == 303  # the expiry left empty: never
+    shown = browser.get(created.headers["Location"]).get_data(as_text=True)
+    token = re.search(r'id="new-token">([^<]+)<', shown).group(1)
+    assert token not in browser.get("/admin/directories/okta").text  # a reload: gone
     expiring = browser.post("/admin/directories/okta/tokens", {"expires_in_days": "30"})
-    assert expiring.status_code == 201
+    assert expiring.status_code == 303
     expiry = (utcnow() + timedelta(days=30)).strftime("%Y-%m-%d")
     assert f"<td>{expiry} " in browser.get("/admin/directories/okta").text
     refused = browser.post("/admin/directories/okta/tokens", {"expires_in_days": "0"})
-    assert refused.status_code == 303
-    assert "expires in 1 to 3650 days" in browser.get("/admin/directories/okta").text
-    token = re.search(r'id="new-token">([^<]+)<', created.get_data(as_text=True)).group(1)
+    assert refused.status_code == 400
+    assert "expires in 1 to 3650 days" in refused.text
     scim = ScimClient(world.scim.client, token)
     assert scim.get("/Users").status_code == 200
-    assert token not in browser.get("/admin/directories/okta").get_data(as_text=True)
     rotated = browser.post("/admin/directories/okta/tokens/rotate", {"grace_hours": "2"})
-    assert rotated.status_code == 201
-    text = rotated.get_data(as_text=True)
+    assert rotated.status_code == 303
+    text = browser.get(rotated.headers["Location"]).get_data(as_text=True)
     assert "3 older token(s) expire in 2 hour(s)" in text and text.count(">expiring<") == 3
+    assert 'id="new-token"' in text
     assert scim.get("/Users").status_code == 200  # still within its grace
     bad = browser.post("/admin/directories/okta/tokens/rotate", {"grace_hours": "-1"})
-    assert bad.status_code == 303
+    assert bad.status_code == 400
     with app.app_context():
         from rbac.models import DirectoryToken
 
@@ -433,8 +474,8 @@ def test_a_directory_name_is_one_url_segment(world, browser):
         answer = browser.post(
             "/admin/directories", {"name": name, "provider": "okta", "back": "/admin/directories"}
         )
-        assert answer.status_code == 303, name
-    assert "not a directory name" in browser.get("/admin/directories").text
+        assert answer.status_code == 400, name
+        assert "not a directory name" in answer.text
     assert (
         world.run(
             "bootstrap", "--org", "acme", "--directory", "x/y", "--provider", "okta"

@@ -25,8 +25,8 @@ def test_projects_are_listed_and_created(world, admin):
     assert "project:mobile" in page
     admin.get("/admin/projects")
     taken = admin.post("/admin/projects", {"slug": "mobile", "back": "/admin/projects"})
-    assert taken.status_code == 303
-    assert "exists" in admin.get("/admin/projects").get_data(as_text=True)
+    assert taken.status_code == 409
+    assert "exists" in taken.text and 'value="mobile"' in taken.text
 
 
 def test_a_group_assigned_on_a_project_gives_its_members_access_with_the_reason(world, admin):
@@ -88,14 +88,14 @@ def test_a_mistyped_name_is_said_on_the_page(world, admin):
             "back": "/admin/projects/web",
         },
     )
-    assert answer.status_code == 303 and answer.headers["Location"] == "/admin/projects/web"
-    assert "no group &#39;Nobody&#39;" in admin.get("/admin/projects/web").get_data(as_text=True)
+    assert answer.status_code == 400  # the project's page, with the name typed, to correct
+    assert "no group &#39;Nobody&#39;" in answer.text and 'value="Nobody"' in answer.text
     bad_role = admin.post(
         "/admin/projects/web/roles",
         {"kind": "user", "user-holder": "x", "user-role": "emperor", "back": "/admin/projects/web"},
     )
-    assert bad_role.status_code == 303
-    assert "one of the roles offered" in admin.get("/admin/projects/web").get_data(as_text=True)
+    assert bad_role.status_code == 400
+    assert "one of the roles offered" in bad_role.text
 
 
 def test_a_project_admin_manages_their_project_only(world, app, client):
@@ -174,15 +174,16 @@ def test_a_workforce_shows_its_agents_and_who_cannot_run_one(world, admin):
     assert access == access_before and events == events_before + 1  # resource.updated
 
     # Only agents of the project are offered; anything else is flashed and changes nothing.
-    admin.post(
+    refused = admin.post(
         "/admin/projects/web/assets/crew/agents",
         {"agents": "search", "back": "/admin/projects/web/assets/crew"},
     )
+    assert refused.status_code == 400
+    assert "choose among the agents of this project" in refused.text
     page = admin.get("/admin/projects/web/assets/crew").get_data(as_text=True)
-    assert "choose among the agents of this project" in page
     assert re.search(r"This workforce uses: <a[^>]*>bot</a>\.", page)
-    admin.post("/admin/projects/web/assets/bot/agents", {"back": "/admin/projects/web"})
-    assert "only a workforce uses agents" in admin.get("/admin/projects/web").text
+    not_one = admin.post("/admin/projects/web/assets/bot/agents", {"back": "/admin/projects/web"})
+    assert not_one.status_code == 400 and "only a workforce uses agents" in not_one.text
 
 
 def test_a_project_admin_may_not_recompose_a_workforce_of_another_project(world, app, client):

@@ -20,9 +20,11 @@ def test_an_admin_creates_a_webhook_and_replays_a_dead_letter(world, app, admin)
     with receiving(Behaviour(script=[500])) as receiver:
         admin.get("/admin/webhooks")
         created = admin.post("/admin/webhooks", {"url": receiver.url, "events": "dsync.user.*"})
-        assert created.status_code == 201
-        secret = re.search(r'id="webhook-secret">([^<]+)<', created.text).group(1)
-        page = "/admin/webhooks/" + re.search(r"Webhook (\d+) is created", created.text).group(1)
+        assert created.status_code == 303
+        page = created.headers["Location"]
+        shown = admin.get(page).text
+        assert re.search(r"Webhook (\d+) is created", shown).group(1) == page.rpartition("/")[2]
+        secret = re.search(r'id="webhook-secret">([^<]+)<', shown).group(1)
         listing = admin.get("/admin/webhooks").text
         assert secret not in listing and receiver.url in listing
         assert secret not in admin.get(page).text
@@ -42,8 +44,8 @@ def test_an_admin_creates_a_webhook_and_replays_a_dead_letter(world, app, admin)
 
         admin.post(f"{page}/disable", {"back": page})
         assert "paused" in admin.get(page).text
-        admin.post(f"{page}/replay", {"from_event": "0", "back": page})
-        assert "From event: Number must be between" in admin.get(page).text
+        bad = admin.post(f"{page}/replay", {"from_event": "0", "back": page})
+        assert bad.status_code == 400 and "From event: Number must be between" in bad.text
         assert admin.post(f"{page}/delete").status_code == 303
         assert admin.get(page).status_code == 404
 
@@ -52,8 +54,8 @@ def test_bad_webhooks_are_said_and_other_orgs_are_404(world, app, admin):
     """A bad URL is flashed on the page; another org's endpoint is as missing as none."""
     admin.get("/admin/webhooks")
     bad = admin.post("/admin/webhooks", {"url": "ftp://x/", "back": "/admin/webhooks"})
-    assert bad.status_code == 303
-    assert "is not an http:// or https:// URL" in admin.get("/admin/webhooks").text
+    assert bad.status_code == 400
+    assert "is not an http:// or https:// URL" in bad.text
     make_directory(app, org_slug="globex", name="entra")
     made = world.ok("webhook", "create", "--org", "globex", "--url", "https://hooks.example/")
     foreign = re.search(r"WEBHOOK_ID=(\d+)", made).group(1)

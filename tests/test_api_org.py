@@ -83,13 +83,15 @@ def test_directories_show_tokens_never_secrets(world, app, acme):
     assert api_error(acme.get("/directories/nope"), 404)["code"] == "not_found"
 
 
-def test_a_paused_directory_gets_403_until_resumed(world, acme):
-    """PATCH enabled=false pauses SCIM for the directory's tokens; true resumes it."""
-    paused = acme.send("PATCH", "/directories/okta", {"enabled": False})
-    assert paused.status_code == 200 and paused.get_json()["enabled"] is False
-    assert world.scim.get("/Users").status_code == 403
-    assert acme.send("PATCH", "/directories/okta", {"enabled": True}).get_json()["enabled"]
+def test_an_admin_key_may_not_pause_a_directory(world, acme):
+    """Pausing acts on the IdP's connection: org.manage_directories, which no API key holds."""
+    refused = api_error(acme.send("PATCH", "/directories/okta", {"enabled": False}), 403)
+    assert "may not org.manage_directories" in refused["message"]
     assert world.scim.get("/Users").status_code == 200
+    assert acme.get("/directories/okta").get_json()["enabled"] is True
+    world.ok("directory", "disable", "--org", "acme", "--directory", "okta")
+    assert world.scim.get("/Users").status_code == 403
+    assert acme.get("/directories/okta").get_json()["enabled"] is False
     assert api_error(acme.send("PATCH", "/directories/okta", {}), 422)["code"] == "invalid_body"
 
 

@@ -5,16 +5,20 @@ roles do not cover (seed 003: "Admins cannot downgrade or remove Super Admin per
 whether directly, through a group's members, through nesting, or by deactivating someone.
 """
 
-import pytest
-from sqlalchemy import select
+import json
+from datetime import timedelta
 
-from app.db import get_catalog, get_session
-from rbac import lookups, tenancy
+import pytest
+from sqlalchemy import select, update
+
+from rbac import accounts, lookups, tenancy, webhooks
 from rbac.admin import grants, principals
 from rbac.context import Context, user_actor
 from rbac.errors import Forbidden
-from rbac.models import EffectiveAccess
+from rbac.models import AdminCredential, DirectoryToken, EffectiveAccess, Provider
 from rbac.resources import find_resource, org_resource
+from tests.conftest import PASSWORD, Browser, create_admin
+from web.db import get_catalog, get_session
 
 
 @pytest.fixture
@@ -164,3 +168,136 @@ def test_an_asset_admin_grants_its_roles_to_people_outside_the_project(staff, ap
         ctx.session.rollback()
     assert staff.explain("carol", "project:web")["role"] == "viewer"
     staff.verify_clean()
+
+
+# -- the IdP's credentials: one permission, held by Owners and the directory_manager role ----
+
+
+def test_an_admin_cannot_mint_a_token_to_act_as_the_idp(world, app):
+    """The second reproduction: an org Admin may not create, rotate or revoke SCIM tokens."""
+    create_admin(app, email="alice@example.com", role="admin")
+    with app.app_context():
+        ctx = _as(app, "alice@example.com")
+        okta = tenancy.get_directory(ctx.session, ctx.org, "okta")
+        for operation, *args in (
+            (tenancy.issue_token, okta),
+            (tenancy.rotate_tokens, okta, timedelta(0)),
+            (tenancy.revoke_token, okta, 1),
+            (tenancy.set_directory_enabled, okta, False),
+            (tenancy.create_directory, "entra", Provider.ENTRA),
+        ):
+            with pytest.raises(Forbidden, match=r"may not org\.manage_directories"):
+                operation(ctx, *args)
+            ctx.session.rollback()
+    # The operator made the world's directory and token; nothing since.
+    assert [kind for kind, _ in world.events("directory.")] == [
+        "directory.created",
+        "directory.token.created",
+    ]
+
+
+def test_an_admin_gets_no_token_in_admin_either(world, app, client):
+    """In /admin an Admin sees the directory but no token form, and a forged POST is refused."""
+    create_admin(app, email="alice@example.com", role="admin")
+    browser = Browser(client)
+    assert browser.log_in("alice@example.com").status_code == 303
+    page = browser.get("/admin/directories/okta").get_data(as_text=True)
+    assert "Rotate" not in page and "Pause provisioning" not in page
+    assert "whoever holds a token acts as the IdP" in page
+    refused = browser.post("/admin/directories/okta/tokens")
+    assert refused.status_code == 403
+    assert "may not org.manage_directories" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert len(get_session().scalars(select(DirectoryToken)).all()) == 1
+
+
+def test_a_directory_manager_handles_tokens_and_each_action_is_an_event(world, app):
+    """An Owner gives an IT lead directory_manager; their token actions are events, no secret."""
+    world.ok("user", "create", "--org", "acme", "lead")
+    world.ok("grant", "--org", "acme", "--user", "lead", "--role", "directory_manager", "org")
+    with app.app_context():
+        ctx = _as(app, "lead")
+        okta = tenancy.get_directory(ctx.session, ctx.org, "okta")
+        _, first = tenancy.issue_token(ctx, okta)
+        _, second, old = tenancy.rotate_tokens(ctx, okta, timedelta(hours=1))
+        tenancy.revoke_token(ctx, okta, old[0].id)
+        tenancy.revoke_token(ctx, okta, old[0].id)  # twice: one event
+        tenancy.set_directory_enabled(ctx, okta, False)
+        tenancy.set_directory_enabled(ctx, okta, False)
+        tenancy.set_directory_enabled(ctx, okta, True)
+        ctx.session.commit()
+        revoked = ctx.session.get(DirectoryToken, old[0].id)
+        assert (revoked.created_by, revoked.revoked_by) == ("cli", ctx.actor.label)
+    written = world.events("directory.")[2:]  # after the world's own directory and token
+    assert [kind for kind, _ in written] == [
+        "directory.token.created",
+        "directory.token.rotated",
+        "directory.token.revoked",
+        "directory.paused",
+        "directory.resumed",
+    ]
+    lead_id = written[0][1]["actor"].partition(":")[2]
+    assert all(data["actor"] == f"user:{lead_id}" for _, data in written)
+    assert all(data["directory"]["name"] == "okta" for _, data in written)
+    text = json.dumps(written)
+    assert first not in text and second not in text and first[:10] in text
+
+
+def test_api_keys_and_webhooks_are_events_without_secrets(world, app):
+    """Creating and revoking API keys, and a webhook's life: events naming the actor."""
+    create_admin(app)  # ada, Owner
+    with app.app_context():
+        ctx = _as(app, "ada@example.com")
+        key, plaintext = tenancy.issue_api_key(ctx, "ci", "viewer")
+        tenancy.revoke_api_key(ctx, key.id)
+        endpoint, secret = webhooks.create_endpoint(ctx, "https://hooks.example/in?token=s3cret")
+        webhooks.replay(ctx, endpoint, 1)
+        webhooks.delete_endpoint(ctx, endpoint)
+        ctx.session.commit()
+        assert key.created_by == ctx.actor.label == key.revoked_by
+    kinds = [kind for kind, _ in world.events("api_key.") + world.events("webhook.")]
+    assert kinds == [
+        "api_key.created",
+        "api_key.revoked",
+        "webhook.created",
+        "webhook.replayed",
+        "webhook.deleted",
+    ]
+    text = json.dumps(world.events(""))
+    assert plaintext not in text and secret not in text and "s3cret" not in text
+    assert "https://hooks.example/in?redacted" in text
+
+
+def test_logins_are_events_and_a_flood_of_failures_is_not(world, app, client):
+    """Success, the first failure of a series and the lockout are events; the rest are not."""
+    create_admin(app)
+    browser = Browser(client)
+    for _ in range(7):
+        assert browser.log_in(password="wrong password!").status_code == 401
+    assert browser.log_in("nobody@example.com").status_code == 401
+    kinds = [kind for kind, _ in world.events("admin.login.")]
+    assert kinds == ["admin.login.failed", "admin.login.locked"]
+    assert world.events("admin.login.locked")[0][1]["failures"] == 5
+    with app.app_context():  # the lock ends; the next success is an event
+        get_session().execute(update(AdminCredential).values(locked_until=None))
+        get_session().commit()
+    assert browser.log_in().status_code == 303
+    succeeded = world.events("admin.login.succeeded")
+    assert [data["actor"] for _, data in succeeded] == ["admin:ada@example.com"]
+    text = json.dumps(world.events("admin."))
+    assert "wrong password!" not in text and PASSWORD not in text
+    assert {
+        data["actor"]
+        for kind, data in world.events("admin.login.")
+        if kind != "admin.login.succeeded"
+    } == {"anonymous"}
+
+
+def test_only_the_operator_sets_a_password(world, app):
+    """An admin never sets another admin's password: create_admin is the operator's alone."""
+    create_admin(app)
+    with app.app_context():
+        ctx = _as(app, "ada@example.com")
+        with pytest.raises(Forbidden, match="only the operator"):
+            accounts.create_admin(ctx, "ada@example.com", "a new long password")
+    assert [kind for kind, _ in world.events("admin.password")] == ["admin.password.set"]

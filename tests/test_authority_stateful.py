@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 from sqlalchemy import select
 
-from app.db import get_catalog, get_session
 from rbac import tenancy
 from rbac.admin import grants, principals, resources
 from rbac.admin import settings as org_settings
@@ -28,6 +27,7 @@ from rbac.errors import DomainError
 from rbac.evaluation import Access, ResourceKind, permissions_of
 from rbac.models import EffectiveAccess, Group, Resource, User
 from rbac.resources import find_resource
+from web.db import get_catalog, get_session
 
 STEPS = int(os.environ.get("ROLECALL_STATEFUL_STEPS", "20"))
 EXAMPLES = int(os.environ.get("ROLECALL_AUTHORITY_EXAMPLES", "25"))

@@ -9,6 +9,8 @@ import pytest
 from bench import membership
 from bench.profile_shares import shares
 from rbac import tenancy
+from rbac.catalog import load_catalog
+from rbac.context import Context
 from rbac.models import Provider
 from tests.servers import ROOT
 from web.db import get_session
@@ -19,7 +21,9 @@ def test_bench_steps_run_on_a_small_group(app):
     with app.app_context():
         session = get_session()
         org = tenancy.create_organization(session, "bench")
-        directory = tenancy.create_directory(session, org, "bench", Provider.OKTA)
+        directory = tenancy.create_directory(
+            Context(session, load_catalog(), org), "bench", Provider.OKTA
+        )
         session.commit()
         session.expunge_all()
     group_id, spare = membership.build_group(app, directory, membership.SIZES[0])

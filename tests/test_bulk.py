@@ -91,7 +91,9 @@ def test_role_on_a_large_group_is_written_in_bulk_and_verifies(app):
 def _okta_directory(session):
     """Return a new organization acme and its Okta directory, flushed."""
     org = tenancy.create_organization(session, "acme")
-    directory = tenancy.create_directory(session, org, "okta", Provider.OKTA)
+    directory = tenancy.create_directory(
+        Context(session, get_catalog(), org), "okta", Provider.OKTA
+    )
     session.flush()
     return org, directory
 

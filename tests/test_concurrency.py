@@ -142,3 +142,34 @@ def test_concurrent_patches_to_one_user_lose_no_change(app, gunicorn):
             f: f"{f}-{trial}" for f in fields
         }, (trial, final)
         assert final["meta"]["version"] == 'W/"7"'  # created, then six changes
+
+
+@pytest.mark.slow
+def test_identical_grants_at_once_are_one_grant_and_no_error(app, gunicorn):
+    """8 identical grant POSTs at once (a double click, a retry) all succeed: one grant, no 500."""
+    make_directory(app)
+    runner = app.test_cli_runner()
+    for args in (
+        ["user", "create", "--org", "acme", "alice"],
+        ["project", "create", "--org", "acme", "web"],
+    ):
+        assert runner.invoke(cli, args).exit_code == 0
+    key = runner.invoke(cli, ["apikey", "create", "--org", "acme"]).output.splitlines()[-1]
+    body = {"user": "alice", "role": "editor", "resource": "project:web"}
+
+    def grant(_):
+        with requests.Session() as session:
+            answer = session.post(
+                f"{gunicorn}/api/v1/grants", json=body, headers={"Authorization": f"Bearer {key}"}
+            )
+            return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(grant, range(8)))
+    assert sorted(statuses) == [200] * 7 + [201], statuses
+    listed = requests.get(
+        f"{gunicorn}/api/v1/grants", headers={"Authorization": f"Bearer {key}"}
+    ).json()["data"]
+    assert [(g["user_name"], g["role"], g["resource"]) for g in listed] == [
+        ("alice", "editor", "project:web")
+    ]

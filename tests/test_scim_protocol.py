@@ -7,6 +7,8 @@ from sqlalchemy import select
 
 from app.cli import cli
 from rbac import tenancy
+from rbac.catalog import load_catalog
+from rbac.context import Context
 from rbac.db import utcnow
 from rbac.models import DirectoryToken, JournalEntry, Provider
 from tests.conftest import USER_SCHEMA, ScimClient, make_directory
@@ -36,7 +38,9 @@ def test_revoked_and_expired_tokens_are_refused(app, client, directory):
         assert token.last_used_at is not None
         org = tenancy.get_organization(session, directory.org_slug)
         _, expiring = tenancy.issue_token(
-            session, tenancy.get_directory(session, org, directory.name), utcnow() - timedelta(1)
+            Context(session, load_catalog(), org),
+            tenancy.get_directory(session, org, directory.name),
+            utcnow() - timedelta(1),
         )
         token.revoked_at = utcnow()
         session.commit()

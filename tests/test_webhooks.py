@@ -88,7 +88,7 @@ def test_webhooks_are_created_listed_and_deleted_from_the_cli(world):
         assert result.exit_code == 2, result.output
     args = ["--url", "https://hooks.example/", "--events", "acess.*"]
     misspelt = world.run("webhook", "create", "--org", "acme", *args).output
-    assert "'acess.*' matches no event type; the types are access.*, assignment.*" in misspelt
+    assert "'acess.*' matches no event type; the types are access.*, admin.login.*" in misspelt
     assert world.ok("webhook", "delete", "--org", "acme", str(endpoint_id))
     assert world.run("webhook", "delete", "--org", "acme", str(endpoint_id)).exit_code == 2
     assert "hooks.example" not in world.ok("webhook", "list", "--org", "acme")

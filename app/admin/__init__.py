@@ -4,7 +4,9 @@ An admin logs in with the email and password of their account (`rolecall admin c
 browser holds a signed session cookie naming a server-side session (`rbac.accounts`). Every
 page acts as that user: reads and changes are checked by the engine against the user's own
 roles, and everything is scoped to the user's organization (another org's object is a 404).
-Domain errors become flashed messages on the page, never error pages (`app.admin.errors`).
+Every change goes through one write boundary (`app.admin.boundary`): it commits, answers 303,
+and renders a refusal on the form's page with a 4xx; a refused read is an error page
+(`app.admin.errors`).
 """
 
 import os
@@ -42,7 +44,13 @@ SECURITY_HEADERS = {
 }
 # A page of /admin: printable ASCII after the prefix (no space, no control character).
 ADMIN_PAGE = re.compile(r"/admin/[!-~]*")
-PUBLIC_ENDPOINTS = {"admin.login", "admin.choose_organization"}
+PUBLIC_ENDPOINTS = {
+    "admin.login",
+    "admin.log_in",
+    "admin.choose_organization",
+    "admin.choose",
+    "admin.logout",  # also ends a choice of organization not yet made
+}
 
 
 def init_app(app: Flask) -> None:
@@ -140,8 +148,7 @@ def admin_page(target: str) -> str:
 
 def acting() -> Context:
     """The context of the logged-in admin: their organization, acted on by them."""
-    # Events name the admin by their login, so that the audit log reads as who did what.
-    actor = Actor(f"admin:{g.admin.user_name}", user_id=g.admin.id)
+    actor = Actor(accounts.admin_label(g.admin), user_id=g.admin.id)
     return Context(get_session(), get_catalog(), g.org, actor)
 
 
@@ -154,6 +161,22 @@ def require(action: str, resource=None) -> None:
     if not may(permission, resource):
         where = address_of(get_session(), resource) if resource is not None else "org"
         raise Forbidden(f"{g.admin.user_name} may not {permission} on {where}")
+
+
+def require_any(*actions: str) -> None:
+    """Refuse (403) a page unless the admin's roles allow one of these admin actions."""
+    if not any(may_act(action) for action in actions):
+        require(actions[0])
+
+
+def may_act(action: str, resource=None) -> bool:
+    """Whether the logged-in admin may take an admin action (a catalog `administration` entry)."""
+    return may(permission_of(action), resource)
+
+
+def permission_of(action: str) -> str:
+    """The permission an admin action needs, in this deployment's catalog."""
+    return getattr(get_catalog().administration, action)
 
 
 def may(permission: str, resource=None) -> bool:

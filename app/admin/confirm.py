@@ -2,13 +2,14 @@
 
 GET runs the change in a savepoint, reads the access events it writes, and undoes it: the
 confirmation page lists exactly whose access would change (the engine computed it, nothing
-is guessed). POST makes the change for real and commits it.
+is guessed). POST makes the change for real, through the write boundary.
 """
 
 from flask import flash, g, redirect, render_template, request
 from sqlalchemy import func, select
 
 from app.admin import acting
+from app.admin.boundary import Done, run_write
 from app.admin.forms import ActionForm
 from rbac.errors import DomainError, Forbidden
 from rbac.models import Event
@@ -18,14 +19,18 @@ from web.db import get_session
 def confirm_then_change(change, *, done: str, after: str, back: str, **page):
     """Show whose access a change would change (GET); make it and go to `after` (POST).
 
-    A change refused (a safety rail, a permission) is said on the page the admin came from.
+    A change refused (a safety rail, a permission) is said on the page the admin came from:
+    rendered there with a 4xx when it was the change itself (app.admin.boundary), redirected
+    to when it was its preview.
     """
-    try:
-        if request.method == "POST":
+    if request.method == "POST":
+
+        def make_change():
             change(acting())
-            get_session().commit()
-            flash(done, "info")
-            return redirect(after, code=303)
+            return Done(done, after)
+
+        return run_write(make_change, back)
+    try:
         changes = preview(change)
     except Forbidden as error:
         flash(f"Not allowed: {error}", "error")

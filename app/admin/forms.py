@@ -13,6 +13,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from rbac.errors import InvalidValue
 from rbac.models import Provider
 from rbac.resources import ASSET_KINDS
 from rbac.tenancy import MAX_ROTATION_GRACE
@@ -26,6 +27,14 @@ def flash_errors(form: FlaskForm) -> bool:
     for label, error in errors:
         flash(f"{label}: {error}", "error")
     return bool(errors)
+
+
+def checked(form: FlaskForm, message: str | None = None) -> FlaskForm:
+    """Return a sent form whose fields are valid; else refuse it, saying why, changing nothing."""
+    if form.validate():
+        return form
+    errors = [f"{field.label.text}: {error}" for field in form for error in field.errors]
+    raise InvalidValue(message or "; ".join(errors) or "the form is incomplete")
 
 
 class LoginForm(FlaskForm):

@@ -5,10 +5,11 @@ read-only here, as everywhere; local groups are created, renamed, filled and del
 deletion after a confirmation page that lists whose access it revokes.
 """
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, render_template, request, url_for
 from sqlalchemy import select
 
 from app.admin import acting, bp, require
+from app.admin.boundary import Done, writes
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import (
     ActionForm,
@@ -17,7 +18,7 @@ from app.admin.forms import (
     LocalUserForm,
     MemberForm,
     RenameForm,
-    flash_errors,
+    checked,
 )
 from rbac import listing, lookups, queries
 from rbac.admin import grants, principals
@@ -36,25 +37,31 @@ def _directory_names() -> dict[int, str]:
     return dict(get_session().execute(query).all())
 
 
-@bp.route("/users", methods=["GET", "POST"])
+@bp.route("/users")
 def users():
-    """The org's users, searched by userName or display name, a page at a time; local ones made."""
+    """The org's users, searched by userName or display name, a page at a time."""
     require("manage_principals")
-    form = LocalUserForm()
-    if form.validate_on_submit():
-        display_name = (form.display_name.data or "").strip() or None
-        made = principals.create_local_user(acting(), form.user_name.data.strip(), display_name)
-        get_session().commit()
-        flash(f"Local user {made.user_name} is created.", "info")
-        return redirect(url_for("admin.user", user_id=made.id), code=303)
-    status = 400 if flash_errors(form) else 200
     search = request.args.get("q", "").strip()[:256]
     page = listing.users_page(
         get_session(), g.org, after=request.args.get("after"), limit=PER_PAGE, search=search
     )
     return render_template(
-        "admin/users.html", page=page, search=search, directories=_directory_names(), form=form
-    ), status
+        "admin/users.html",
+        page=page,
+        search=search,
+        directories=_directory_names(),
+        form=LocalUserForm(),
+    )
+
+
+@bp.post("/users")
+@writes("admin.users")
+def create_user():
+    """Create a local user (managed by no IdP)."""
+    form = checked(LocalUserForm())
+    display_name = (form.display_name.data or "").strip() or None
+    made = principals.create_local_user(acting(), form.user_name.data.strip(), display_name)
+    return Done(f"Local user {made.user_name} is created.", url_for("admin.user", user_id=made.id))
 
 
 @bp.route("/users/<user_id>/deactivate", methods=["GET", "POST"], defaults={"active": False})
@@ -135,58 +142,58 @@ def _grant_form(**defaults) -> GrantForm:
     return form
 
 
-@bp.route("/users/<user_id>/grants", methods=["POST"])
+@bp.post("/users/<user_id>/grants")
+@writes("admin.user")
 def grant_to_user(user_id):
     """Give the user a role directly on a resource (the engine checks the admin may)."""
-    require("manage_principals")
     found = lookups.find_user(get_session(), g.org, user_id)
-    _give_role(grants.grant_role, found, found.user_name)
-    return redirect(url_for("admin.user", user_id=found.id), code=303)
+    message = _give_role(grants.grant_role, found, found.user_name)
+    return Done(message, url_for("admin.user", user_id=found.id))
 
 
-@bp.route("/groups/<group_id>/roles", methods=["POST"])
+@bp.post("/groups/<group_id>/roles")
+@writes("admin.group")
 def assign_to_group(group_id):
     """Give a group a role on a resource: on the org, seed 003's group-to-role mapping."""
-    require("manage_principals")
     found = lookups.find_group(get_session(), g.org, group_id)
-    _give_role(grants.assign_group, found, f"group {found.display_name}")
-    return redirect(url_for("admin.group", group_id=found.id), code=303)
+    message = _give_role(grants.assign_group, found, f"group {found.display_name}")
+    return Done(message, url_for("admin.group", group_id=found.id))
 
 
-def _give_role(give, holder, who: str) -> None:
-    """Give a holder the role the grant form names on the resource it names; commit; say so."""
+def _give_role(give, holder, who: str) -> str:
+    """Give a holder the role the grant form names on the resource it names; say what it did."""
     ctx = acting()
-    form = _grant_form()
-    if not form.validate_on_submit():
-        raise InvalidValue("name a resource (org, project:P or asset:P/A) and a role")
+    form = checked(_grant_form(), "name a resource (org, project:P or asset:P/A) and a role")
     address = form.resource.data.strip()
     try:
         resource = find_resource(ctx.session, g.org, address)
     except NotFound as error:  # typed in the form: said on the page
         raise InvalidValue(str(error)) from None
     changed = give(ctx, holder, form.role.data, resource)
-    ctx.session.commit()
     done = "now holds" if changed else "already held"
-    flash(f"{who} {done} {form.role.data} on {address}.", "info")
+    return f"{who} {done} {form.role.data} on {address}."
 
 
-@bp.route("/groups", methods=["GET", "POST"])
+@bp.post("/groups")
+@writes("admin.groups")
+def create_group():
+    """Create a local group (managed by admins, not by any IdP)."""
+    form = checked(GroupForm())
+    made = principals.create_local_group(
+        acting(),
+        form.name.data.strip(),
+        form.slug.data.strip(),
+        (form.description.data or "").strip() or None,
+    )
+    page = url_for("admin.group", group_id=made.id)
+    return Done(f"Local group {made.display_name} is created.", page)
+
+
+@bp.route("/groups")
 def groups():
-    """The org's groups (IdP and local) with their member counts; local ones created here."""
+    """The org's groups (IdP and local) with their member counts, and the form to make one."""
     require("manage_principals")
     db = get_session()
-    form = GroupForm()
-    if form.validate_on_submit():
-        made = principals.create_local_group(
-            acting(),
-            form.name.data.strip(),
-            form.slug.data.strip(),
-            (form.description.data or "").strip() or None,
-        )
-        db.commit()
-        flash(f"Local group {made.display_name} is created.", "info")
-        return redirect(url_for("admin.group", group_id=made.id), code=303)
-    status = 400 if flash_errors(form) else 200
     search = request.args.get("q", "").strip()[:256]
     page = listing.groups_page(
         db, g.org, after=request.args.get("after"), limit=PER_PAGE, search=search
@@ -198,8 +205,8 @@ def groups():
         counts=counts,
         search=search,
         directories=_directory_names(),
-        form=form,
-    ), status
+        form=GroupForm(),
+    )
 
 
 @bp.route("/groups/<group_id>")
@@ -224,39 +231,33 @@ def group(group_id):
     )
 
 
-@bp.route("/groups/<group_id>/rename", methods=["POST"])
+@bp.post("/groups/<group_id>/rename")
+@writes("admin.group")
 def rename_group(group_id):
     """Rename a local group."""
-    require("manage_principals")
     found = lookups.find_group(get_session(), g.org, group_id)
-    form = RenameForm()
-    if not form.validate_on_submit():
-        raise InvalidValue("a group name has 1 to 256 characters, a description up to 1000")
+    form = checked(RenameForm(), "a group name has 1 to 256 characters, a description up to 1000")
     description = (form.description.data or "").strip()
     principals.rename_local_group(acting(), found, form.name.data.strip(), description)
-    get_session().commit()
-    flash(f"The group is now named {found.display_name}.", "info")
-    return redirect(url_for("admin.group", group_id=found.id), code=303)
+    page = url_for("admin.group", group_id=found.id)
+    return Done(f"The group is now named {found.display_name}.", page)
 
 
-@bp.route("/groups/<group_id>/members", methods=["POST"])
+@bp.post("/groups/<group_id>/members")
+@writes("admin.group")
 def add_member(group_id):
     """Add a user, or a group to nest, to a local group."""
-    require("manage_principals")
     ctx = acting()
     found = lookups.find_group(ctx.session, g.org, group_id)
-    form = MemberForm()
-    if not form.validate_on_submit():
-        raise InvalidValue("name a user or a group")
+    form = checked(MemberForm(), "name a user or a group")
     find = lookups.find_group if form.kind.data == "group" else lookups.find_user
     try:
         member = find(ctx.session, g.org, form.member.data.strip())
     except NotFound as error:  # typed in the form: said on the page
         raise InvalidValue(str(error)) from None
     principals.add_members(ctx, found, [member])
-    ctx.session.commit()
-    flash(f"{form.member.data.strip()} is a member of {found.display_name}.", "info")
-    return redirect(url_for("admin.group", group_id=found.id), code=303)
+    page = url_for("admin.group", group_id=found.id)
+    return Done(f"{form.member.data.strip()} is a member of {found.display_name}.", page)
 
 
 @bp.route("/groups/<group_id>/members/<member_id>/remove", methods=["GET", "POST"])

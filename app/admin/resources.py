@@ -7,9 +7,10 @@ and its assets). Taking a role back first shows exactly what it will revoke (app
 
 from collections import Counter
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import g, render_template, request, url_for
 
-from app.admin import acting, admin_page, bp, may, require
+from app.admin import acting, admin_page, bp, may
+from app.admin.boundary import Done, run_write, writes
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import (
     ActionForm,
@@ -17,7 +18,7 @@ from app.admin.forms import (
     AssetForm,
     HolderRoleForm,
     ProjectForm,
-    flash_errors,
+    checked,
 )
 from rbac import listing, lookups, queries
 from rbac.admin import grants, resources
@@ -35,17 +36,19 @@ HELD_SHOWN = 1000  # grants and assignments on one resource; /api/v1 pages throu
 RUN = "asset.run"  # what a workforce's members must be able to do with each of its agents
 
 
-@bp.route("/projects", methods=["GET", "POST"])
+@bp.post("/projects")
+@writes("admin.projects")
+def create_project():
+    """Create a project (the engine lets org Owners and Admins)."""
+    project = resources.create_project(acting(), checked(ProjectForm()).slug.data.strip())
+    page = url_for("admin.project", project=project.slug)
+    return Done(f"Project {project.slug} is created.", page)
+
+
+@bp.route("/projects")
 def projects():
     """The projects the admin manages access to; org admins also create them here."""
     db = get_session()
-    form = ProjectForm()
-    if form.validate_on_submit():
-        project = resources.create_project(acting(), form.slug.data.strip())
-        db.commit()
-        flash(f"Project {project.slug} is created.", "info")
-        return redirect(url_for("admin.project", project=project.slug), code=303)
-    status = 400 if flash_errors(form) else 200
     root = org_resource(db, g.org)
     # The projects the admin holds some access to, then those where it lets them assign roles.
     page = listing.children_page(
@@ -77,15 +80,26 @@ def projects():
         projects=visible,
         assets=assets,
         page=page,
-        form=form,
+        form=ProjectForm(),
         can_create=can_create,
-    ), status
+    )
 
 
-@bp.route("/projects/<project>", methods=["GET", "POST"])
+@bp.route("/projects/<project>")
 def project(project):
     """A project: its assets, everyone with access and why, and its grants and assignments."""
     return _resource_page(f"project:{project}")
+
+
+@bp.post("/projects/<project>")
+@writes("admin.project")
+def create_asset(project):
+    """Create an asset in a project (the engine lets whoever may create assets there)."""
+    found = find_resource(get_session(), g.org, f"project:{project}")
+    form = checked(AssetForm())
+    kind = ResourceKind(form.kind.data)
+    made = resources.create_asset(acting(), found, kind, form.slug.data.strip())
+    return Done(f"Asset {made.slug} is created.", url_for("admin.project", project=project))
 
 
 @bp.route("/projects/<project>/assets/<asset>")
@@ -111,14 +125,6 @@ def _assign_permission(resource: Resource) -> str:
 def _resource_page(address: str):
     db = get_session()
     found = _managed(address)
-    asset_form = AssetForm()
-    if found.kind == ResourceKind.PROJECT.value and asset_form.validate_on_submit():
-        kind = ResourceKind(asset_form.kind.data)
-        made = resources.create_asset(acting(), found, kind, asset_form.slug.data.strip())
-        db.commit()
-        flash(f"Asset {made.slug} is created.", "info")
-        return redirect(request.path, code=303)
-    status = 400 if flash_errors(asset_form) else 200
     holders = listing.holders_of(
         db, g.org, found, after=request.args.get("after"), limit=HOLDERS_PER_PAGE
     )
@@ -158,12 +164,12 @@ def _resource_page(address: str):
         agents=agents,
         cannot_run=cannot_run,
         agents_form=agents_form,
-        asset_form=asset_form,
+        asset_form=AssetForm(),
         user_form=user_form,
         group_form=group_form,
         action=ActionForm(),
         group_names=_group_names(),
-    ), status
+    )
 
 
 def _agents_form(workforce: Resource) -> AgentsForm:
@@ -175,23 +181,20 @@ def _agents_form(workforce: Resource) -> AgentsForm:
     return form
 
 
-@bp.route("/projects/<project>/assets/<asset>/agents", methods=["POST"])
+@bp.post("/projects/<project>/assets/<asset>/agents")
+@writes("admin.asset")
 def workforce_agents(project, asset):
     """Choose the agents a workforce uses (who may run it then depends on them too)."""
     db = get_session()
     found = find_resource(db, g.org, f"asset:{project}/{asset}")
-    require("edit_asset", found)
     if found.kind != ResourceKind.WORKFORCE.value:
         raise InvalidValue(f"{asset} is a {found.kind}: only a workforce uses agents")
-    form = _agents_form(found)
-    if not form.validate_on_submit():
-        raise InvalidValue("choose among the agents of this project")
+    form = checked(_agents_form(found), "choose among the agents of this project")
     chosen = [find_resource(db, g.org, f"asset:{project}/{slug}") for slug in form.agents.data]
     resources.set_workforce_agents(acting(), found, chosen)
-    db.commit()
     names = ", ".join(form.agents.data) or "no agent"
-    flash(f"{asset} now uses {names}.", "info")
-    return redirect(url_for("admin.asset", project=project, asset=asset), code=303)
+    page = url_for("admin.asset", project=project, asset=asset)
+    return Done(f"{asset} now uses {names}.", page)
 
 
 def _group_names() -> list[tuple[str, str]]:
@@ -210,20 +213,24 @@ def _group_names() -> list[tuple[str, str]]:
     ]
 
 
-@bp.route("/projects/<project>/roles", methods=["POST"])
-@bp.route("/projects/<project>/assets/<asset>/roles", methods=["POST"])
+@bp.post("/projects/<project>/roles")
+@bp.post("/projects/<project>/assets/<asset>/roles")
 def give_role(project, asset=None):
     """Give a role on a resource to a user (a direct grant) or a group (an assignment)."""
     address = f"asset:{project}/{asset}" if asset else f"project:{project}"
-    found = _managed(address)
+    page = url_for("admin.asset", project=project, asset=asset) if asset else None
+    return run_write(lambda: _give_role(address), page or url_for("admin.project", project=project))
+
+
+def _give_role(address: str) -> Done:
+    found = find_resource(get_session(), g.org, address)
     kind = request.form.get("kind")
     form = HolderRoleForm(prefix=kind if kind in ("user", "group") else "user")
     scope = ResourceKind(found.kind).scope
     catalog = get_catalog()
     roles = (*catalog.ladders[scope], *catalog.additive[scope])
     form.role.choices = [role.name for role in roles]
-    if not form.validate_on_submit():
-        raise InvalidValue("name a user or a group, and one of the roles offered")
+    checked(form, "name a user or a group, and one of the roles offered")
     ctx = acting()
     name = form.holder.data.strip()
     try:
@@ -239,10 +246,8 @@ def give_role(project, asset=None):
     else:
         changed = grants.grant_role(ctx, holder, form.role.data, found)
         who = holder.user_name
-    ctx.session.commit()
     done = "now holds" if changed else "already held"
-    flash(f"{who} {done} {form.role.data} on {address}.", "info")
-    return redirect(_page_of(found), code=303)
+    return Done(f"{who} {done} {form.role.data} on {address}.", _page_of(found))
 
 
 @bp.route("/grants/<int:grant_id>/remove", methods=["GET", "POST"])

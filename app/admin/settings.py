@@ -6,12 +6,13 @@ applied. API keys are created (shown once) and revoked here. The audit log is th
 stream, newest first, filtered by type, user, resource or actor.
 """
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, render_template, request, url_for
 from sqlalchemy import or_, select
 
-from app.admin import bp, may, require
+from app.admin import acting, bp, may, require
+from app.admin.boundary import Done, shown_once, writes
 from app.admin.confirm import confirm_then_change
-from app.admin.forms import ActionForm, ApiKeyForm
+from app.admin.forms import ActionForm, ApiKeyForm, checked
 from rbac import lookups, tenancy
 from rbac.admin import settings
 from rbac.catalog import Scope
@@ -27,10 +28,6 @@ EVENT_KINDS = ["access.", "dsync.", "user.", "group.", "grant.", "assignment.", 
 @bp.route("/settings")
 def org_settings():
     """The default role, the group-roles switch, admins, API keys and the role catalog."""
-    return _settings_page()
-
-
-def _settings_page(new_key: str | None = None):
     catalog = get_catalog()
     require("manage_settings")
     db = get_session()
@@ -50,7 +47,7 @@ def _settings_page(new_key: str | None = None):
         key_form=ApiKeyForm(),
         catalog=catalog,
         action=ActionForm(),
-        new_key=new_key,
+        new_key=shown_once(),
     )
 
 
@@ -87,27 +84,22 @@ def change_settings():
     )
 
 
-@bp.route("/settings/api-keys", methods=["POST"])
+@bp.post("/settings/api-keys")
+@writes("admin.org_settings")
 def create_api_key():
-    """Create an API key: shown once, on this answer only."""
-    require("manage_api_keys")
-    form = ApiKeyForm()
-    if not form.validate_on_submit():
-        raise InvalidValue("an API key has a name (200 characters at most) and a role")
-    name = form.name.data.strip()
-    _, plaintext = tenancy.issue_api_key(get_session(), g.org, name, form.role.data)
-    get_session().commit()
-    return _settings_page(new_key=plaintext), 201
+    """Create an API key: shown once, on the page the admin is sent to."""
+    form = checked(ApiKeyForm(), "an API key has a name (200 characters at most) and a role")
+    key, plaintext = tenancy.issue_api_key(acting(), form.name.data.strip(), form.role.data)
+    page = url_for("admin.org_settings")
+    return Done(f"API key {key.prefix}… is created.", page, secret=plaintext)
 
 
-@bp.route("/settings/api-keys/<int:key_id>/revoke", methods=["POST"])
+@bp.post("/settings/api-keys/<int:key_id>/revoke")
+@writes("admin.org_settings")
 def revoke_api_key(key_id):
     """Revoke an API key at once."""
-    require("manage_api_keys")
-    key = tenancy.revoke_api_key(get_session(), g.org, key_id)
-    get_session().commit()
-    flash(f"API key {key.prefix}… is revoked.", "info")
-    return redirect(url_for("admin.org_settings"), code=303)
+    key = tenancy.revoke_api_key(acting(), key_id)
+    return Done(f"API key {key.prefix}… is revoked.", url_for("admin.org_settings"))
 
 
 @bp.route("/events")

@@ -1,7 +1,8 @@
 """The /admin pages: login, the overview, directories (tokens, journal, health).
 
 Every POST under /admin is refused without its CSRF token before it reaches a view
-(Flask-WTF's CSRFProtect, app.admin); views commit once, after the change.
+(Flask-WTF's CSRFProtect, app.admin); every change goes through the write boundary
+(app.admin.boundary), which commits it.
 """
 
 from datetime import timedelta
@@ -9,8 +10,9 @@ from datetime import timedelta
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from app.admin import admin_page, bp, require
-from app.admin.forms import ActionForm, DirectoryForm, LoginForm, RotateForm, TokenForm
+from app.admin import acting, admin_page, bp, may_act, permission_of, require_any
+from app.admin.boundary import Done, committed, shown_once, writes
+from app.admin.forms import ActionForm, DirectoryForm, LoginForm, RotateForm, TokenForm, checked
 from rbac import accounts, journal, tenancy
 from rbac.db import utcnow
 from rbac.models import (
@@ -18,7 +20,6 @@ from rbac.models import (
     DirectoryToken,
     EffectiveAccess,
     Group,
-    Organization,
     Provider,
     Resource,
     User,
@@ -30,83 +31,89 @@ from web.urls import scim_base_url
 # Entra quarantines a provisioning job whose requests fail this share of the time or more.
 ENTRA_QUARANTINE_ERROR_RATE = 0.40
 JOURNAL_LINES = 100
-# After the password, an admin of several organizations has this long to pick one.
-CHOICE_LIFETIME = timedelta(minutes=5)
 CHOOSING = "choosing"
 FAILED_LOGIN = "Wrong email or password. Five failures in a row lock an account for 15 minutes."
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@bp.route("/login")
 def login():
-    """Log in with an admin account's email and password."""
+    """The login form: an admin account's email and password."""
+    return render_template("admin/login.html", form=LoginForm())
+
+
+@bp.post("/login")
+def log_in():
+    """Check the password; open a session, or the choice among the accounts it opened."""
     form = LoginForm()
-    if not form.validate_on_submit():
-        return render_template("admin/login.html", form=form), 400 if form.errors else 200
+    if not form.validate():
+        return render_template("admin/login.html", form=form), 400
     result = accounts.log_in(get_session(), form.email.data, form.password.data)
-    get_session().commit()  # failed attempts count towards the lockout; successes are noted
     if not result.users:
+        committed()  # failed attempts count towards the lockout, and are events
         # One message for every failure: it never tells which emails have an account.
         flash(FAILED_LOGIN, "error")
         return render_template("admin/login.html", form=form), 401
     _end_previous_session()
     if len(result.users) == 1:
-        return _start_session(result.users[0])
-    # The password opened accounts in several organizations: the admin picks one, soon.
-    session[CHOOSING] = {
-        "users": [user.id for user in result.users],
-        "until": (utcnow() + CHOICE_LIFETIME).timestamp(),
-        "next": request.args.get("next", ""),
-    }
+        return _start_session(result.users[0], request.args.get("next", ""))
+    # The password opened accounts in several organizations: the admin picks one, soon. The
+    # choice lives on the server; the cookie holds only its secret.
+    session[CHOOSING] = accounts.open_choice(
+        get_session(), result.users, request.args.get("next", "")
+    )
+    committed()
     return redirect(url_for("admin.choose_organization"), code=303)
 
 
-@bp.route("/login/organization", methods=["GET", "POST"])
+@bp.route("/login/organization")
 def choose_organization():
     """Pick which of one's organizations to administer, right after the password opened them."""
-    choosing = session.get(CHOOSING)
-    if not choosing or choosing["until"] < utcnow().timestamp():
-        session.pop(CHOOSING, None)
-        flash("Log in again to choose an organization.", "info")
-        return redirect(url_for("admin.login"), code=303)
-    db = get_session()
-    accounts_and_orgs = db.execute(
-        select(User, Organization)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(User.id.in_(choosing["users"]))
-        .order_by(Organization.slug)
-    ).all()
-    form = ActionForm()
-    if form.validate_on_submit():
-        chosen = {user.id: user for user, _ in accounts_and_orgs}.get(request.form.get("user"))
-        if chosen is None:
+    choices = accounts.choice_accounts(get_session(), session.get(CHOOSING, ""))
+    if not choices:
+        return _choice_over()
+    return render_template("admin/choose_organization.html", choices=choices, form=ActionForm())
+
+
+@bp.post("/login/organization")
+def choose():
+    """Take one of the accounts the password opened; the choice ends (single use)."""
+    token = session.get(CHOOSING, "")
+    taken = accounts.take_choice(get_session(), token, request.form.get("user", ""))
+    if taken is None:
+        if accounts.choice_accounts(get_session(), token):
             flash("Choose one of the organizations listed.", "error")
-        else:
-            next_page = choosing["next"]
-            _end_previous_session()
-            return _start_session(chosen, next_page)
-    return render_template("admin/choose_organization.html", choices=accounts_and_orgs, form=form)
+            return choose_organization()
+        return _choice_over()
+    chosen, next_page = taken
+    _end_previous_session()
+    return _start_session(chosen, next_page)
+
+
+def _choice_over():
+    session.pop(CHOOSING, None)
+    flash("Log in again to choose an organization.", "info")
+    return redirect(url_for("admin.login"), code=303)
 
 
 def _end_previous_session() -> None:
-    """End the session this browser had, if any, and start afresh (no fixation)."""
+    """End the session (and any pending choice) this browser had, and start afresh."""
     accounts.end_session(get_session(), session.get("admin", ""))
+    accounts.end_choice(get_session(), session.get(CHOOSING, ""))
     session.clear()
 
 
-def _start_session(user: User, next_page: str | None = None):
+def _start_session(user: User, next_page: str):
     session["admin"] = accounts.open_session(get_session(), user)
     session.permanent = True
-    get_session().commit()
-    target = next_page if next_page is not None else request.args.get("next", "")
-    return redirect(admin_page(target), code=303)
+    committed()
+    return redirect(admin_page(next_page), code=303)
 
 
-@bp.route("/logout", methods=["POST"])
+@bp.post("/logout")
 def logout():
     """End the session on the server, not only in the browser."""
-    accounts.end_session(get_session(), session.get("admin", ""))
-    get_session().commit()
-    session.clear()
+    _end_previous_session()
+    committed()
     flash("You are logged out.", "info")
     return redirect(url_for("admin.login"), code=303)
 
@@ -132,36 +139,47 @@ def overview():
 # Directories
 
 
-@bp.route("/directories", methods=["GET", "POST"])
+@bp.route("/directories")
 def directories():
-    """Every IdP connection: provider, state, tokens and health; connecting a new one."""
-    require("manage_settings")
-    form = DirectoryForm()
-    if form.validate_on_submit():
-        name = form.name.data.strip()
-        found = tenancy.create_directory(get_session(), g.org, name, Provider(form.provider.data))
-        _, plaintext = tenancy.issue_token(get_session(), found)
-        get_session().commit()
-        flash(f"Directory {name} is created: give your IdP the URL and the token below.", "info")
-        return _directory_page(found, plaintext, 201)
+    """Every IdP connection: provider, state, tokens and health; the form to connect one."""
+    require_any("manage_settings", "manage_directories")
     rows = [
         _directory_summary(d, _token_states(d))
         for d in tenancy.list_directories(get_session(), g.org)
     ]
-    status = 400 if form.errors else 200
     return render_template(
-        "admin/directories.html", directories=rows, base_url=scim_base_url(), form=form
-    ), status
+        "admin/directories.html",
+        directories=rows,
+        base_url=scim_base_url(),
+        form=DirectoryForm(),
+        may_manage=may_act("manage_directories"),
+    )
+
+
+@bp.post("/directories")
+@writes("admin.directories")
+def connect_directory():
+    """Connect a directory; its first token is shown once, on its page."""
+    form = checked(DirectoryForm())
+    name = form.name.data.strip()
+    ctx = acting()
+    found = tenancy.create_directory(ctx, name, Provider(form.provider.data))
+    _, plaintext = tenancy.issue_token(ctx, found)
+    return Done(
+        f"Directory {name} is created: give your IdP the URL and the token below.",
+        url_for("admin.directory", directory=found.name),
+        secret=plaintext,
+    )
 
 
 @bp.route("/directories/<directory>")
 def directory(directory):
     """One directory: the SCIM URL, its tokens, pause/resume, health and the journal."""
-    require("manage_settings")
+    require_any("manage_settings", "manage_directories")
     return _directory_page(_find_directory(directory))
 
 
-def _directory_page(found: Directory, new_token: str | None = None, status: int = 200):
+def _directory_page(found: Directory):
     filters = {
         "errors": request.args.get("status") == "errors",
         "method": request.args.get("method") or None,
@@ -186,12 +204,14 @@ def _directory_page(found: Directory, new_token: str | None = None, status: int 
         reads=journal.read_counts(get_session(), found.id, utcnow() - timedelta(hours=1)),
         filters=filters,
         base_url=scim_base_url(),
-        new_token=new_token,
+        new_token=shown_once(),
+        may_manage=may_act("manage_directories"),
+        manage_permission=permission_of("manage_directories"),
         action=ActionForm(),
         rotate=RotateForm(),
         token_form=TokenForm(),
     )
-    return page, status
+    return page
 
 
 def _find_directory(name: str) -> Directory:
@@ -226,57 +246,48 @@ def _directory_summary(found: Directory, tokens: list[tuple[DirectoryToken, str]
     }
 
 
-@bp.route("/directories/<directory>/tokens", methods=["POST"])
+@bp.post("/directories/<directory>/tokens")
+@writes("admin.directory")
 def create_token(directory):
-    """Create a token: shown once, on this answer only."""
-    require("manage_settings")
+    """Create a token: shown once, on the page the admin is sent to."""
     found = _find_directory(directory)
-    form = TokenForm()
-    if not form.validate_on_submit():
-        flash("A token expires in 1 to 3650 days, or never (left empty).", "error")
-        return redirect(url_for("admin.directory", directory=directory), code=303)
+    form = checked(TokenForm(), "A token expires in 1 to 3650 days, or never (left empty).")
     days = form.expires_in_days.data
     expires_at = utcnow() + timedelta(days=days) if days else None
-    _, plaintext = tenancy.issue_token(get_session(), found, expires_at)
-    get_session().commit()
-    return _directory_page(found, plaintext, 201)
+    token, plaintext = tenancy.issue_token(acting(), found, expires_at)
+    page = url_for("admin.directory", directory=directory)
+    return Done(f"Token {token.prefix}… is created.", page, secret=plaintext)
 
 
-@bp.route("/directories/<directory>/tokens/rotate", methods=["POST"])
+@bp.post("/directories/<directory>/tokens/rotate")
+@writes("admin.directory")
 def rotate_tokens(directory):
     """A new token (shown once); the others keep working for the grace period, then expire."""
-    require("manage_settings")
     found = _find_directory(directory)
-    form = RotateForm()
-    if not form.validate_on_submit():
-        flash("The grace period is a number of hours from 0 to 8760.", "error")
-        return redirect(url_for("admin.directory", directory=directory), code=303)
+    form = checked(RotateForm(), "The grace period is a number of hours from 0 to 8760.")
     _, plaintext, old = tenancy.rotate_tokens(
-        get_session(), found, timedelta(hours=form.grace_hours.data)
+        acting(), found, timedelta(hours=form.grace_hours.data)
     )
-    get_session().commit()
     hours = form.grace_hours.data
     when = f"expire in {hours} hour(s)" if hours else "stopped working now"
-    flash(f"{len(old)} older token(s) {when}.", "info")
-    return _directory_page(found, plaintext, 201)
+    page = url_for("admin.directory", directory=directory)
+    return Done(f"{len(old)} older token(s) {when}.", page, secret=plaintext)
 
 
-@bp.route("/directories/<directory>/tokens/<int:token_id>/revoke", methods=["POST"])
+@bp.post("/directories/<directory>/tokens/<int:token_id>/revoke")
+@writes("admin.directory")
 def revoke_token(directory, token_id):
     """Revoke one token at once."""
-    require("manage_settings")
-    token = tenancy.revoke_token(get_session(), _find_directory(directory), token_id)
-    get_session().commit()
-    flash(f"Token {token.prefix}… is revoked.", "info")
-    return redirect(url_for("admin.directory", directory=directory), code=303)
+    token = tenancy.revoke_token(acting(), _find_directory(directory), token_id)
+    page = url_for("admin.directory", directory=directory)
+    return Done(f"Token {token.prefix}… is revoked.", page)
 
 
-@bp.route("/directories/<directory>/enable", methods=["POST"], defaults={"enabled": True})
-@bp.route("/directories/<directory>/disable", methods=["POST"], defaults={"enabled": False})
+@bp.post("/directories/<directory>/enable", defaults={"enabled": True})
+@bp.post("/directories/<directory>/disable", defaults={"enabled": False})
+@writes("admin.directory")
 def switch_directory(directory, enabled):
     """Pause provisioning (the IdP gets 403) or resume it."""
-    require("manage_settings")
-    tenancy.set_directory_enabled(get_session(), _find_directory(directory), enabled)
-    get_session().commit()
-    flash(f"Directory {directory} is {'resumed' if enabled else 'paused'}.", "info")
-    return redirect(url_for("admin.directory", directory=directory), code=303)
+    tenancy.set_directory_enabled(acting(), _find_directory(directory), enabled)
+    page = url_for("admin.directory", directory=directory)
+    return Done(f"Directory {directory} is {'resumed' if enabled else 'paused'}.", page)

@@ -106,7 +106,7 @@ def update_directory(directory):
     """Pause provisioning (`enabled: false`: its tokens get 403) or resume it."""
     body = load_body(DirectoryIn)
     found = tenancy.get_directory(get_session(), g.org, directory)
-    tenancy.set_directory_enabled(get_session(), found, body["enabled"])
+    tenancy.set_directory_enabled(acting_context(), found, body["enabled"])
     return _directory(found)
 
 

@@ -5,18 +5,19 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
-from app.cli.base import cli, domain, format_duration, format_time
+from app.cli.base import cli, commit_change, domain, format_duration, format_time, org_context
 from rbac import tenancy
+from rbac.context import Context
 from rbac.db import utcnow
 from rbac.journal import escape_text, read_counts, recent_requests
 from rbac.models import Directory
 from web.db import get_session
 
 
-def _directory(org_slug: str, directory_name: str) -> Directory:
-    session = get_session()
-    org = domain(tenancy.get_organization, session, org_slug)
-    return domain(tenancy.get_directory, session, org, directory_name)
+def _directory(org_slug: str, directory_name: str) -> tuple[Context, Directory]:
+    """The operator's context in the organization, and its directory of that name."""
+    ctx = org_context(org_slug)
+    return ctx, domain(tenancy.get_directory, ctx.session, ctx.org, directory_name)
 
 
 @cli.group("directory")
@@ -30,8 +31,7 @@ def _directory_switch(name: str, enabled: bool, doc: str):
     @click.option("--directory", "directory_name", required=True)
     @with_appcontext
     def command(org_slug, directory_name):
-        tenancy.set_directory_enabled(get_session(), _directory(org_slug, directory_name), enabled)
-        get_session().commit()
+        commit_change(tenancy.set_directory_enabled, *_directory(org_slug, directory_name), enabled)
         click.echo(f"directory {directory_name!r} {name}d")
 
     return command
@@ -55,10 +55,9 @@ def token_group():
 @with_appcontext
 def token_create(org_slug, directory_name, expires_in_days):
     """Create a bearer token; it is printed once, on the last line."""
-    directory = _directory(org_slug, directory_name)
+    ctx, directory = _directory(org_slug, directory_name)
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
-    token, plaintext = tenancy.issue_token(get_session(), directory, expires_at)
-    get_session().commit()
+    token, plaintext = commit_change(tenancy.issue_token, ctx, directory, expires_at)
     click.echo(f"token {token.id} created for directory {directory.name!r}; it is shown only once:")
     click.echo(plaintext)
 
@@ -73,7 +72,7 @@ def token_list(org_slug, directory_name):
     Status is active, `expiring in …` (live until its expiry, e.g. after a rotation), expired
     or revoked; times are UTC, `never` where there is none.
     """
-    directory = _directory(org_slug, directory_name)
+    _, directory = _directory(org_slug, directory_name)
     click.echo("id\tprefix\tcreated\tlast_used\texpires\tstatus")
     now = utcnow()
     for token in tenancy.list_tokens(get_session(), directory):
@@ -108,11 +107,10 @@ def token_rotate(org_slug, directory_name, grace_hours):
 
     A token that already expires sooner keeps its expiry; revoked and expired tokens stay so.
     """
-    directory = _directory(org_slug, directory_name)
-    token, plaintext, old = domain(
-        tenancy.rotate_tokens, get_session(), directory, timedelta(hours=grace_hours)
+    ctx, directory = _directory(org_slug, directory_name)
+    token, plaintext, old = commit_change(
+        tenancy.rotate_tokens, ctx, directory, timedelta(hours=grace_hours)
     )
-    get_session().commit()
     now = utcnow()
     for previous in old:
         remaining = previous.expires_at - now
@@ -134,9 +132,7 @@ def token_rotate(org_slug, directory_name, grace_hours):
 @with_appcontext
 def token_revoke(org_slug, directory_name, token_id):
     """Revoke a token by its id (see `token list`)."""
-    directory = _directory(org_slug, directory_name)
-    domain(tenancy.revoke_token, get_session(), directory, token_id)
-    get_session().commit()
+    commit_change(tenancy.revoke_token, *_directory(org_slug, directory_name), token_id)
     click.echo(f"token {token_id} revoked")
 
 
@@ -153,7 +149,7 @@ def token_revoke(org_slug, directory_name, token_id):
 @with_appcontext
 def journal(org_slug, directory_name, limit, errors, reads):
     """Show a directory's newest SCIM requests, newest first (writes and failures)."""
-    directory = _directory(org_slug, directory_name)
+    _, directory = _directory(org_slug, directory_name)
     if reads:
         click.echo("minute\trequest\tcount\tmean_ms")
         since = utcnow() - timedelta(hours=1)

@@ -29,7 +29,7 @@ def apikey_group():
 def apikey_create(org_slug, name, role):
     """Create an API key acting with a role; it is printed once, on the last line."""
     ctx = org_context(org_slug)
-    key, plaintext = commit_change(tenancy.issue_api_key, ctx.session, ctx.org, name, role)
+    key, plaintext = commit_change(tenancy.issue_api_key, ctx, name, role)
     click.echo(
         f"API key {key.id} ({name!r}, {key.role.value}) created for {ctx.org.slug!r}; "
         "it is shown only once:"
@@ -59,7 +59,7 @@ def apikey_list(org_slug):
 def apikey_revoke(org_slug, key_id):
     """Revoke an API key by its id (see `apikey list`)."""
     ctx = org_context(org_slug)
-    commit_change(tenancy.revoke_api_key, ctx.session, ctx.org, key_id)
+    commit_change(tenancy.revoke_api_key, ctx, key_id)
     click.echo(f"API key {key_id} revoked")
 
 

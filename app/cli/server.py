@@ -15,7 +15,7 @@ from app.migrate import upgrade_database
 from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE, child_exit, post_worker_init
 from rbac import tenancy
 from rbac.models import Organization, Provider
-from web.db import get_engine, get_session
+from web.db import get_catalog, get_engine, get_session
 
 # Where `rolecall run` serves by default: the base URL `bootstrap` prints without
 # ROLECALL_PUBLIC_URL, since it cannot know where the server will listen.
@@ -77,6 +77,7 @@ def bootstrap(org_slug, directory_name, provider):
     token = domain(
         tenancy.bootstrap_directory,
         get_session(),
+        get_catalog(),
         org_slug,
         directory_name,
         Provider(provider.lower()),
@@ -112,7 +113,9 @@ def _prepare_first_run(base_url: str) -> None:
     upgrade_database()
     session = get_session()
     if session.scalar(select(Organization.id).limit(1)) is None:
-        token = tenancy.bootstrap_directory(session, "default", "default", Provider.GENERIC)
+        token = tenancy.bootstrap_directory(
+            session, get_catalog(), "default", "default", Provider.GENERIC
+        )
         session.commit()
         click.echo("Created organization 'default' with directory 'default'.")
         click.echo(f"SCIM_BASE_URL={base_url}")

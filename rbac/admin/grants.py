@@ -1,10 +1,11 @@
 """Direct grants to users and role assignments to groups, on any resource of the organization."""
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from rbac.authorization import authorize_role
 from rbac.changes import apply_changes
 from rbac.context import Context
+from rbac.db import conflict_insert
 from rbac.errors import InvalidValue
 from rbac.evaluation import ResourceKind
 from rbac.events import GroupRoleAssigned, GroupRoleUnassigned, RoleGranted, RoleRevoked
@@ -14,8 +15,9 @@ from rbac.models import Grant, Group, GroupAssignment, Resource, User
 def grant_role(ctx: Context, user: User, role: str, resource: Resource) -> bool:
     """Give a user a role directly on a resource; return False if it was already given."""
     name = _authorized_role(ctx, resource, role, user)
-    row = Grant(user_id=user.id, resource_id=resource.id, role=name, granted_by=ctx.actor.label)
-    return _give(ctx, row, Grant.user_id == user.id, RoleGranted(user.id, resource.id, name))
+    values = {"user_id": user.id, "resource_id": resource.id, "role": name}
+    values |= {"granted_by": ctx.actor.label}
+    return _give(ctx, Grant, values, RoleGranted(user.id, resource.id, name))
 
 
 def revoke_role(
@@ -29,11 +31,9 @@ def revoke_role(
 def assign_group(ctx: Context, group: Group, role: str, resource: Resource) -> bool:
     """Let a group hold a role on a resource; every transitive member inherits it."""
     name = _authorized_role(ctx, resource, role, group)
-    row = GroupAssignment(
-        group_id=group.id, resource_id=resource.id, role=name, assigned_by=ctx.actor.label
-    )
-    change = GroupRoleAssigned(group.id, resource.id, name)
-    return _give(ctx, row, GroupAssignment.group_id == group.id, change)
+    values = {"group_id": group.id, "resource_id": resource.id, "role": name}
+    values |= {"assigned_by": ctx.actor.label}
+    return _give(ctx, GroupAssignment, values, GroupRoleAssigned(group.id, resource.id, name))
 
 
 def unassign_group(
@@ -49,16 +49,16 @@ def unassign_group(
     return _take(ctx, change, GroupAssignment, holder, confirmed=confirmed)
 
 
-def _give(ctx: Context, row: Grant | GroupAssignment, holder, change) -> bool:
-    """Add a grant or assignment row unless it exists; hand the change to the door."""
-    model = type(row)
-    exists = select(model.id).where(
-        holder, model.resource_id == row.resource_id, model.role == row.role
-    )
-    if ctx.session.scalar(exists) is not None:
+def _give(ctx: Context, model: type[Grant | GroupAssignment], values: dict, change) -> bool:
+    """Add a grant or assignment row unless it exists; hand the change to the door.
+
+    ON CONFLICT DO NOTHING: identical requests at the same moment give the role once, and
+    each of them succeeds (the later ones find it given), rather than one failing.
+    """
+    insert = conflict_insert(ctx.session.get_bind().dialect.name)
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+    if ctx.session.scalar(statement) is None:
         return False
-    ctx.session.add(row)
-    ctx.session.flush()
     apply_changes(ctx, [change])
     return True
 

@@ -135,6 +135,15 @@ def _name(ctx: Context) -> str:
     return _acting_user(ctx).user_name
 
 
+def permissions_on(ctx: Context, resource: Resource) -> frozenset[str]:
+    """The permissions the acting principal holds on a resource now (a read's authority)."""
+    if not _checked(ctx):  # the operator: every permission there is on that scope
+        scope = resource_ref(resource).kind.scope
+        roles = (*ctx.catalog.ladders[scope], *ctx.catalog.additive[scope])
+        return frozenset(p for role in roles for p in role.permissions)
+    return _permissions(ctx, resource, None)
+
+
 def _permissions(ctx: Context, resource: Resource, before: AccessBefore) -> frozenset[str]:
     """The actor's permissions on a resource: before the change when `before` holds them."""
     if ctx.actor.org_role is not None:

@@ -58,7 +58,8 @@ class Administration:
     # SCIM tokens, pausing directories, sign-in with the IdP: whoever holds a token acts as the
     # IdP, which no rail blocks, so this is the Owner's (and an additive role's) alone.
     manage_directories: str
-    view_audit_log: str
+    view_audit_log: str  # the org's audit log of projects, assets and access
+    view_project_audit_log: str  # one project's, for those its own roles let read it
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             administration["manage_webhooks"],
             administration["manage_directories"],
             administration["view_audit_log"],
+            administration["view_project_audit_log"],
         ),
     )
     # Every role a cascade names must exist: fail at load, not at the first check.

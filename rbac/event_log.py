@@ -23,76 +23,23 @@ from sqlalchemy.orm import Session
 from rbac.bulk import insert_rows
 from rbac.context import Context
 from rbac.db import utcnow
-from rbac.models import Event
+from rbac.event_types import NAMES, audience_of
+from rbac.models import Event, Resource
 
 # The advisory lock's first key: "RC" events. The second is the organization's id.
 EVENT_LOCK_SPACE = 0x5243
 
-# Admin actions that change no one's access but what can act on the organization: its
-# credentials, connections and settings (PRODUCT.md, "Admin actions are events too"). They are
-# in the stream and the audit log, never in the access fold; none carries a secret.
-ADMIN_ACTIONS = frozenset(
-    {
-        "directory.created",
-        "directory.paused",
-        "directory.resumed",
-        "directory.token.created",
-        "directory.token.rotated",
-        "directory.token.revoked",
-        "api_key.created",
-        "api_key.revoked",
-        "webhook.created",
-        "webhook.updated",
-        "webhook.deleted",
-        "webhook.replayed",
-        "admin.password.set",
-        "admin.login.succeeded",
-        "admin.login.failed",
-        "admin.login.locked",
-    }
-)
-
-# Every event type there is (docs/rbac.md): writing another is a bug, and a webhook's filter
-# must name one of these, so that a misspelt filter is refused rather than never matching.
-EVENT_TYPES = (
-    frozenset(
-        f"{prefix}{name}"
-        for prefix in ("dsync.", "")  # an IdP directory's users and groups, or local ones
-        for name in (
-            "user.created",
-            "user.updated",
-            "user.deleted",
-            "group.created",
-            "group.updated",
-            "group.deleted",
-            "group.user_added",
-            "group.user_removed",
-        )
-    )
-    | {
-        "group.nested",
-        "group.unnested",
-        "access.granted",
-        "access.changed",
-        "access.revoked",
-        "grant.created",
-        "grant.deleted",
-        "assignment.created",
-        "assignment.deleted",
-        "resource.created",
-        "resource.updated",
-        "resource.deleted",
-        "org.settings.changed",
-        "org.alert.no_active_owner",
-    }
-    | ADMIN_ACTIONS
-)
+# Every event type there is (rbac.event_types): writing another is a bug, and a webhook's
+# filter must name one of these, so that a misspelt filter is refused rather than never matching.
+EVENT_TYPES = NAMES
 
 
 def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
     """Append an event to the organization's stream, in the caller's transaction."""
     _check_types([kind])
-    event = Event(organization_id=org_id, type=kind, data=data, txid=_writing(session, org_id))
+    txid = _writing(session, org_id)
+    subjects = _subjects(kind, data, _projects(session, [data]))
+    event = Event(organization_id=org_id, type=kind, data=data, txid=txid, **subjects)
     session.add(event)
     return event
 
@@ -110,11 +57,54 @@ def record_events(session: Session, org_id: int, events: list[tuple[str, dict]])
     txid = _writing(session, org_id)
     session.flush()  # events the session holds were written first, and keep lower ids
     now = utcnow()
+    projects = _projects(session, [data for _, data in events])
     rows = [
-        {"organization_id": org_id, "created_at": now, "type": kind, "data": data, "txid": txid}
+        {
+            "organization_id": org_id,
+            "created_at": now,
+            "type": kind,
+            "data": data,
+            "txid": txid,
+            **_subjects(kind, data, projects),
+        }
         for kind, data in events
     ]
     insert_rows(session, Event.__table__, rows)
+
+
+def _subjects(kind: str, data: dict, projects: dict[int, int | None]) -> dict:
+    """What an event is about, as indexed columns: the audit log reads these, never the JSON."""
+    cause = data.get("cause") or {}
+    user = data.get("user") or {}
+    group = data.get("group") or {}
+    if kind.startswith(("dsync.user.", "user.")):
+        user = data  # a user event is the user's own object
+    elif kind.startswith(("dsync.group.", "group.")) and not group:
+        group = data  # so is a group event, but for memberships and nesting
+    resource_id = data.get("resource_id")
+    return {
+        "audience": audience_of(kind).value,
+        "user_id": data.get("user_id") or user.get("id"),
+        "group_id": group.get("id") or cause.get("group_id"),
+        "resource_id": resource_id,
+        "project_id": projects.get(resource_id),
+        "cause": cause.get("type"),
+        "actor": data.get("actor") or cause.get("actor"),
+    }
+
+
+def _projects(session: Session, documents: list[dict]) -> dict[int, int | None]:
+    """The project of each resource the events name: itself, an asset's parent, or none."""
+    ids = {d["resource_id"] for d in documents if d.get("resource_id") is not None}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Resource.id, Resource.kind, Resource.parent_id).where(Resource.id.in_(ids))
+    )
+    return {
+        rid: rid if kind == "project" else None if kind == "organization" else parent
+        for rid, kind, parent in rows
+    }
 
 
 def _check_types(kinds) -> None:

@@ -96,10 +96,9 @@ class Objects:
             return directory_group(self.groups[group_id])
         return self.group_snapshots.get(group_id) or {"id": group_id}
 
-    def group_event(self, group_id: str, suffix: str) -> str:
+    def group_event(self, group_id: str, idp_type: str, local_type: str) -> str:
         """Name a group event: dsync.group.* for an IdP's group, group.* for a local one."""
-        local = self.group(group_id).get("local", False)
-        return f"group.{suffix}" if local else f"dsync.group.{suffix}"
+        return local_type if self.group(group_id).get("local", False) else idp_type
 
 
 _DIRECTORY_USER_COLUMNS = (
@@ -154,26 +153,33 @@ def handles(change_type: type):
 # -- directory changes ----------------------------------------------------------------------
 
 
-def _user_event(name: str, cause: str | None = None):
+def _user_event(idp_type: str, local_type: str, cause: str | None = None):
+    """A user event: the first type for a user of an IdP's directory, the second for a local one."""
+
     def handler(ctx: Context, change, objects: Objects) -> Effect:
         user = objects.user(change.user_id)
-        prefix = "dsync.user" if user.get("directory_id") else "user"
-        return Effect((f"{prefix}.{name}", user), [change.user_id] if cause else (), cause)
+        kind = idp_type if user.get("directory_id") else local_type
+        return Effect((kind, user), [change.user_id] if cause else (), cause)
 
     return handler
 
 
-handles(events.UserCreated)(_user_event("created", "user_created"))
-handles(events.UserUpdated)(_user_event("updated"))
-handles(events.UserDeactivated)(_user_event("updated", "user_deactivated"))
-handles(events.UserReactivated)(_user_event("updated", "user_reactivated"))
-handles(events.UserDeleted)(_user_event("deleted", "user_deleted"))
+handles(events.UserCreated)(_user_event("dsync.user.created", "user.created", "user_created"))
+handles(events.UserUpdated)(_user_event("dsync.user.updated", "user.updated"))
+handles(events.UserDeactivated)(
+    _user_event("dsync.user.updated", "user.updated", "user_deactivated")
+)
+handles(events.UserReactivated)(
+    _user_event("dsync.user.updated", "user.updated", "user_reactivated")
+)
+handles(events.UserDeleted)(_user_event("dsync.user.deleted", "user.deleted", "user_deleted"))
 
 
 @handles(events.GroupCreated)
 def group_created(ctx: Context, change, objects: Objects) -> Effect:
     """A new group grants nothing yet."""
-    return Effect((objects.group_event(change.group_id, "created"), objects.group(change.group_id)))
+    kind = objects.group_event(change.group_id, "dsync.group.created", "group.created")
+    return Effect((kind, objects.group(change.group_id)))
 
 
 @handles(events.GroupUpdated)
@@ -183,7 +189,8 @@ def group_updated(ctx: Context, change, objects: Objects) -> Effect:
     Access rows name their source (`group NAME`), which `check` prints: a renamed group that
     holds roles has its transitive members recomputed, which rewrites those labels only.
     """
-    event = (objects.group_event(change.group_id, "updated"), objects.group(change.group_id))
+    kind = objects.group_event(change.group_id, "dsync.group.updated", "group.updated")
+    event = (kind, objects.group(change.group_id))
     holds_roles = select(GroupAssignment.id).where(GroupAssignment.group_id == change.group_id)
     if not change.renamed or ctx.session.scalar(holds_roles.limit(1)) is None:
         return Effect(event)
@@ -194,11 +201,12 @@ def group_updated(ctx: Context, change, objects: Objects) -> Effect:
 @handles(events.GroupDeleted)
 def group_deleted(ctx: Context, change, objects: Objects) -> Effect:
     """Everyone who was in the group, at any depth, loses what it gave."""
-    event = (objects.group_event(change.group_id, "deleted"), objects.group(change.group_id))
+    kind = objects.group_event(change.group_id, "dsync.group.deleted", "group.deleted")
+    event = (kind, objects.group(change.group_id))
     return Effect(event, change.member_ids, "group_deleted", (("group_id", change.group_id),))
 
 
-def _membership(suffix: str, cause: str):
+def _membership(idp_type: str, local_type: str, cause: str):
     def handler(ctx: Context, change, objects: Objects) -> Effect:
         group = objects.group(change.group_id)
         data = {
@@ -206,17 +214,21 @@ def _membership(suffix: str, cause: str):
             "user": objects.user(change.user_id),
             "group": group,
         }
-        event = (objects.group_event(change.group_id, suffix), data)
+        event = (objects.group_event(change.group_id, idp_type, local_type), data)
         return Effect(event, [change.user_id], cause, (("group_id", change.group_id),))
 
     return handler
 
 
-handles(events.MemberAdded)(_membership("user_added", "membership_added"))
-handles(events.MemberRemoved)(_membership("user_removed", "membership_removed"))
+handles(events.MemberAdded)(
+    _membership("dsync.group.user_added", "group.user_added", "membership_added")
+)
+handles(events.MemberRemoved)(
+    _membership("dsync.group.user_removed", "group.user_removed", "membership_removed")
+)
 
 
-def _nesting(name: str, cause: str):
+def _nesting(kind: str, cause: str):
     def handler(ctx: Context, change, objects: Objects) -> Effect:
         # WorkOS has no event for a group inside a group: these two are Rolecall's own.
         data = {
@@ -225,13 +237,13 @@ def _nesting(name: str, cause: str):
         }
         detail = (("group_id", change.group_id), ("child_group_id", change.child_group_id))
         users = transitive_members(ctx.session, change.child_group_id)
-        return Effect((f"group.{name}", data), users, cause, detail)
+        return Effect((kind, data), users, cause, detail)
 
     return handler
 
 
-handles(events.GroupNested)(_nesting("nested", "group_nested"))
-handles(events.GroupUnnested)(_nesting("unnested", "group_unnested"))
+handles(events.GroupNested)(_nesting("group.nested", "group_nested"))
+handles(events.GroupUnnested)(_nesting("group.unnested", "group_unnested"))
 
 # -- admin changes --------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ whether directly, through a group's members, through nesting, or by deactivating
 """
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from rbac.context import Context, user_actor
 from rbac.errors import Forbidden
 from rbac.models import AdminCredential, DirectoryToken, EffectiveAccess, Provider
 from rbac.resources import find_resource, org_resource
-from tests.conftest import PASSWORD, Browser, create_admin
+from tests.conftest import PASSWORD, Browser, create_admin, table_rows
 from web.db import get_catalog, get_session
 
 
@@ -301,3 +302,81 @@ def test_only_the_operator_sets_a_password(world, app):
         with pytest.raises(Forbidden, match="only the operator"):
             accounts.create_admin(ctx, "ada@example.com", "a new long password")
     assert [kind for kind, _ in world.events("admin.password")] == ["admin.password.set"]
+
+
+# -- the audit log shows each reader what their roles cover ----------------------------------
+
+
+def _reader(app, client, email, role, *, grant=None):
+    """A browser logged in as an account of acme holding `role` on the org (or none)."""
+    create_admin(app, email=email)
+    with app.app_context():
+        session = get_session()
+        ctx = Context(session, get_catalog(), tenancy.get_organization(session, "acme"))
+        user = lookups.find_user(session, ctx.org, email)
+        org = org_resource(session, ctx.org)
+        grants.revoke_role(ctx, user, "owner", org)
+        if role is not None:
+            grants.grant_role(ctx, user, role, org)
+        if grant is not None:
+            grants.grant_role(ctx, user, grant[0], find_resource(session, ctx.org, grant[1]))
+        session.commit()
+    browser = Browser(client)
+    assert browser.log_in(email).status_code == 303
+    return browser
+
+
+@pytest.fixture
+def history(world, app):
+    """Events of every audience: memberships, access through a group, a token, two projects."""
+    create_admin(app, email="owner@example.com")  # the Owner who stays
+    alice = world.user("alice")
+    world.group("Sales", alice)
+    world.ok("project", "create", "--org", "acme", "mobile")
+    world.ok("assign", "--org", "acme", "--group", "Sales", "--role", "editor", "project:web")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "viewer", "project:mobile")
+    world.ok("token", "create", "--org", "acme", "--directory", "okta")
+    return world
+
+
+def _types(page: str) -> set[str]:
+    return set(re.findall(r"<td><code>([a-z_.]+)</code></td>", page))
+
+
+def test_an_admin_reads_every_event(history, app, client):
+    """Owner and Admin: membership, directory and security events, groups named."""
+    page = _reader(app, client, "adm@example.com", "admin").get("/admin/events").text
+    assert {"dsync.group.user_added", "directory.token.created", "access.granted"} <= _types(page)
+    assert "group Sales" in page or "Sales" in page
+
+
+def test_a_viewer_reads_access_events_without_membership(history, app, client):
+    """Seed 002: Viewer reads the audit log of access; seeds 000, 003: no group membership."""
+    page = _reader(app, client, "vic@example.com", "viewer").get("/admin/events").text
+    types = _types(page)
+    assert "access.granted" in types and "assignment.created" in types
+    assert not any(t.startswith(("dsync.", "group.", "directory.", "admin.")) for t in types)
+    assert "membership_added" in page  # the cause's kind stays: that access came and went
+    rows = [row for row in table_rows(page, "events") if "alice" in row and "project:web" in row]
+    assert rows and not any("Sales" in row for row in rows)
+    asked = _reader(app, client, "vera@example.com", "viewer").get("/admin/events?type=dsync.")
+    assert table_rows(asked.text, "events") == ["No event matches."]
+
+
+def test_a_project_admin_reads_their_project_only(history, app, client):
+    """A project's Admin, with no org role, reads the access events of that project alone."""
+    history.ok("org", "settings", "--org", "acme", "--default-role", "none")
+    browser = _reader(app, client, "pam@example.com", None, grant=("admin", "project:mobile"))
+    page = browser.get("/admin/events").text
+    rows = table_rows(page, "events")
+    assert all("project:mobile" in row for row in rows) and len(rows) >= 2
+    assert _types(page) <= {"access.granted", "access.revoked", "grant.created", "resource.created"}
+    assert "alice" in page  # her viewer grant on mobile
+
+
+def test_no_role_that_covers_it_no_audit_log(history, app, client):
+    """An asset's Admin with no org or project role reads no audit log at all."""
+    history.ok("org", "settings", "--org", "acme", "--default-role", "none")
+    browser = _reader(app, client, "ann@example.com", None, grant=("admin", "asset:web/bot"))
+    refused = browser.get("/admin/events")
+    assert refused.status_code == 403 and "none of this organization" in refused.text

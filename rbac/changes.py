@@ -18,7 +18,7 @@ It flushes and never commits: a refusal raised here rolls the caller's transacti
 
 from sqlalchemy import func, select
 
-from rbac import events
+from rbac import facts
 from rbac.authorization import access_before, judge_outcome
 from rbac.catalog import Scope
 from rbac.context import Context
@@ -55,7 +55,7 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     for change, effect in sorted(effects, key=lambda pair: pair[1].cause not in _DELETIONS):
         if effect.cause is None:
             continue
-        if not isinstance(change, events.UserCreated):
+        if not isinstance(change, facts.UserCreated):
             named_otherwise.update(effect.users)
         users = {u for u in effect.users if u and u not in seen}
         seen |= users
@@ -64,7 +64,7 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     fresh = {
         c.user_id: objects.users[c.user_id]["state"] == "active"
         for c in changes
-        if isinstance(c, events.UserCreated)
+        if isinstance(c, facts.UserCreated)
         and c.user_id in objects.users
         and c.user_id not in named_otherwise
     }
@@ -83,7 +83,7 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     # taken in one order, the users' (recompute) then the organization's, so one call per
     # transaction (every caller's case) cannot deadlock against another.
     record_events(ctx.session, ctx.org.id, recorded)
-    created = {c.resource_id for c in changes if isinstance(c, events.ResourceCreated)}
+    created = {c.resource_id for c in changes if isinstance(c, facts.ResourceCreated)}
     judge_outcome(ctx, diffs, before, exempt=gone | created)
     _owner_rule(ctx, diffs)
     if not confirmed:  # deleting a resource is not losing one's access to it by mistake

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rbac import events
+from rbac import facts
 from rbac.bulk import among, held_rows, rows_by_id
 from rbac.context import Context
 from rbac.group_graph import transitive_members
@@ -80,10 +80,10 @@ class Objects:
         self.users = _directory_users(ctx.session, user_ids)
         self.groups = rows_by_id(ctx.session, Group, group_ids)
         self.user_snapshots = {
-            c.user_id: c.snapshot for c in changes if isinstance(c, events.UserDeleted)
+            c.user_id: c.snapshot for c in changes if isinstance(c, facts.UserDeleted)
         }
         self.group_snapshots = {
-            c.group_id: c.snapshot for c in changes if isinstance(c, events.GroupDeleted)
+            c.group_id: c.snapshot for c in changes if isinstance(c, facts.GroupDeleted)
         }
 
     def user(self, user_id: str) -> dict:
@@ -164,25 +164,25 @@ def _user_event(idp_type: str, local_type: str, cause: str | None = None):
     return handler
 
 
-handles(events.UserCreated)(_user_event("dsync.user.created", "user.created", "user_created"))
-handles(events.UserUpdated)(_user_event("dsync.user.updated", "user.updated"))
-handles(events.UserDeactivated)(
+handles(facts.UserCreated)(_user_event("dsync.user.created", "user.created", "user_created"))
+handles(facts.UserUpdated)(_user_event("dsync.user.updated", "user.updated"))
+handles(facts.UserDeactivated)(
     _user_event("dsync.user.updated", "user.updated", "user_deactivated")
 )
-handles(events.UserReactivated)(
+handles(facts.UserReactivated)(
     _user_event("dsync.user.updated", "user.updated", "user_reactivated")
 )
-handles(events.UserDeleted)(_user_event("dsync.user.deleted", "user.deleted", "user_deleted"))
+handles(facts.UserDeleted)(_user_event("dsync.user.deleted", "user.deleted", "user_deleted"))
 
 
-@handles(events.GroupCreated)
+@handles(facts.GroupCreated)
 def group_created(ctx: Context, change, objects: Objects) -> Effect:
     """A new group grants nothing yet."""
     kind = objects.group_event(change.group_id, "dsync.group.created", "group.created")
     return Effect((kind, objects.group(change.group_id)))
 
 
-@handles(events.GroupUpdated)
+@handles(facts.GroupUpdated)
 def group_updated(ctx: Context, change, objects: Objects) -> Effect:
     """Renaming a group changes no one's access, but the source of what its roles give.
 
@@ -198,7 +198,7 @@ def group_updated(ctx: Context, change, objects: Objects) -> Effect:
     return Effect(event, users, "group_renamed", (("group_id", change.group_id),))
 
 
-@handles(events.GroupDeleted)
+@handles(facts.GroupDeleted)
 def group_deleted(ctx: Context, change, objects: Objects) -> Effect:
     """Everyone who was in the group, at any depth, loses what it gave."""
     kind = objects.group_event(change.group_id, "dsync.group.deleted", "group.deleted")
@@ -220,10 +220,10 @@ def _membership(idp_type: str, local_type: str, cause: str):
     return handler
 
 
-handles(events.MemberAdded)(
+handles(facts.MemberAdded)(
     _membership("dsync.group.user_added", "group.user_added", "membership_added")
 )
-handles(events.MemberRemoved)(
+handles(facts.MemberRemoved)(
     _membership("dsync.group.user_removed", "group.user_removed", "membership_removed")
 )
 
@@ -242,13 +242,13 @@ def _nesting(kind: str, cause: str):
     return handler
 
 
-handles(events.GroupNested)(_nesting("group.nested", "group_nested"))
-handles(events.GroupUnnested)(_nesting("group.unnested", "group_unnested"))
+handles(facts.GroupNested)(_nesting("group.nested", "group_nested"))
+handles(facts.GroupUnnested)(_nesting("group.unnested", "group_unnested"))
 
 # -- admin changes --------------------------------------------------------------------------
 
 
-@handles(events.ResourceCreated)
+@handles(facts.ResourceCreated)
 def resource_created(ctx: Context, change, objects: Objects) -> Effect:
     """Those whose roles cascade to the new resource: org owners and admins, project editors."""
     resource = ctx.session.get(Resource, change.resource_id)
@@ -268,7 +268,7 @@ def resource_created(ctx: Context, change, objects: Objects) -> Effect:
     )
 
 
-@handles(events.ResourceDeleted)
+@handles(facts.ResourceDeleted)
 def resource_deleted(ctx: Context, change, objects: Objects) -> Effect:
     """Everyone with access to the resource (or, for a project, to its assets) loses it."""
     holders = ctx.session.scalars(
@@ -288,7 +288,7 @@ def resource_deleted(ctx: Context, change, objects: Objects) -> Effect:
     )
 
 
-@handles(events.WorkforceAgentsSet)
+@handles(facts.WorkforceAgentsSet)
 def workforce_agents_set(ctx: Context, change, objects: Objects) -> Effect:
     """Nobody's materialised access: the workforce rule is applied when a check asks."""
     resource = ctx.session.get(Resource, change.resource_id)
@@ -324,20 +324,20 @@ def _role_change(event: str, cause: str):
     return handler
 
 
-handles(events.RoleGranted)(_role_change("grant.created", "direct_grant"))
-handles(events.RoleRevoked)(_role_change("grant.deleted", "direct_revoke"))
-handles(events.GroupRoleAssigned)(_role_change("assignment.created", "group_assigned"))
-handles(events.GroupRoleUnassigned)(_role_change("assignment.deleted", "group_unassigned"))
+handles(facts.RoleGranted)(_role_change("grant.created", "direct_grant"))
+handles(facts.RoleRevoked)(_role_change("grant.deleted", "direct_revoke"))
+handles(facts.GroupRoleAssigned)(_role_change("assignment.created", "group_assigned"))
+handles(facts.GroupRoleUnassigned)(_role_change("assignment.deleted", "group_unassigned"))
 
 
-@handles(events.DefaultRoleChanged)
+@handles(facts.DefaultRoleChanged)
 def default_role_changed(ctx: Context, change, objects: Objects) -> Effect:
     """Every user of the org holds the default role."""
     data = {"default_role": change.new_role, "old_default_role": change.old_role}
     return Effect(("org.settings.changed", data), _everyone(ctx), "default_role_changed")
 
 
-@handles(events.GroupRolesSwitched)
+@handles(facts.GroupRolesSwitched)
 def group_roles_switched(ctx: Context, change, objects: Objects) -> Effect:
     """Every user of the org may hold group-derived roles."""
     data = {"group_roles_enabled": change.enabled}
@@ -345,7 +345,7 @@ def group_roles_switched(ctx: Context, change, objects: Objects) -> Effect:
     return Effect(("org.settings.changed", data), _everyone(ctx), "switch_toggled", detail)
 
 
-@handles(events.CatalogApplied)
+@handles(facts.CatalogApplied)
 def catalog_applied(ctx: Context, change, objects: Objects) -> Effect:
     """Every user of the org, against the catalog now loaded."""
     return Effect(None, _everyone(ctx), "catalog_changed")

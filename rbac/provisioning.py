@@ -1,7 +1,7 @@
 """Operations on the users and groups a directory provisions.
 
-Each operation takes a session, flushes, never commits, and returns the directory
-events it caused. Membership changes are row deltas: adding or removing members
+Each operation takes a session, flushes, never commits, and returns the changes it
+made (`rbac.facts`). Membership changes are row deltas: adding or removing members
 never loads the group's other members.
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rbac import events
+from rbac import facts
 from rbac.db import casefold_key, conflict_insert, utcnow
 from rbac.errors import Conflict, InvalidMembers, InvalidValue
 from rbac.group_graph import descendant_groups, parents_and_children, transitive_members
@@ -60,7 +60,7 @@ def create_user(session: Session, directory: Directory, fields: UserFields) -> t
     user = User(organization_id=directory.organization_id, directory_id=directory.id)
     _assign_user_fields(user, fields)
     _flush_unique(session, user)
-    return user, [events.UserCreated(user.id)]
+    return user, [facts.UserCreated(user.id)]
 
 
 def create_local_user(
@@ -81,7 +81,7 @@ def create_local_user(
     _assign_user_fields(user, fields)
     session.add(user)
     session.flush()
-    return user, [events.UserCreated(user.id)]
+    return user, [facts.UserCreated(user.id)]
 
 
 def replace_user(session: Session, user: User, fields: UserFields) -> list:
@@ -94,10 +94,10 @@ def replace_user(session: Session, user: User, fields: UserFields) -> list:
     _flush_unique(session, user)
     if was_active and not user.active:
         end_admin_sessions(session, user)
-        return [events.UserDeactivated(user.id)]
+        return [facts.UserDeactivated(user.id)]
     if not was_active and user.active:
-        return [events.UserReactivated(user.id)]
-    return [events.UserUpdated(user.id)]
+        return [facts.UserReactivated(user.id)]
+    return [facts.UserUpdated(user.id)]
 
 
 def set_active(session: Session, user: User, active: bool) -> list:
@@ -109,7 +109,7 @@ def set_active(session: Session, user: User, active: bool) -> list:
     session.flush()
     if not active:
         end_admin_sessions(session, user)
-    return [events.UserReactivated(user.id) if active else events.UserDeactivated(user.id)]
+    return [facts.UserReactivated(user.id) if active else facts.UserDeactivated(user.id)]
 
 
 def end_admin_sessions(session: Session, user: User) -> None:
@@ -132,8 +132,8 @@ def delete_user(session: Session, user: User) -> list:
     _bump_groups(session, group_ids)
     session.delete(user)
     session.flush()
-    removed = [events.MemberRemoved(group_id, user.id) for group_id in sorted(group_ids)]
-    return [*removed, events.UserDeleted(user.id, tuple(sorted(group_ids)), snapshot)]
+    removed = [facts.MemberRemoved(group_id, user.id) for group_id in sorted(group_ids)]
+    return [*removed, facts.UserDeleted(user.id, tuple(sorted(group_ids)), snapshot)]
 
 
 def create_group(
@@ -144,7 +144,7 @@ def create_group(
     _assign_group_fields(group, fields)
     session.add(group)
     session.flush()
-    changes: list = [events.GroupCreated(group.id)]
+    changes: list = [facts.GroupCreated(group.id)]
     changes += add_members(session, group, member_ids, bump=False)
     return group, changes
 
@@ -157,7 +157,7 @@ def replace_group(
     _assign_group_fields(group, fields)
     _bump(group)
     session.flush()
-    changes: list = [events.GroupUpdated(group.id, renamed)]
+    changes: list = [facts.GroupUpdated(group.id, renamed)]
     if member_ids is not None:
         changes += set_members(session, group, member_ids)
     return changes
@@ -180,10 +180,10 @@ def delete_group(session: Session, group: Group) -> list:
     ).all()
     session.delete(group)
     session.flush()
-    removed = [events.MemberRemoved(group.id, user_id) for user_id in sorted(member_ids)]
-    unnested = [events.GroupUnnested(parent, group.id) for parent in parents]
-    unnested += [events.GroupUnnested(group.id, child) for child in children]
-    return [*removed, *unnested, events.GroupDeleted(group.id, tuple(sorted(everyone)), snapshot)]
+    removed = [facts.MemberRemoved(group.id, user_id) for user_id in sorted(member_ids)]
+    unnested = [facts.GroupUnnested(parent, group.id) for parent in parents]
+    unnested += [facts.GroupUnnested(group.id, child) for child in children]
+    return [*removed, *unnested, facts.GroupDeleted(group.id, tuple(sorted(everyone)), snapshot)]
 
 
 Members = Iterable[str] | Mapping[str, str | None]
@@ -245,12 +245,12 @@ def add_members(session: Session, group: Group, members: Members, *, bump: bool 
         # RETURNING reports only the rows that were really inserted.
         statement = insert(GroupMembership).on_conflict_do_nothing()
         added = session.scalars(statement.returning(GroupMembership.user_id), rows).all()
-        changes += [events.MemberAdded(group.id, user_id) for user_id in sorted(added)]
+        changes += [facts.MemberAdded(group.id, user_id) for user_id in sorted(added)]
     if checked.groups:
         rows = [{"group_id": group.id, "child_group_id": child} for child in checked.groups]
         statement = insert(GroupChild).on_conflict_do_nothing()
         nested = session.scalars(statement.returning(GroupChild.child_group_id), rows).all()
-        changes += [events.GroupNested(group.id, child) for child in sorted(nested)]
+        changes += [facts.GroupNested(group.id, child) for child in sorted(nested)]
     if changes and bump:
         _bump_groups(session, [group.id])
     return changes
@@ -273,8 +273,8 @@ def remove_members(session: Session, group: Group, member_ids: Iterable[str]) ->
     ).all()
     if removed or unnested:
         _bump_groups(session, [group.id])
-    return [events.MemberRemoved(group.id, user_id) for user_id in sorted(removed)] + [
-        events.GroupUnnested(group.id, child) for child in sorted(unnested)
+    return [facts.MemberRemoved(group.id, user_id) for user_id in sorted(removed)] + [
+        facts.GroupUnnested(group.id, child) for child in sorted(unnested)
     ]
 
 

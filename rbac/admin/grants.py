@@ -8,7 +8,7 @@ from rbac.context import Context
 from rbac.db import conflict_insert
 from rbac.errors import InvalidValue
 from rbac.evaluation import ResourceKind
-from rbac.events import GroupRoleAssigned, GroupRoleUnassigned, RoleGranted, RoleRevoked
+from rbac.facts import GroupRoleAssigned, GroupRoleUnassigned, RoleGranted, RoleRevoked
 from rbac.models import Grant, Group, GroupAssignment, Resource, User
 
 

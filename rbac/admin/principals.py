@@ -14,7 +14,7 @@ from rbac.changes import apply_changes
 from rbac.context import Context
 from rbac.db import casefold_key
 from rbac.errors import Conflict, InvalidValue, NotFound, Refused
-from rbac.events import GroupCreated, GroupUpdated
+from rbac.facts import GroupCreated, GroupUpdated
 from rbac.group_graph import ancestor_groups
 from rbac.models import Group, GroupAssignment, Resource, User
 from rbac.recompute import AccessDiff

@@ -10,7 +10,7 @@ from rbac.changes import apply_changes
 from rbac.context import Context
 from rbac.errors import Conflict, InvalidValue
 from rbac.evaluation import ResourceKind
-from rbac.events import ResourceCreated, ResourceDeleted, RoleGranted, WorkforceAgentsSet
+from rbac.facts import ResourceCreated, ResourceDeleted, RoleGranted, WorkforceAgentsSet
 from rbac.models import Grant, GroupAssignment, Resource, User, WorkforceAgent
 from rbac.recompute import AccessDiff
 from rbac.resources import SLUG, address_of, org_resource

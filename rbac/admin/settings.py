@@ -5,7 +5,7 @@ from rbac.catalog import Scope
 from rbac.changes import apply_changes
 from rbac.context import Context
 from rbac.errors import InvalidValue, Refused
-from rbac.events import CatalogApplied, DefaultRoleChanged, GroupRolesSwitched
+from rbac.facts import CatalogApplied, DefaultRoleChanged, GroupRolesSwitched
 from rbac.recompute import AccessDiff
 from rbac.resources import org_resource
 

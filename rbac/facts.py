@@ -1,4 +1,7 @@
-"""Changes: frozen, past-tense facts that operations return and `rbac.changes.apply_changes` takes.
+"""What changed: frozen, past-tense facts that operations return and `apply_changes` takes.
+
+An *event* is a row of the organization's stream (`rbac.event_log`, `rbac.event_types`);
+a fact here is what an operation did to the base tables, which the door turns into events.
 
 Directory changes come from provisioning (an IdP through SCIM) or from admins editing local
 users and groups; admin changes come from `rbac.admin`. A change names ids; the few whose

@@ -44,13 +44,13 @@ FUZZ_EXAMPLES ?= 20000
 SCHEMATHESIS_EXAMPLES ?= 1000
 fuzz: $(VENV)/.test-deps
 	env -u DATABASE_URL -u ROLECALL_TEST_DATABASE_URL ROLECALL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
-		$(BIN)/pytest -q -s tests/test_fuzz.py
+		$(BIN)/pytest -q -s tests/scim/test_fuzz.py
 	ROLECALL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) scripts/with-postgres \
-		$(BIN)/pytest -q -s tests/test_fuzz.py
+		$(BIN)/pytest -q -s tests/scim/test_fuzz.py
 	env -u DATABASE_URL -u ROLECALL_TEST_DATABASE_URL ROLECALL_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) \
-		$(BIN)/pytest -q -s tests/test_api_schemathesis.py
+		$(BIN)/pytest -q -s tests/api/test_api_schemathesis.py
 	ROLECALL_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) scripts/with-postgres \
-		$(BIN)/pytest -q -s tests/test_api_schemathesis.py
+		$(BIN)/pytest -q -s tests/api/test_api_schemathesis.py
 
 ## POST /api/v1/check over HTTP against the stack's floor (bare Flask, one PK read), both backends.
 bench-api: $(VENV)/.test-deps

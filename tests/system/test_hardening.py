@@ -390,7 +390,7 @@ def test_rate_limit_window_slides(app, client, directory, scim, monkeypatch):
     assert scim.get("/Users").status_code == 200
 
 
-# -- found by the fuzz test (tests/test_fuzz.py) ---------------------------------------------
+# -- found by the fuzz test (tests/scim/test_fuzz.py) ---------------------------------------------
 
 
 def test_an_entra_patch_operation_without_op_is_400(app, client):

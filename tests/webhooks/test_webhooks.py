@@ -1,7 +1,7 @@
 """Webhooks: endpoints managed from the CLI, and delivery (app.worker) to a real local receiver.
 
 Delivery runs in process here, one round at a time (`deliver_some`), against a real HTTP
-server on loopback; tests/test_webhook_workers.py runs `rolecall worker` processes.
+server on loopback; tests/webhooks/test_webhook_workers.py runs `rolecall worker` processes.
 """
 
 import random

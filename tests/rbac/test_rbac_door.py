@@ -138,7 +138,7 @@ def test_the_creators_admin_role_is_a_revocable_direct_grant(world, app):
     world.verify_clean()
 
 
-# -- 4. the catalog is coherent: see tests/test_catalog.py -----------------------------------
+# -- 4. the catalog is coherent: see tests/rbac/test_catalog.py -----------------------------------
 
 # -- 5. events shaped for consumers ---------------------------------------------------------
 

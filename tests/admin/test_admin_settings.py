@@ -101,7 +101,7 @@ def test_the_audit_log_filters_access_changes_by_cause(world, admin):
 
 def test_every_cause_is_documented():
     """docs/rbac.md lists exactly the causes the engine writes (rbac.handlers.CAUSES)."""
-    text = (Path(__file__).parent.parent / "docs/rbac.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs/rbac.md").read_text()
     listed = re.search(r"and the cause\s+\((.*?)\)\s+with its\s+actor", text, re.S).group(1)
     assert sorted(re.findall(r"`(\w+)`", listed)) == sorted(CAUSES)
 

@@ -7,8 +7,8 @@ from app import worker
 from app.worker import outbound
 from rbac import webhooks
 from tests.conftest import make_directory, table_rows
-from tests.test_webhooks import deliver, delivered_ids
 from tests.webhook_receiver import Behaviour, receiving, verify
+from tests.webhooks.test_webhooks import deliver, delivered_ids
 
 
 def test_an_admin_creates_a_webhook_and_replays_a_dead_letter(world, app, admin):

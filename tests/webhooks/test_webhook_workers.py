@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from rbac.models import Event
 from tests import servers
-from tests.test_webhooks import create_webhook
 from tests.webhook_receiver import Behaviour, receiving, verify
+from tests.webhooks.test_webhooks import create_webhook
 from web.db import get_session
 
 pytestmark = pytest.mark.slow

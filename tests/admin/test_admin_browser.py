@@ -35,7 +35,7 @@ from tests.conftest import GROUP_SCHEMA, PASSWORD, USER_SCHEMA, create_admin, ma
 pytestmark = pytest.mark.slow
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 WAIT = 20  # seconds for a page to load on a loaded 2-core machine
 
 

@@ -6,8 +6,8 @@ from app import worker
 from app.worker import outbound
 from rbac import webhooks
 from tests.conftest import api_error
-from tests.test_webhooks import deliver, delivered_ids
 from tests.webhook_receiver import Behaviour, receiving, verify
+from tests.webhooks.test_webhooks import deliver, delivered_ids
 
 
 def test_webhooks_are_created_read_changed_and_deleted(world, acme):

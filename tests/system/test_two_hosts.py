@@ -17,9 +17,9 @@ from sqlalchemy import select
 from rbac.models import Event
 from tests import servers
 from tests.conftest import GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA
-from tests.test_webhook_workers import start_worker
-from tests.test_webhooks import create_webhook
 from tests.webhook_receiver import receiving, verify
+from tests.webhooks.test_webhook_workers import start_worker
+from tests.webhooks.test_webhooks import create_webhook
 from web.db import get_session
 
 pytestmark = pytest.mark.slow

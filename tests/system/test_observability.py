@@ -5,8 +5,8 @@ import re
 
 from app import create_app
 from tests.conftest import make_directory
-from tests.test_webhooks import create_webhook, deliver
 from tests.webhook_receiver import receiving
+from tests.webhooks.test_webhooks import create_webhook, deliver
 from web.db import get_engine
 
 TOKEN = "metrics-token-for-tests"

@@ -2,7 +2,8 @@
 
 The stream's other lists derive from this one: the types `record_event` accepts and webhook
 filters name (`NAMES`), the admin actions outside the access fold (`ADMIN_ACTIONS`), the
-audit log's type filter (`FAMILIES`). Each name is written out in full, so that searching the
+audit log's type filter (`FAMILIES`). The causes an access event may give are declared here
+too (`CAUSES`). Each name is written out in full, so that searching the
 source for one finds where it is declared and where it is written.
 
 Who may read an event in the audit log follows the seeds:
@@ -100,6 +101,30 @@ NAMES = frozenset(BY_NAME)
 ADMIN_ACTIONS = frozenset(t.name for t in TYPES if t.admin_action)
 # The audit log's type filter: each family of names ("access.", "dsync.", ...), in order.
 FAMILIES = tuple(dict.fromkeys(name.partition(".")[0] + "." for name in BY_NAME))
+
+
+# Why access changed: the `cause.type` of access events (docs/rbac.md lists them for readers).
+CAUSES = (
+    "membership_added",
+    "membership_removed",
+    "group_assigned",
+    "group_unassigned",
+    "group_deleted",
+    "group_renamed",
+    "group_nested",
+    "group_unnested",
+    "user_created",
+    "user_deactivated",
+    "user_reactivated",
+    "user_deleted",
+    "direct_grant",
+    "direct_revoke",
+    "resource_created",
+    "resource_deleted",
+    "switch_toggled",
+    "default_role_changed",
+    "catalog_changed",
+)
 
 
 def audience_of(name: str) -> Audience:

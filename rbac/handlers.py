@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from rbac import facts
 from rbac.bulk import among, held_rows, rows_by_id
 from rbac.context import Context
+from rbac.event_types import CAUSES
 from rbac.group_graph import transitive_members
 from rbac.models import (
     EffectiveAccess,
@@ -26,29 +27,6 @@ from rbac.models import (
 )
 from rbac.payloads import directory_group, directory_user, directory_user_of_row
 from rbac.resources import address_of, org_resource
-
-# Why access changed: the `cause.type` of access events (docs/rbac.md lists them for readers).
-CAUSES = (
-    "membership_added",
-    "membership_removed",
-    "group_assigned",
-    "group_unassigned",
-    "group_deleted",
-    "group_renamed",
-    "group_nested",
-    "group_unnested",
-    "user_created",
-    "user_deactivated",
-    "user_reactivated",
-    "user_deleted",
-    "direct_grant",
-    "direct_revoke",
-    "resource_created",
-    "resource_deleted",
-    "switch_toggled",
-    "default_role_changed",
-    "catalog_changed",
-)
 
 
 @dataclass
@@ -63,7 +41,7 @@ class Effect:
 
     def __post_init__(self):
         if self.cause is not None and self.cause not in CAUSES:
-            raise ValueError(f"{self.cause!r} is not one of rbac.handlers.CAUSES")
+            raise ValueError(f"{self.cause!r} is not one of rbac.event_types.CAUSES")
 
 
 class Objects:

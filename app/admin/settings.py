@@ -17,8 +17,7 @@ from rbac import audit, lookups, tenancy
 from rbac.admin import settings
 from rbac.catalog import Scope
 from rbac.errors import InvalidValue, NotFound
-from rbac.event_types import FAMILIES
-from rbac.handlers import CAUSES
+from rbac.event_types import CAUSES, FAMILIES
 from rbac.models import AdminCredential, User
 from rbac.resources import find_resource
 from web.db import get_catalog, get_session

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from rbac.handlers import CAUSES
+from rbac.event_types import CAUSES
 from tests.conftest import table_rows
 
 
@@ -100,7 +100,7 @@ def test_the_audit_log_filters_access_changes_by_cause(world, admin):
 
 
 def test_every_cause_is_documented():
-    """docs/rbac.md lists exactly the causes the engine writes (rbac.handlers.CAUSES)."""
+    """docs/rbac.md lists exactly the causes the engine writes (rbac.event_types.CAUSES)."""
     text = (Path(__file__).resolve().parents[2] / "docs/rbac.md").read_text()
     listed = re.search(r"and the cause\s+\((.*?)\)\s+with its\s+actor", text, re.S).group(1)
     assert sorted(re.findall(r"`(\w+)`", listed)) == sorted(CAUSES)

@@ -22,12 +22,22 @@ from sqlalchemy.orm import Session
 
 from rbac import provisioning
 from rbac.admin import grants, principals
+from rbac.authorization import authorize_role
 from rbac.catalog import Scope
 from rbac.context import SYSTEM, Context
 from rbac.db import casefold_key, utcnow
-from rbac.errors import Forbidden, InvalidValue
+from rbac.errors import Forbidden, InvalidValue, NotFound
 from rbac.event_log import record_action, record_event
-from rbac.models import AdminCredential, AdminLoginChoice, AdminSession, Organization, User
+from rbac.models import (
+    AdminCredential,
+    AdminLoginChoice,
+    AdminPasswordLink,
+    AdminSession,
+    EffectiveAccess,
+    Organization,
+    Resource,
+    User,
+)
 from rbac.resources import org_resource
 from rbac.tenancy import hash_token
 
@@ -348,3 +358,86 @@ def _credential_mark(session: Session, user_id: str) -> str | None:
     if credential is None:
         return None
     return hashlib.sha256(credential.password_hash.encode()).hexdigest()[:32]
+
+
+# A set-password link works this long, once.
+PASSWORD_LINK_LIFETIME = timedelta(hours=24)
+
+
+def issue_password_link(ctx: Context, user: User) -> str:
+    """Give an admin account's holder a one-time way to set its password; return its secret.
+
+    No admin sets another's password (they would then log in as them): the most one may do is
+    this link, and only for an account whose every role, on every resource, they could give
+    themselves. Issuing it ends the account's earlier unused links.
+    """
+    if user.organization_id != ctx.org.id:
+        raise NotFound(f"no user {user.id!r} in organization {ctx.org.slug!r}")
+    if ctx.session.get(AdminCredential, user.id) is None:
+        raise InvalidValue(f"{user.user_name} has no admin account (rolecall admin create)")
+    held = ctx.session.execute(
+        select(EffectiveAccess.role, EffectiveAccess.additive, Resource)
+        .join(Resource, Resource.id == EffectiveAccess.resource_id)
+        .where(EffectiveAccess.user_id == user.id)
+    )
+    for role, additive, resource in held:
+        for name in {role, *additive} - {None}:
+            authorize_role(ctx, name, resource)
+    now = utcnow()
+    ctx.session.execute(
+        update(AdminPasswordLink)
+        .where(AdminPasswordLink.user_id == user.id, AdminPasswordLink.used_at.is_(None))
+        .values(used_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    link = AdminPasswordLink(
+        token_hash=hash_token(token),
+        user_id=user.id,
+        created_by=ctx.actor.label,
+        created_at=now,
+        expires_at=now + PASSWORD_LINK_LIFETIME,
+    )
+    ctx.session.add(link)
+    ctx.session.flush()
+    person = {"id": user.id, "username": user.user_name}
+    record_action(ctx, "admin.password_link.created", user=person, link=link.id)
+    return token
+
+
+def password_link_user(session: Session, token: str) -> User | None:
+    """The account a live set-password link is for, or None (unknown, used or expired)."""
+    link = _live_link(session, token)
+    return session.get(User, link.user_id) if link is not None else None
+
+
+def set_password_with_link(session: Session, token: str, password: str) -> User:
+    """Set an account's password with its one-time link; the link and every session end."""
+    link = _live_link(session, token)
+    if link is None:
+        raise InvalidValue("this link is used, expired or unknown: ask your admin for a new one")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidValue(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    user = session.get(User, link.user_id)
+    credential = session.get(AdminCredential, user.id)
+    credential.password_hash = hash_password(password)
+    credential.failed_logins, credential.locked_until = 0, None
+    link.used_at = utcnow()
+    provisioning.end_admin_sessions(session, user)
+    session.flush()
+    data = {
+        "actor": admin_label(user),
+        "user": {"id": user.id, "username": user.user_name},
+        "link": link.id,
+        "link_from": link.created_by,
+    }
+    record_event(session, user.organization_id, "admin.password.set", data)
+    return user
+
+
+def _live_link(session: Session, token: str) -> AdminPasswordLink | None:
+    link = session.scalar(
+        select(AdminPasswordLink).where(AdminPasswordLink.token_hash == hash_token(token))
+    )
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        return None
+    return link

@@ -90,7 +90,12 @@ TYPES = (
     EventType("webhook.updated", _S, "a webhook endpoint was changed, paused or resumed", True),
     EventType("webhook.deleted", _S, "a webhook endpoint was deleted", True),
     EventType("webhook.replayed", _S, "a webhook endpoint was replayed from an event", True),
-    EventType("admin.password.set", _S, "the operator set an admin's password", True),
+    EventType(
+        "admin.password.set", _S, "an admin's password was set (by the operator, or a link)", True
+    ),
+    EventType(
+        "admin.password_link.created", _S, "an admin gave a one-time set-password link", True
+    ),
     EventType("admin.login.succeeded", _S, "an admin logged in", True),
     EventType("admin.login.failed", _S, "the first failed login of a series", True),
     EventType("admin.login.locked", _S, "failed logins locked an account", True),

@@ -182,6 +182,24 @@ class AdminSession(Base):
     shown_once: Mapped[str | None] = mapped_column(Text)
 
 
+class AdminPasswordLink(Base):
+    """A one-time link an admin gave, with which an account's holder sets its password.
+
+    Its secret is in the link, its digest here: single use, short-lived, and only for an
+    account whose every role the issuing admin could give (rbac.accounts).
+    """
+
+    __tablename__ = "admin_password_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AdminLoginChoice(Base):
     """A password that opened accounts in several organizations, waiting for the admin's pick.
 

@@ -50,6 +50,8 @@ PUBLIC_ENDPOINTS = {
     "admin.choose_organization",
     "admin.choose",
     "admin.logout",  # also ends a choice of organization not yet made
+    "admin.set_password",  # the one-time link is the credential
+    "admin.set_password_now",
 }
 
 

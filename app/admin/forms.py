@@ -10,7 +10,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from rbac.errors import InvalidValue
@@ -42,6 +42,16 @@ class LoginForm(FlaskForm):
 
     email = EmailField("Email", validators=[InputRequired(), Length(max=256)])
     password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)])
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice (the one-time link's form)."""
+
+    password = PasswordField("New password", validators=[InputRequired(), Length(max=1024)])
+    again = PasswordField(
+        "The same again",
+        validators=[InputRequired(), EqualTo("password", message="the two passwords differ")],
+    )
 
 
 class ActionForm(FlaskForm):

@@ -9,7 +9,7 @@ from flask import flash, g, render_template, request, url_for
 from sqlalchemy import select
 
 from app.admin import acting, bp, require
-from app.admin.boundary import Done, writes
+from app.admin.boundary import Done, shown_once, writes
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import (
     ActionForm,
@@ -20,12 +20,13 @@ from app.admin.forms import (
     RenameForm,
     checked,
 )
-from rbac import listing, lookups, queries
+from rbac import accounts, listing, lookups, queries
 from rbac.admin import grants, principals
 from rbac.errors import InvalidValue, NotFound
-from rbac.models import Directory
+from rbac.models import AdminCredential, Directory
 from rbac.resources import address_of, find_resource
 from web.db import get_catalog, get_session
+from web.urls import external_url
 
 PER_PAGE = 100
 # A user's grants, a group's own roles: shown on their page; /api/v1 pages through any number.
@@ -128,6 +129,22 @@ def user(user_id):
         addresses={r.id: address_of(db, r) for _, _, r in grants_held.items},
         explained=explained,
         grant_form=_grant_form(),
+        admin_account=get_session().get(AdminCredential, found.id) is not None,
+        password_link=shown_once(),
+        action=ActionForm(),
+    )
+
+
+@bp.post("/users/<user_id>/password-link")
+@writes("admin.user")
+def password_link(user_id):
+    """Give an admin account's holder a one-time link to set its password (shown once here)."""
+    found = lookups.find_user(get_session(), g.org, user_id)
+    token = accounts.issue_password_link(acting(), found)
+    return Done(
+        f"A one-time link for {found.user_name}: give it to them. It works once, for 24 hours.",
+        url_for("admin.user", user_id=found.id),
+        secret=external_url("admin.set_password", token=token),
     )
 
 

@@ -12,9 +12,18 @@ from sqlalchemy import func, select
 
 from app.admin import acting, admin_page, bp, may_act, permission_of, require_any
 from app.admin.boundary import Done, committed, shown_once, writes
-from app.admin.forms import ActionForm, DirectoryForm, LoginForm, RotateForm, TokenForm, checked
+from app.admin.forms import (
+    ActionForm,
+    DirectoryForm,
+    LoginForm,
+    NewPasswordForm,
+    RotateForm,
+    TokenForm,
+    checked,
+)
 from rbac import accounts, journal, tenancy
 from rbac.db import utcnow
+from rbac.errors import InvalidValue
 from rbac.models import (
     Directory,
     DirectoryToken,
@@ -63,6 +72,31 @@ def log_in():
     )
     committed()
     return redirect(url_for("admin.choose_organization"), code=303)
+
+
+@bp.route("/password/<token>")
+def set_password(token):
+    """The one-time link's page: a new password for the account it was given for."""
+    user = accounts.password_link_user(get_session(), token)
+    return render_template("admin/set_password.html", user=user, form=NewPasswordForm())
+
+
+@bp.post("/password/<token>")
+def set_password_now(token):
+    """Set the account's password with the link, once; then log in with it."""
+    form = NewPasswordForm()
+    try:
+        if not form.validate():
+            raise InvalidValue("; ".join(e for field in form for e in field.errors))
+        accounts.set_password_with_link(get_session(), token, form.password.data)
+    except InvalidValue as error:
+        flash(str(error), "error")
+        user = accounts.password_link_user(get_session(), token)
+        return render_template("admin/set_password.html", user=user, form=form), 400
+    _end_previous_session()
+    committed()
+    flash("Your password is set: log in with it.", "info")
+    return redirect(url_for("admin.login"), code=303)
 
 
 @bp.route("/login/organization")

@@ -393,3 +393,54 @@ def test_an_admin_cannot_add_an_owner_to_a_group_holding_owner(staff, app):
         _refused(ctx, principals.add_members, board, [olivia])
         parent = lookups.find_group(ctx.session, ctx.org, "execs")
         _refused(ctx, principals.add_members, parent, [board])  # nesting, the same
+
+
+# -- no admin sets another's password: a one-time link at most -------------------------------
+
+
+def test_a_one_time_link_lets_an_account_holder_set_their_password(world, app, client):
+    """An Owner gives an Admin's holder a link: it works once; their old password stops."""
+    create_admin(app)  # ada, Owner
+    create_admin(app, email="bob@example.com", role="admin")
+    ada = Browser(client)
+    assert ada.log_in().status_code == 303
+    page = "/admin/users/bob@example.com"
+    ada.get(page)
+    given = ada.post(f"{page}/password-link")
+    assert given.status_code == 303
+    shown = ada.get(given.headers["Location"]).text
+    link = re.search(r'id="password-link">([^<]+)<', shown).group(1)
+    assert link.startswith("http://localhost/admin/password/")
+    assert 'id="password-link"' not in ada.get(page).text  # shown once
+    path = link.removeprefix("http://localhost")
+
+    bob = Browser(app.test_client())
+    assert "Set your password" in bob.get(path).text
+    differ = bob.post(path, {"password": "a new long passphrase", "again": "something else"})
+    assert differ.status_code == 400 and "the two passwords differ" in differ.text
+    done = bob.post(path, {"password": "a new long passphrase", "again": "a new long passphrase"})
+    assert done.status_code == 303 and done.headers["Location"] == "/admin/login"
+    assert "no longer works" in bob.get(path).text  # once
+    again = bob.post(
+        path, {"password": "yet another passphrase", "again": "yet another passphrase"}
+    )
+    assert again.status_code == 400
+    assert bob.log_in("bob@example.com").status_code == 401  # the old password
+    assert bob.log_in("bob@example.com", "a new long passphrase").status_code == 303
+    kinds = [kind for kind, _ in world.events("admin.password")]
+    assert kinds[-2:] == ["admin.password_link.created", "admin.password.set"]
+    assert link.rpartition("/")[2] not in json.dumps(world.events(""))
+
+
+def test_an_admin_gets_no_link_for_an_owner(world, app):
+    """A link is only for an account whose every role the issuer could give: not an Owner's."""
+    create_admin(app)  # ada, Owner
+    create_admin(app, email="carol@example.com", role="admin")
+    with app.app_context():
+        ctx = _as(app, "carol@example.com")
+        ada = lookups.find_user(ctx.session, ctx.org, "ada@example.com")
+        with pytest.raises(Forbidden, match="may not give or take owner"):
+            accounts.issue_password_link(ctx, ada)
+        ctx.session.rollback()
+        carol = lookups.find_user(ctx.session, ctx.org, "carol@example.com")
+        assert accounts.issue_password_link(ctx, carol)  # her own: every role hers to give

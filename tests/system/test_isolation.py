@@ -50,6 +50,9 @@ PUBLIC_ROUTES = {
     # Logging out needs no session (it ends one, if any); it is not on the admin surface, so
     # that the matrix's admins stay logged in.
     "/admin/logout": {},
+    # A one-time set-password link is its own credential; an unknown one says it no longer
+    # works, the same to anyone (rbac.accounts: single use, 24 hours).
+    "/admin/password/<token>": {"token": "made-up-link"},
 }
 # URL variables that name a tenant's resource, and the Refs field that fills them.
 TENANT_VARIABLES = {

@@ -18,7 +18,7 @@ class Actor:
     admin (the admin views: each action checked by the engine against the user's own roles).
     """
 
-    label: str  # "cli", "scim:<correlation id>", "user:<id>", "apikey:<id>"
+    label: str  # "cli", "scim:<directory>/token-<id>/<request id>", "admin:<login>", "apikey:<id>"
     user_id: str | None = None  # set for an admin user, whose actions are checked
     is_idp: bool = False
     org_role: str | None = None  # set for an API key: the org role its actions are checked as
@@ -27,9 +27,12 @@ class Actor:
 SYSTEM = Actor("cli")
 
 
-def directory_actor(correlation_id: str) -> Actor:
-    """Return the actor of a SCIM request, named by its correlation id."""
-    return Actor(f"scim:{correlation_id}", is_idp=True)
+def directory_actor(directory_name: str, token_id: int, correlation_id: str) -> Actor:
+    """Return the actor of a SCIM request: its directory and token, and the request's id.
+
+    The token names who acted for good (the journal, which has the request, is pruned).
+    """
+    return Actor(f"scim:{directory_name}/token-{token_id}/{correlation_id}", is_idp=True)
 
 
 def user_actor(user_id: str) -> Actor:

@@ -225,10 +225,9 @@ def revoke_token(ctx: Context, directory: Directory, token_id: int) -> Directory
     return token
 
 
-def authenticate_token(session: Session, plaintext: str) -> Directory | None:
-    """Return the directory a live bearer token belongs to, or None."""
-    token = _find_live(session, _TOKEN_BY_DIGEST, DirectoryToken.token_hash, plaintext)
-    return token.directory if token else None
+def authenticate_token(session: Session, plaintext: str) -> DirectoryToken | None:
+    """Return the live bearer token a plaintext is (its directory loaded with it), or None."""
+    return _find_live(session, _TOKEN_BY_DIGEST, DirectoryToken.token_hash, plaintext)
 
 
 def issue_api_key(ctx: Context, name: str, role: str = ApiKeyRole.ADMIN) -> tuple[ApiKey, str]:

@@ -81,12 +81,13 @@ def authenticate():
     if scheme.lower() != "bearer" or not token.strip():
         return unauthorized("a bearer token is required")
     session = get_session()
-    directory = authenticate_token(session, token.strip())
-    if directory is None:
+    live = authenticate_token(session, token.strip())
+    if live is None:
         return unauthorized("the bearer token is not valid")
+    directory = live.directory
     if session.dirty:  # last_used_at (once a minute), apart from the request's own transaction
         session.commit()
-    g.directory, g.directory_id = directory, directory.id
+    g.directory, g.directory_id, g.token_id = directory, directory.id, live.id
     g.policy = quirks.policy_for(directory.provider)
     if directory.disabled_at is not None:
         raise ForbiddenException(detail=f"directory {directory.name!r} is disabled by an admin")
@@ -339,7 +340,10 @@ def _commit(changes: list) -> None:
     """Hand the directory's changes to the RBAC engine's one door, then commit once."""
     session = get_session()
     ctx = RbacContext(
-        session, get_catalog(), g.directory.organization, directory_actor(g.correlation_id)
+        session,
+        get_catalog(),
+        g.directory.organization,
+        directory_actor(g.directory.name, g.token_id, g.correlation_id),
     )
     apply_changes(ctx, changes)
     session.commit()

@@ -209,8 +209,8 @@ def assignment_by_id(session: Session, org: Organization, assignment_id: int) ->
     return held_by_id(session, org, ASSIGNMENTS, assignment_id)
 
 
-# A user's direct grant, a group's assignment, under the name of their kind.
-grant_of = assignment_of = held_of
+# A user's direct grant of a role, under the name of its kind.
+grant_of = held_of
 
 
 def _held(org: Organization, holding: Holding) -> Select:

@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import worker
-from app.cli.base import cli, commit_change, format_time, org_context, org_option
+from app.cli.base import cli, commit_change, format_time, org_command
 from app.worker.outbound import OutboundPolicy
 from rbac import webhooks
 
@@ -23,29 +23,23 @@ def webhook_group():
     """Webhook endpoints: signed deliveries of an organization's events."""
 
 
-@webhook_group.command("create")
-@org_option
+@org_command(webhook_group, "create")
 @click.option("--url", required=True, help="http(s) URL that receives the POSTs")
 @click.option(
     "--events",
     default="",
     help="comma-separated event types or families (access.*,dsync.user.*); default: all",
 )
-@with_appcontext
-def webhook_create(org_slug, url, events):
+def webhook_create(ctx, url, events):
     """Add an endpoint; print WEBHOOK_ID= and, on the last line, its secret (shown once)."""
-    ctx = org_context(org_slug)
     endpoint, secret = commit_change(webhooks.create_endpoint, ctx, url, events.split(","))
     click.echo(f"WEBHOOK_ID={endpoint.id}")
     click.echo(f"WEBHOOK_SECRET={secret}")
 
 
-@webhook_group.command("list")
-@org_option
-@with_appcontext
-def webhook_list(org_slug):
+@org_command(webhook_group, "list")
+def webhook_list(ctx):
     """List the endpoints: URL, filter, state, cursor, backlog, counts and the last error."""
-    ctx = org_context(org_slug)
     click.echo("id\turl\tevents\tstate\tcursor\tbacklog\tdelivered\tdead\tlast_success\tlast_error")
     for endpoint in webhooks.list_endpoints(ctx.session, ctx.org.id):
         fields = [
@@ -69,26 +63,20 @@ def _state(endpoint) -> str:
     return f"retrying ({endpoint.attempts} failed)" if endpoint.attempts else "ok"
 
 
-@webhook_group.command("delete")
-@org_option
+@org_command(webhook_group, "delete")
 @click.argument("endpoint_id", type=int)
-@with_appcontext
-def webhook_delete(org_slug, endpoint_id):
+def webhook_delete(ctx, endpoint_id):
     """Delete an endpoint (nothing more is sent to it)."""
-    ctx = org_context(org_slug)
     endpoint = commit_change(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
     commit_change(webhooks.delete_endpoint, ctx, endpoint)
     click.echo(f"webhook {endpoint_id} deleted")
 
 
-@webhook_group.command("replay")
-@org_option
+@org_command(webhook_group, "replay")
 @click.argument("endpoint_id", type=int)
 @click.option("--from", "from_event", required=True, type=click.IntRange(min=1))
-@with_appcontext
-def webhook_replay(org_slug, endpoint_id, from_event):
+def webhook_replay(ctx, endpoint_id, from_event):
     """Deliver again, in order, every event from an id on (dead letters included)."""
-    ctx = org_context(org_slug)
     endpoint = commit_change(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
     revived = commit_change(webhooks.replay, ctx, endpoint, from_event)
     click.echo(f"webhook {endpoint_id} replays from event {from_event} ({revived} dead letters)")

@@ -82,54 +82,55 @@ def webhook_replay(ctx, endpoint_id, from_event):
     click.echo(f"webhook {endpoint_id} replays from event {from_event} ({revived} dead letters)")
 
 
+def _setting(name: str, default: float, kind: click.ParamType, envvar: str, help: str):
+    """An option of the worker: its default shown, also read from an environment variable."""
+    return click.option(
+        name, default=default, show_default=True, type=kind, envvar=envvar, help=help
+    )
+
+
 @cli.command("worker")
-@click.option(
+@_setting(
     "--threads",
-    default=4,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    envvar="ROLECALL_WORKER_THREADS",
-    help="endpoints delivered to at once",
+    4,
+    click.IntRange(1, 64),
+    "ROLECALL_WORKER_THREADS",
+    "endpoints delivered to at once",
 )
-@click.option(
+@_setting(
     "--poll",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(0.01, 60),
-    envvar="ROLECALL_WORKER_POLL",
-    help="seconds an idle thread waits to look again",
+    1.0,
+    click.FloatRange(0.01, 60),
+    "ROLECALL_WORKER_POLL",
+    "seconds an idle thread waits to look again",
 )
-@click.option(
+@_setting(
     "--timeout",
-    default=10.0,
-    show_default=True,
-    type=click.FloatRange(0.1, 60),
-    envvar="ROLECALL_WEBHOOK_TIMEOUT",
-    help="seconds for one delivery, all included",
+    10.0,
+    click.FloatRange(0.1, 60),
+    "ROLECALL_WEBHOOK_TIMEOUT",
+    "seconds for one delivery, all included",
 )
-@click.option(
+@_setting(
     "--retry-base",
-    default=2.0,
-    show_default=True,
-    type=click.FloatRange(0.01),
-    envvar="ROLECALL_WEBHOOK_RETRY_BASE",
-    help="seconds before the first retry; doubles",
+    2.0,
+    click.FloatRange(0.01),
+    "ROLECALL_WEBHOOK_RETRY_BASE",
+    "seconds before the first retry; doubles",
 )
-@click.option(
+@_setting(
     "--retry-max",
-    default=3600.0,
-    show_default=True,
-    type=click.FloatRange(0.01),
-    envvar="ROLECALL_WEBHOOK_RETRY_MAX",
-    help="longest wait between two attempts",
+    3600.0,
+    click.FloatRange(0.01),
+    "ROLECALL_WEBHOOK_RETRY_MAX",
+    "longest wait between two attempts",
 )
-@click.option(
+@_setting(
     "--give-up-after",
-    default=259200.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    envvar="ROLECALL_WEBHOOK_GIVE_UP_AFTER",
-    help="seconds of failing before an event becomes a dead letter",
+    259200.0,
+    click.FloatRange(0),
+    "ROLECALL_WEBHOOK_GIVE_UP_AFTER",
+    "seconds of failing before an event becomes a dead letter",
 )
 @click.option(
     "--allow-link-local",
@@ -137,13 +138,12 @@ def webhook_replay(ctx, endpoint_id, from_event):
     envvar="ROLECALL_WEBHOOK_ALLOW_LINK_LOCAL",
     help="deliver to link-local and metadata addresses too (refused by default)",
 )
-@click.option(
+@_setting(
     "--lease",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(1),
-    envvar="ROLECALL_WEBHOOK_LEASE",
-    help="seconds an endpoint stays a worker's (a dead worker's, too); >= 3 x timeout",
+    60.0,
+    click.FloatRange(1),
+    "ROLECALL_WEBHOOK_LEASE",
+    "seconds an endpoint stays a worker's (a dead worker's, too); >= 3 x timeout",
 )
 @with_appcontext
 def worker_command(

@@ -72,22 +72,17 @@ def get_or_create_project(ctx: Context, slug: str) -> tuple[Resource, bool]:
 
 
 def get_or_create_asset(
-    ctx: Context,
-    project: Resource,
-    kind: ResourceKind,
-    slug: str,
-    *,
-    creator: User | None = None,
-    uses: Sequence[Resource] = (),
+    ctx: Context, project: Resource, kind: ResourceKind, slug: str, **made
 ) -> tuple[Resource, bool]:
     """Return the identical asset (kind, creator, agents) if it exists, else create it.
 
-    Also return whether it was created. A different asset with this slug is a Conflict.
+    `made` is what `create_asset` takes besides (its creator, the agents it uses). Also
+    return whether it was created. A different asset with this slug is a Conflict.
     """
     existing = child_by_slug(ctx.session, ctx.org, project, slug)
-    if existing is not None and _same_asset(ctx, existing, kind, creator, uses):
+    if existing is not None and _same_asset(ctx, existing, kind, made):
         return existing, False
-    return create_asset(ctx, project, kind, slug, creator=creator, uses=uses), True
+    return create_asset(ctx, project, kind, slug, **made), True
 
 
 def set_workforce_agents(ctx: Context, workforce: Resource, agents: Sequence[Resource]) -> None:
@@ -138,10 +133,9 @@ def delete_resource(ctx: Context, resource: Resource) -> list[AccessDiff]:
     return diffs
 
 
-def _same_asset(
-    ctx: Context, asset: Resource, kind: ResourceKind, creator: User | None, uses
-) -> bool:
+def _same_asset(ctx: Context, asset: Resource, kind: ResourceKind, made: dict) -> bool:
     """Whether an existing asset is the one a create asks for (kind, creator, agents)."""
+    creator, uses = made.get("creator"), made.get("uses", ())
     return (
         asset.kind == kind
         and asset.created_by_user_id == (creator.id if creator else None)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from rbac.catalog import Catalog
@@ -17,6 +17,7 @@ from rbac.db import casefold_key
 from rbac.errors import NotFound
 from rbac.evaluation import ResourceKind
 from rbac.group_graph import ancestor_groups
+from rbac.holdings import ASSIGNMENTS, GRANTS, Holding, holding_of
 from rbac.models import (
     Directory,
     EffectiveAccess,
@@ -36,6 +37,7 @@ T = TypeVar("T")
 # A direct grant with the user holding it and its resource; a group assignment likewise.
 GrantRow = tuple[Grant, User, Resource]
 AssignmentRow = tuple[GroupAssignment, Group, Resource]
+HeldRow = GrantRow | AssignmentRow
 
 
 @dataclass(frozen=True)
@@ -132,117 +134,95 @@ def agents_of(session: Session, org: Organization, workforce: Resource) -> list[
     return list(session.scalars(query))
 
 
-# Direct grants and group assignments
+# Direct grants and group assignments (`rbac.holdings`: what differs between them)
 
 
-def grants_page(
+def held_page(
     session: Session,
     org: Organization,
+    holding: Holding,
     *,
-    user: User | None = None,
+    holder: User | Group | None = None,
     resource: Resource | None = None,
     after: int = 0,
     limit: int,
-) -> Page[GrantRow]:
-    """Return a page of the org's direct grants (of one user, on one resource if given), by id."""
-    query = _grants(org)
-    if user is not None:
-        query = query.where(Grant.user_id == user.id)
-    return _held_page(session, query, Grant, resource, after, limit)
-
-
-def grant_by_id(session: Session, org: Organization, grant_id: int) -> GrantRow:
-    """Return the org's direct grant with this id, its user and resource; else raise NotFound."""
-    return _by_id(session, org, _grants(org).where(Grant.id == grant_id), f"grant {grant_id}")
-
-
-def grant_of(
-    session: Session, catalog: Catalog, org: Organization, user: User, role: str, resource: Resource
-) -> GrantRow:
-    """Return the direct grant of a role to a user on a resource, which must exist."""
-    query = _grants(org).where(
-        Grant.user_id == user.id,
-        Grant.resource_id == resource.id,
-        Grant.role == _role_name(catalog, resource, role),
-    )
-    return session.execute(query).one()
-
-
-def assignments_page(
-    session: Session,
-    org: Organization,
-    *,
-    group: Group | None = None,
-    resource: Resource | None = None,
-    after: int = 0,
-    limit: int,
-) -> Page[AssignmentRow]:
-    """Return a page of the org's group assignments (of one group, on one resource), by id."""
-    query = _assignments(org)
-    if group is not None:
-        query = query.where(GroupAssignment.group_id == group.id)
-    return _held_page(session, query, GroupAssignment, resource, after, limit)
-
-
-def assignment_by_id(session: Session, org: Organization, assignment_id: int) -> AssignmentRow:
-    """Return the org's group assignment with this id, its group and resource; else NotFound."""
-    query = _assignments(org).where(GroupAssignment.id == assignment_id)
-    return _by_id(session, org, query, f"assignment {assignment_id}")
-
-
-def assignment_of(
-    session: Session,
-    catalog: Catalog,
-    org: Organization,
-    group: Group,
-    role: str,
-    resource: Resource,
-) -> AssignmentRow:
-    """Return the assignment of a role to a group on a resource, which must exist."""
-    query = _assignments(org).where(
-        GroupAssignment.group_id == group.id,
-        GroupAssignment.resource_id == resource.id,
-        GroupAssignment.role == _role_name(catalog, resource, role),
-    )
-    return session.execute(query).one()
-
-
-def _grants(org: Organization) -> Select:
-    """Select the org's direct grants (scoped through their resource) with user and resource."""
-    return (
-        select(Grant, User, Resource)
-        .join(Resource, Resource.id == Grant.resource_id)
-        .join(User, User.id == Grant.user_id)
-        .where(Resource.organization_id == org.id)
-        .order_by(Grant.id)
-    )
-
-
-def _assignments(org: Organization) -> Select:
-    """Select the org's group assignments (scoped through their resource) with group, resource."""
-    return (
-        select(GroupAssignment, Group, Resource)
-        .join(Resource, Resource.id == GroupAssignment.resource_id)
-        .join(Group, Group.id == GroupAssignment.group_id)
-        .where(Resource.organization_id == org.id)
-        .order_by(GroupAssignment.id)
-    )
-
-
-def _held_page(session: Session, query: Select, model, resource, after: int, limit: int) -> Page:
-    """Run a grants or assignments query for a page after a cursor, on one resource if given."""
+) -> Page[HeldRow]:
+    """Return a page of the org's grants or assignments (of one holder, on one resource), by id."""
+    model = holding.model
+    query = _held(org, holding)
+    if holder is not None:
+        query = query.where(holding.holder_id == holder.id)
     if resource is not None:
         query = query.where(model.resource_id == resource.id)
     rows = session.execute(query.where(model.id > after).limit(limit + 1)).all()
     return _page(rows, limit, lambda row: row[0].id)
 
 
-def _by_id(session: Session, org: Organization, query: Select, what: str):
-    """Return the one row a by-id query finds; else raise NotFound naming it."""
-    row = session.execute(query).first()
+def held_by_id(session: Session, org: Organization, holding: Holding, held_id: int) -> HeldRow:
+    """Return the org's grant or assignment with this id, its holder and resource; else NotFound."""
+    row = session.execute(_held(org, holding).where(holding.model.id == held_id)).first()
     if row is None:
-        raise NotFound(f"no {what} in organization {org.slug!r}")
+        raise NotFound(f"no {holding.name} {held_id} in organization {org.slug!r}")
     return row
+
+
+def held_of(
+    session: Session,
+    catalog: Catalog,
+    org: Organization,
+    holder: User | Group,
+    role: str,
+    resource: Resource,
+) -> HeldRow:
+    """Return a user's direct grant or a group's assignment of a role on a resource (it exists)."""
+    holding = holding_of(holder)
+    model = holding.model
+    query = _held(org, holding).where(
+        holding.holder_id == holder.id,
+        model.resource_id == resource.id,
+        model.role == _role_name(catalog, resource, role),
+    )
+    return session.execute(query).one()
+
+
+def grants_page(
+    session: Session, org: Organization, *, user: User | None = None, **page
+) -> Page[GrantRow]:
+    """Return a page of the org's direct grants (of one user, on one resource if given), by id."""
+    return held_page(session, org, GRANTS, holder=user, **page)
+
+
+def assignments_page(
+    session: Session, org: Organization, *, group: Group | None = None, **page
+) -> Page[AssignmentRow]:
+    """Return a page of the org's group assignments (of one group, on one resource), by id."""
+    return held_page(session, org, ASSIGNMENTS, holder=group, **page)
+
+
+def grant_by_id(session: Session, org: Organization, grant_id: int) -> GrantRow:
+    """Return the org's direct grant with this id, its user and resource; else raise NotFound."""
+    return held_by_id(session, org, GRANTS, grant_id)
+
+
+def assignment_by_id(session: Session, org: Organization, assignment_id: int) -> AssignmentRow:
+    """Return the org's group assignment with this id, its group and resource; else NotFound."""
+    return held_by_id(session, org, ASSIGNMENTS, assignment_id)
+
+
+# A user's direct grant of a role, under the name of its kind.
+grant_of = held_of
+
+
+def _held(org: Organization, holding: Holding) -> Select:
+    """Select the org's grants or assignments (scoped through their resource), holder, resource."""
+    model, holder = holding.model, holding.holder
+    return (
+        select(model, holder, Resource)
+        .join(Resource, Resource.id == model.resource_id)
+        .join(holder, holder.id == holding.holder_id)
+        .where(Resource.organization_id == org.id)
+        .order_by(model.id)
+    )
 
 
 def _role_name(catalog: Catalog, resource: Resource, role: str) -> str:
@@ -253,52 +233,30 @@ def _role_name(catalog: Catalog, resource: Resource, role: str) -> str:
 # Users and groups
 
 
-def users_page(
+# The columns a search of users or of groups matches, ignoring case.
+_SEARCHED = {
+    User: (User.user_name_key, User.display_name_key),
+    Group: (Group.display_name_key,),
+}
+
+
+def principals_page(
     session: Session,
     org: Organization,
+    model: type[User] | type[Group],
     *,
     directory: str | None = None,
     after: str | None = None,
     limit: int,
     search: str | None = None,
-) -> Page[User]:
-    """Return a page of the org's users (of one directory, matching a search), by id."""
-    query = select(User).options(selectinload(User.emails))
+) -> Page:
+    """Return a page of the org's users or groups (of one directory, matching a search), by id."""
+    query = select(model).options(selectinload(User.emails)) if model is User else select(model)
     if search:
         key = casefold_key(search)
         query = query.where(
-            User.user_name_key.contains(key, autoescape=True)
-            | User.display_name_key.contains(key, autoescape=True)
+            or_(*(name.contains(key, autoescape=True) for name in _SEARCHED[model]))
         )
-    return _principals_page(session, org, query, User, directory, after, limit)
-
-
-def groups_page(
-    session: Session,
-    org: Organization,
-    *,
-    directory: str | None = None,
-    after: str | None = None,
-    limit: int,
-    search: str | None = None,
-) -> Page[Group]:
-    """Return a page of the org's groups (of one directory, matching a search), by id."""
-    query = select(Group)
-    if search:
-        query = query.where(Group.display_name_key.contains(casefold_key(search), autoescape=True))
-    return _principals_page(session, org, query, Group, directory, after, limit)
-
-
-def _principals_page(
-    session: Session,
-    org: Organization,
-    query: Select,
-    model: type[User] | type[Group],
-    directory: str | None,
-    after: str | None,
-    limit: int,
-) -> Page:
-    """Run a users or groups query for a page of the org's, of a directory if named, by id."""
     query = query.where(model.organization_id == org.id)
     if directory is not None:
         query = query.join(Directory, Directory.id == model.directory_id).where(
@@ -308,6 +266,16 @@ def _principals_page(
         query = query.where(model.id > after)
     rows = session.scalars(query.order_by(model.id).limit(limit + 1)).all()
     return _page(rows, limit, lambda row: row.id)
+
+
+def users_page(session: Session, org: Organization, **page) -> Page[User]:
+    """Return a page of the org's users (of one directory, matching a search), by id."""
+    return principals_page(session, org, User, **page)
+
+
+def groups_page(session: Session, org: Organization, **page) -> Page[Group]:
+    """Return a page of the org's groups (of one directory, matching a search), by id."""
+    return principals_page(session, org, Group, **page)
 
 
 def member_counts(session: Session, org: Organization, group_ids: Iterable[str]) -> dict[str, int]:
@@ -339,22 +307,25 @@ class Members:
     truncated: bool  # more users, or more nested groups, than the limit
 
 
+# A group's direct members of each kind: their table, name and sort key; the link naming them.
+_MEMBER_KINDS = (
+    (User, User.user_name, User.user_name_key, GroupMembership, GroupMembership.user_id),
+    (Group, Group.display_name, Group.display_name_key, GroupChild, GroupChild.child_group_id),
+)
+
+
 def direct_members(session: Session, org: Organization, group: Group, limit: int) -> Members:
     """Return up to `limit` of a group's users and `limit` of its nested groups, by name."""
-    users = session.execute(
-        select(User.id, User.user_name)
-        .join(GroupMembership, GroupMembership.user_id == User.id)
-        .where(User.organization_id == org.id, GroupMembership.group_id == group.id)
-        .order_by(User.user_name_key, User.id)
-        .limit(limit + 1)
-    ).all()
-    groups = session.execute(
-        select(Group.id, Group.display_name)
-        .join(GroupChild, GroupChild.child_group_id == Group.id)
-        .where(Group.organization_id == org.id, GroupChild.group_id == group.id)
-        .order_by(Group.display_name_key, Group.id)
-        .limit(limit + 1)
-    ).all()
+    users, groups = (
+        session.execute(
+            select(model.id, name)
+            .join(link, member == model.id)
+            .where(model.organization_id == org.id, link.group_id == group.id)
+            .order_by(key, model.id)
+            .limit(limit + 1)
+        ).all()
+        for model, name, key, link, member in _MEMBER_KINDS
+    )
     return Members(
         [tuple(row) for row in users[:limit]],
         [tuple(row) for row in groups[:limit]],

@@ -1,9 +1,11 @@
 """The boundary of /api/v1: API keys, the `writes` transaction, idempotency, error mapping.
 
 Every route module registers its routes on `bp` and uses what is here: `authenticate` turns
-the bearer key into the organization and role it acts with; `writes` makes a route a write
-(admin keys only, one commit, the Idempotency-Key honoured); `read_context` and
-`acting_context` give the domain its context; `load_body` and `json_body` read bodies.
+the bearer key into the organization and role it acts with; `read_route` and `write_route`
+register a route with what it documents (`write_route` makes it a write through `writes`:
+admin keys only, one commit, the Idempotency-Key honoured), `takes_body` hands a write its
+JSON body; `read_context` and `acting_context` give the domain its context; `read_page` and
+`page_body` read and answer a page of a list.
 Routes translate and delegate: users and resources are found by `rbac.lookups` and
 `rbac.resources` (scoped to the key's organization, so another organization's objects are
 404 exactly as missing ones), questions are answered by `rbac.queries`.
@@ -284,11 +286,16 @@ def _replay(kept, fingerprint: str):
     return response
 
 
-def page_body(page: Page, dump, after=None) -> dict:
+def read_page(query: dict, read, *args, **filters) -> Page:
+    """Read the page a list's query asks for: after its cursor (if it has one), up to its limit."""
+    return read(*args, after=query.get("after"), limit=query["limit"], **filters)
+
+
+def page_body(page: Page, dump, query: dict) -> dict:
     """A page as the API's page schemas: its items dumped; an empty one resumes where it was."""
     return {
         "data": [dump(item) for item in page.items],
-        "next_cursor": page.next_cursor if page.items else after,
+        "next_cursor": page.next_cursor if page.items else query.get("after"),
         "has_more": page.has_more,
     }
 
@@ -308,7 +315,13 @@ def acting_context() -> Context:
     return Context(get_session(), get_catalog(), g.org, actor)
 
 
-READ_ERRORS = {401: "UNAUTHORIZED", 404: "NOT_FOUND"}
+# The errors routes document, by what they do: read the org itself (a key is all they need),
+# read one object (with query parameters, which may not parse), list, delete, write.
+KEY_ERRORS = {401: "UNAUTHORIZED"}
+READ_ERRORS = {**KEY_ERRORS, 404: "NOT_FOUND"}
+QUERIED_ERRORS = {**READ_ERRORS, 400: "BAD_REQUEST"}
+LIST_ERRORS = {**KEY_ERRORS, 400: "BAD_REQUEST"}
+DELETE_ERRORS = {**KEY_ERRORS, 403: "FORBIDDEN", 404: "NOT_FOUND"}
 WRITE_ERRORS = {
     **READ_ERRORS,
     400: "BAD_REQUEST",
@@ -329,12 +342,6 @@ def documented_errors(statuses: dict):
     return decorator
 
 
-def documented_body(schema, description: str):
-    """Document a JSON request body (read by `load_body`: any Content-Type, 422 per field)."""
-    content = {"application/json": {"schema": schema}}
-    return bp.doc(requestBody={"required": True, "description": description, "content": content})
-
-
 def load_body(schema) -> dict:
     """Read the JSON body with this schema: 400 if not JSON, 422 per field if ill-shaped."""
     body = json_body()
@@ -350,3 +357,63 @@ def json_body():
         return json.loads(read_body() or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+
+
+# Routes: what a read or a write route documents and does, in one place
+
+
+def read_route(rule: str, schema, *, query=None, errors=READ_ERRORS):
+    """Register a GET route answering `schema`, its query parameters read with `query`."""
+
+    def register(view):
+        view = bp.response(200, schema)(documented_errors(errors)(view))
+        if query is not None:
+            view = bp.arguments(query, **QUERY)(view)
+        return bp.route(rule, methods=["GET"])(view)
+
+    return register
+
+
+def write_route(
+    rule: str,
+    method: str,
+    status: int,
+    schema=None,
+    *,
+    query=None,
+    existed: str | None = None,
+    errors=WRITE_ERRORS,
+):
+    """Register a write (`writes`) answering `status` with `schema`.
+
+    `existed` says what the 200 of an idempotent create is: the identical object, which
+    already existed.
+    """
+
+    def register(view):
+        view = documented_errors(errors)(view)
+        if existed is not None:
+            view = bp.alt_response(200, schema=schema, description=existed)(view)
+        view = bp.response(status, schema)(view)
+        if query is not None:
+            view = bp.arguments(query, **QUERY)(view)
+        return bp.route(rule, methods=[method])(writes(view))
+
+    return register
+
+
+def takes_body(schema, description: str):
+    """Hand the view the JSON body, read with this schema (`load_body`), and document it."""
+    content = {"application/json": {"schema": schema}}
+    document = bp.doc(
+        requestBody={"required": True, "description": description, "content": content}
+    )
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            return view(load_body(schema), *args, **kwargs)
+
+        return document(wrapper)
+
+    return decorator

@@ -6,17 +6,16 @@ organization's user or group is a 404 exactly as a missing one.
 """
 
 from app.api.boundary import (
-    QUERY,
-    READ_ERRORS,
-    WRITE_ERRORS,
+    DELETE_ERRORS,
+    LIST_ERRORS,
+    QUERIED_ERRORS,
     acting_context,
-    bp,
-    documented_body,
-    documented_errors,
-    load_body,
     page_body,
     read_context,
-    writes,
+    read_page,
+    read_route,
+    takes_body,
+    write_route,
 )
 from app.api.schemas.directory import (
     AccessQuery,
@@ -43,52 +42,34 @@ from rbac.resources import address_of, find_resource
 # Users
 
 
-@bp.route("/users", methods=["GET"])
-@bp.arguments(PageQuery, **QUERY)
-@bp.response(200, UsersPage)
-@documented_errors({401: "UNAUTHORIZED", 400: "BAD_REQUEST"})
+@read_route("/users", UsersPage, query=PageQuery, errors=LIST_ERRORS)
 def list_users(query):
     """The organization's users (of one directory if named), by id, a page at a time."""
     ctx = read_context()
-    page = listing.users_page(
-        ctx.session,
-        ctx.org,
-        directory=query.get("directory"),
-        after=query.get("after"),
-        limit=query["limit"],
-    )
-    return page_body(page, _user, query.get("after"))
+    return page_body(_principals(ctx, query, User), _user, query)
 
 
-@bp.route("/users/<user_id>", methods=["GET"])
-@bp.response(200, UserOut)
-@documented_errors(READ_ERRORS)
+@read_route("/users/<user_id>", UserOut)
 def get_user(user_id):
     """A user as WorkOS's directory user object (named by its id or userName)."""
     ctx = read_context()
     return _user(lookups.find_user(ctx.session, ctx.org, user_id))
 
 
-@bp.route("/users", methods=["POST"])
-@writes
-@documented_body(UserIn, "the new local user")
-@bp.response(201, UserOut)
-@documented_errors(WRITE_ERRORS)
-def create_local_user():
+@write_route("/users", "POST", 201, UserOut)
+@takes_body(UserIn, "the new local user")
+def create_local_user(body):
     """Create a local user (managed by no IdP); it gets the org's default role at once.
 
     An existing local userName is a 409.
     """
-    body = load_body(UserIn)
     user = principals.create_local_user(
         acting_context(), body["user_name"], body.get("display_name")
     )
     return _user(user)
 
 
-@bp.route("/users/<user_id>/access", methods=["GET"])
-@bp.response(200, UserAccessOut)
-@documented_errors(READ_ERRORS)
+@read_route("/users/<user_id>/access", UserAccessOut)
 def user_access(user_id):
     """A user's effective access on every resource, with the source that wins each."""
     ctx = read_context()
@@ -100,10 +81,12 @@ def user_access(user_id):
     }
 
 
-@bp.route("/access", methods=["GET"])
-@bp.arguments(AccessQuery, **QUERY)
-@bp.response(200, ResourceAccessOut)
-@documented_errors({**READ_ERRORS, 400: "BAD_REQUEST", 422: "UNPROCESSABLE_ENTITY"})
+@read_route(
+    "/access",
+    ResourceAccessOut,
+    query=AccessQuery,
+    errors={**QUERIED_ERRORS, 422: "UNPROCESSABLE_ENTITY"},
+)
 def resource_access(query):
     """Everyone with access to a resource, their role and why: a page of users, by id.
 
@@ -111,67 +94,42 @@ def resource_access(query):
     """
     ctx = read_context()
     resource = find_resource(ctx.session, ctx.org, query["resource"])
-    page = listing.holders_of(
-        ctx.session, ctx.org, resource, after=query.get("after"), limit=query["limit"]
-    )
-    return {
-        "resource": address_of(ctx.session, resource),
-        **page_body(page, _holder, query.get("after")),
-    }
+    page = read_page(query, listing.holders_of, ctx.session, ctx.org, resource)
+    return {"resource": address_of(ctx.session, resource), **page_body(page, _holder, query)}
 
 
 # Groups
 
 
-@bp.route("/groups", methods=["GET"])
-@bp.arguments(PageQuery, **QUERY)
-@bp.response(200, GroupsPage)
-@documented_errors({401: "UNAUTHORIZED", 400: "BAD_REQUEST"})
+@read_route("/groups", GroupsPage, query=PageQuery, errors=LIST_ERRORS)
 def list_groups(query):
     """The organization's groups (of one directory if named), by id, a page at a time."""
     ctx = read_context()
-    page = listing.groups_page(
-        ctx.session,
-        ctx.org,
-        directory=query.get("directory"),
-        after=query.get("after"),
-        limit=query["limit"],
-    )
+    page = _principals(ctx, query, Group)
     counts = listing.member_counts(ctx.session, ctx.org, [group.id for group in page.items])
-    return page_body(page, lambda group: _group(group, counts[group.id]), query.get("after"))
+    return page_body(page, lambda group: _group(group, counts[group.id]), query)
 
 
-@bp.route("/groups/<group_id>", methods=["GET"])
-@bp.arguments(GroupQuery, **QUERY)
-@bp.response(200, GroupDetailOut)
-@documented_errors({**READ_ERRORS, 400: "BAD_REQUEST"})
+@read_route("/groups/<group_id>", GroupDetailOut, query=GroupQuery, errors=QUERIED_ERRORS)
 def get_group(query, group_id):
     """A group (by id, name or slug) with its direct members: users and nested groups."""
     ctx = read_context()
     return _group_detail(ctx, lookups.find_group(ctx.session, ctx.org, group_id), query["limit"])
 
 
-@bp.route("/groups", methods=["POST"])
-@writes
-@documented_body(GroupIn, "the new local group")
-@bp.response(201, GroupDetailOut)
-@documented_errors(WRITE_ERRORS)
-def create_local_group():
+@write_route("/groups", "POST", 201, GroupDetailOut)
+@takes_body(GroupIn, "the new local group")
+def create_local_group(body):
     """Create a local group (managed by admins, not by an IdP). A taken slug is a 409."""
-    body = load_body(GroupIn)
     ctx = acting_context()
     group = principals.create_local_group(ctx, body["name"], body["slug"], body.get("description"))
     return _group_detail(ctx, group)
 
 
-@bp.route("/groups/<group_id>", methods=["PATCH"])
-@writes
-@documented_body(GroupPatchIn, "the new name, description or both")
-@bp.response(200, GroupDetailOut)
-@documented_errors(WRITE_ERRORS)
-def update_local_group(group_id):
+@write_route("/groups/<group_id>", "PATCH", 200, GroupDetailOut)
+@takes_body(GroupPatchIn, "the new name, description or both")
+def update_local_group(body, group_id):
     """Rename a local group or change its description. An IdP-managed group is a 409."""
-    body = load_body(GroupPatchIn)
     ctx = acting_context()
     group = lookups.find_group(ctx.session, ctx.org, group_id)
     name = body.get("name", group.display_name)
@@ -179,38 +137,40 @@ def update_local_group(group_id):
     return _group_detail(ctx, group)
 
 
-@bp.route("/groups/<group_id>", methods=["DELETE"])
-@writes
-@bp.response(204)
-@documented_errors({401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT"})
+@write_route("/groups/<group_id>", "DELETE", 204, errors={**DELETE_ERRORS, 409: "CONFLICT"})
 def delete_local_group(group_id):
     """Delete a local group; its members lose what it granted. An IdP-managed group is a 409."""
     ctx = acting_context()
     principals.delete_local_group(ctx, lookups.find_group(ctx.session, ctx.org, group_id))
 
 
-@bp.route("/groups/<group_id>/members", methods=["POST"])
-@writes
-@documented_body(MembersIn, "users and groups to add (present ones are a no-op)")
-@bp.response(200, GroupDetailOut)
-@documented_errors(WRITE_ERRORS)
-def add_members(group_id):
+def _members_route(method: str, described: str):
+    """Register a change of a local group's members: the body names them; answers the group."""
+    route = write_route("/groups/<group_id>/members", method, 200, GroupDetailOut)
+    return lambda view: route(takes_body(MembersIn, described)(view))
+
+
+@_members_route("POST", "users and groups to add (present ones are a no-op)")
+def add_members(body, group_id):
     """Add users, and groups to nest, to a local group. A cycle is a 422."""
-    return _change_members(group_id, principals.add_members)
+    return _change_members(body, group_id, principals.add_members)
 
 
-@bp.route("/groups/<group_id>/members", methods=["DELETE"])
-@writes
-@documented_body(MembersIn, "users and groups to remove (absent ones are a no-op)")
-@bp.response(200, GroupDetailOut)
-@documented_errors(WRITE_ERRORS)
-def remove_members(group_id):
+@_members_route("DELETE", "users and groups to remove (absent ones are a no-op)")
+def remove_members(body, group_id):
     """Remove users, and nested groups, from a local group."""
-    return _change_members(group_id, principals.remove_members)
+    return _change_members(body, group_id, principals.remove_members)
 
 
-def _change_members(group_id: str, operation) -> dict:
-    body = load_body(MembersIn)
+def _principals(ctx: Context, query: dict, model: type[User] | type[Group]) -> listing.Page:
+    """The page of users or groups a list's query asks for: of one directory, if it names one."""
+    directory = query.get("directory")
+    return read_page(
+        query, listing.principals_page, ctx.session, ctx.org, model, directory=directory
+    )
+
+
+def _change_members(body: dict, group_id: str, operation) -> dict:
     ctx = acting_context()
     group = lookups.find_group(ctx.session, ctx.org, group_id)
     members = [lookups.find_user(ctx.session, ctx.org, ref) for ref in body["users"]]

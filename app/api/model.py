@@ -4,21 +4,22 @@ Reads take any key; writes an admin key, and go through `rbac.admin.resources` a
 `rbac.admin.grants` (so through `apply_changes`, the key named as actor `apikey:N` in events).
 Creates are idempotent: an identical existing object is a 200 with it, a different one a 409.
 Everything is looked up in the key's organization, so another organization's object is a 404
-exactly as a missing one.
+exactly as a missing one. Grants and assignments share one set of routes (`_held_routes`).
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from app.api.boundary import (
-    QUERY,
-    READ_ERRORS,
-    WRITE_ERRORS,
+    DELETE_ERRORS,
+    LIST_ERRORS,
     acting_context,
-    bp,
-    documented_body,
-    documented_errors,
-    load_body,
     page_body,
     read_context,
-    writes,
+    read_page,
+    read_route,
+    takes_body,
+    write_route,
 )
 from app.api.schemas.model import (
     AssetIn,
@@ -41,78 +42,54 @@ from app.api.schemas.model import (
     ProjectsPage,
 )
 from rbac import listing
-from rbac.admin import grants
+from rbac.admin.grants import give_role, take_role
 from rbac.admin.resources import (
-    create_asset,
-    create_project,
     delete_resource,
+    get_or_create_asset,
+    get_or_create_project,
     set_workforce_agents,
 )
 from rbac.context import Context
 from rbac.errors import NotFound
 from rbac.evaluation import ResourceKind
+from rbac.holdings import ASSIGNMENTS, GRANTS, Holding
 from rbac.lookups import find_group, find_user
 from rbac.models import Group, Resource, User
 from rbac.resources import address_of, find_resource, org_resource
 
 # Grant and assignment ids are 32-bit integers: a larger id is a 404, not a database error.
 _MAX_ID = 2**31 - 1
-_LIST = {401: "UNAUTHORIZED", 400: "BAD_REQUEST"}
-
-
-def _existed(schema, description: str):
-    """Document the 200 of an idempotent create: the identical object that already existed."""
-    return bp.alt_response(200, schema=schema, description=description)
-
+# A project's assets are listed only if the project exists.
+_LIST_IN_PROJECT = {**LIST_ERRORS, 404: "NOT_FOUND"}
 
 # Projects
 
 
-@bp.route("/projects", methods=["GET"])
-@bp.arguments(PageQuery, **QUERY)
-@bp.response(200, ProjectsPage)
-@documented_errors(_LIST)
+@read_route("/projects", ProjectsPage, query=PageQuery, errors=LIST_ERRORS)
 def list_projects(query):
     """The organization's projects, by id, a page at a time."""
     ctx = read_context()
     org = org_resource(ctx.session, ctx.org)
-    page = listing.children_page(
-        ctx.session, ctx.org, org, after=query["after"], limit=query["limit"]
-    )
-    return page_body(page, _project, query["after"])
+    page = read_page(query, listing.children_page, ctx.session, ctx.org, org)
+    return page_body(page, _project, query)
 
 
-@bp.route("/projects", methods=["POST"])
-@writes
-@documented_body(ProjectIn, "the new project")
-@bp.response(201, ProjectOut)
-@_existed(ProjectOut, "the project existed: it is returned")
-@documented_errors(WRITE_ERRORS)
-def post_project():
+@write_route("/projects", "POST", 201, ProjectOut, existed="the project existed: it is returned")
+@takes_body(ProjectIn, "the new project")
+def post_project(body):
     """Create a project (org owners and admins become its admins by cascade)."""
-    body = load_body(ProjectIn)
-    ctx = acting_context()
-    org = org_resource(ctx.session, ctx.org)
-    existing = listing.child_by_slug(ctx.session, ctx.org, org, body["slug"])
-    if existing is not None:
-        return _project(existing), 200
-    project = create_project(ctx, body["slug"])
-    return _project(project)
+    project, created = get_or_create_project(acting_context(), body["slug"])
+    return _project(project), 201 if created else 200
 
 
-@bp.route("/projects/<project>", methods=["GET"])
-@bp.response(200, ProjectOut)
-@documented_errors(READ_ERRORS)
+@read_route("/projects/<project>", ProjectOut)
 def get_project(project):
     """A project, named by its slug."""
     ctx = read_context()
     return _project(find_resource(ctx.session, ctx.org, f"project:{project}"))
 
 
-@bp.route("/projects/<project>", methods=["DELETE"])
-@writes
-@bp.response(204)
-@documented_errors({401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"})
+@write_route("/projects/<project>", "DELETE", 204, errors=DELETE_ERRORS)
 def delete_project(project):
     """Delete a project and its assets: every role held on them is revoked (events say so)."""
     ctx = acting_context()
@@ -122,48 +99,36 @@ def delete_project(project):
 # Assets
 
 
-@bp.route("/projects/<project>/assets", methods=["GET"])
-@bp.arguments(PageQuery, **QUERY)
-@bp.response(200, AssetsPage)
-@documented_errors({**_LIST, 404: "NOT_FOUND"})
+@read_route("/projects/<project>/assets", AssetsPage, query=PageQuery, errors=_LIST_IN_PROJECT)
 def list_assets(query, project):
     """A project's assets, by id, a page at a time."""
     ctx = read_context()
     parent = find_resource(ctx.session, ctx.org, f"project:{project}")
-    page = listing.children_page(
-        ctx.session, ctx.org, parent, after=query["after"], limit=query["limit"]
-    )
-    return page_body(page, lambda asset: _asset(ctx, asset, parent), query["after"])
+    page = read_page(query, listing.children_page, ctx.session, ctx.org, parent)
+    return page_body(page, lambda asset: _asset(ctx, asset, parent), query)
 
 
-@bp.route("/projects/<project>/assets", methods=["POST"])
-@writes
-@documented_body(AssetIn, "the new asset")
-@bp.response(201, AssetOut)
-@_existed(AssetOut, "an identical asset existed: it is returned (a different one is a 409)")
-@documented_errors(WRITE_ERRORS)
-def post_asset(project):
+@write_route(
+    "/projects/<project>/assets",
+    "POST",
+    201,
+    AssetOut,
+    existed="an identical asset existed: it is returned (a different one is a 409)",
+)
+@takes_body(AssetIn, "the new asset")
+def post_asset(body, project):
     """Create an asset; its creator, if named, gets its admin role as a direct grant."""
-    body = load_body(AssetIn)
     ctx = acting_context()
     parent = find_resource(ctx.session, ctx.org, f"project:{project}")
     creator = find_user(ctx.session, ctx.org, body["creator"]) if "creator" in body else None
-    uses = [
-        find_resource(ctx.session, ctx.org, f"asset:{project}/{slug}")
-        for slug in body.get("uses", [])
-    ]
-    existing = listing.child_by_slug(ctx.session, ctx.org, parent, body["slug"])
-    if existing is not None and _same_asset(ctx, existing, body["kind"], creator, uses):
-        return _asset(ctx, existing, parent), 200
-    asset = create_asset(
+    uses = _agents(ctx, project, body.get("uses", []))
+    asset, created = get_or_create_asset(
         ctx, parent, ResourceKind(body["kind"]), body["slug"], creator=creator, uses=uses
     )
-    return _asset(ctx, asset, parent)
+    return _asset(ctx, asset, parent), 201 if created else 200
 
 
-@bp.route("/projects/<project>/assets/<asset>", methods=["GET"])
-@bp.response(200, AssetOut)
-@documented_errors(READ_ERRORS)
+@read_route("/projects/<project>/assets/<asset>", AssetOut)
 def get_asset(project, asset):
     """An asset: its kind, its creator's id, and the agents a workforce uses."""
     ctx = read_context()
@@ -171,200 +136,163 @@ def get_asset(project, asset):
     return _asset(ctx, found, ctx.session.get(Resource, found.parent_id))
 
 
-@bp.route("/projects/<project>/assets/<asset>", methods=["PATCH"])
-@writes
-@documented_body(AssetPatchIn, "the agents the workforce uses from now on")
-@bp.response(200, AssetOut)
-@documented_errors(WRITE_ERRORS)
-def update_asset(project, asset):
+@write_route("/projects/<project>/assets/<asset>", "PATCH", 200, AssetOut)
+@takes_body(AssetPatchIn, "the agents the workforce uses from now on")
+def update_asset(body, project, asset):
     """Replace the agents a workforce uses (another kind of asset is a 422)."""
-    body = load_body(AssetPatchIn)
     ctx = acting_context()
     found = find_resource(ctx.session, ctx.org, f"asset:{project}/{asset}")
-    agents = [find_resource(ctx.session, ctx.org, f"asset:{project}/{s}") for s in body["uses"]]
-    set_workforce_agents(ctx, found, agents)
+    set_workforce_agents(ctx, found, _agents(ctx, project, body["uses"]))
     return _asset(ctx, found, ctx.session.get(Resource, found.parent_id))
 
 
-@bp.route("/projects/<project>/assets/<asset>", methods=["DELETE"])
-@writes
-@bp.response(204)
-@documented_errors({401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"})
+@write_route("/projects/<project>/assets/<asset>", "DELETE", 204, errors=DELETE_ERRORS)
 def delete_asset(project, asset):
     """Delete an asset: every role held on it is revoked, and workforces stop using it."""
     ctx = acting_context()
     delete_resource(ctx, find_resource(ctx.session, ctx.org, f"asset:{project}/{asset}"))
 
 
-# Direct grants
+def _agents(ctx: Context, project: str, slugs: list[str]) -> list[Resource]:
+    """The project's agents named by these slugs (each must exist)."""
+    return [find_resource(ctx.session, ctx.org, f"asset:{project}/{slug}") for slug in slugs]
 
 
-@bp.route("/grants", methods=["GET"])
-@bp.arguments(GrantsQuery, **QUERY)
-@bp.response(200, GrantsPage)
-@documented_errors({**_LIST, 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"})
-def list_grants(query):
-    """The organization's direct grants, by id, optionally of one user or on one resource."""
-    ctx = read_context()
-    page = listing.grants_page(
-        ctx.session,
-        ctx.org,
-        user=find_user(ctx.session, ctx.org, query["user"]) if "user" in query else None,
-        resource=_resource_named(ctx, query),
-        after=query["after"],
-        limit=query["limit"],
+# Direct grants and group assignments: one set of routes, registered for each
+
+
+@dataclass(frozen=True)
+class _Held:
+    """What the grants routes and the assignments routes differ in."""
+
+    holding: Holding  # the rows, their holder, who gave them (rbac.holdings)
+    field: str  # names the holder in queries and bodies, and its id in answers
+    find: Callable[..., User | Group]  # the holder named in that field
+    named: str  # the holder's attribute answered as `{field}_name`
+    label: Callable[[User | Group], str]  # the holder as a 404 names it
+    body: str  # what a create's body is
+    schemas: tuple  # the list's query and page, the create's body, the answer, the delete's query
+    docs: tuple[str, ...]  # the docstrings of list, create, read, delete, delete by id
+
+
+def _held_routes(held: _Held) -> None:
+    """Register the list, create, read and delete routes of one kind of holding."""
+    noun, (query_in, page_out, body_in, answer, triple) = held.holding.name, held.schemas
+    rows, id_name = f"/{noun}s", f"{noun}_id"
+    row = f"{rows}/<int(max={_MAX_ID}):{id_name}>"
+    list_doc, post_doc, get_doc, delete_doc, delete_by_id_doc = held.docs
+
+    @read_route(
+        rows,
+        page_out,
+        query=query_in,
+        errors={**LIST_ERRORS, 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"},
     )
-    return page_body(page, lambda row: _grant(ctx, row), query["after"])
+    @_named(f"list_{noun}s", list_doc)
+    def list_rows(query):
+        ctx = read_context()
+        filters = {
+            "holder": _if_named(ctx, held.find, query, held.field),
+            "resource": _if_named(ctx, find_resource, query, "resource"),
+        }
+        page = read_page(query, listing.held_page, ctx.session, ctx.org, held.holding, **filters)
+        return page_body(page, lambda found: _held(ctx, held, found), query)
 
+    @write_route(rows, "POST", 201, answer, existed=f"the identical {noun} existed: it is returned")
+    @takes_body(body_in, held.body)
+    @_named(f"post_{noun}", post_doc)
+    def post_row(body):
+        ctx = acting_context()
+        holder = held.find(ctx.session, ctx.org, body[held.field])
+        resource = find_resource(ctx.session, ctx.org, body["resource"])
+        created = give_role(ctx, holder, body["role"], resource)
+        found = listing.held_of(ctx.session, ctx.catalog, ctx.org, holder, body["role"], resource)
+        return _held(ctx, held, found), 201 if created else 200
 
-@bp.route("/grants", methods=["POST"])
-@writes
-@documented_body(GrantIn, "the grant to give")
-@bp.response(201, GrantOut)
-@_existed(GrantOut, "the identical grant existed: it is returned")
-@documented_errors(WRITE_ERRORS)
-def post_grant():
-    """Give a user a role directly on a resource (idempotent: an existing grant is a 200)."""
-    body = load_body(GrantIn)
-    ctx = acting_context()
-    user = find_user(ctx.session, ctx.org, body["user"])
-    resource = find_resource(ctx.session, ctx.org, body["resource"])
-    created = grants.grant_role(ctx, user, body["role"], resource)
-    row = listing.grant_of(ctx.session, ctx.catalog, ctx.org, user, body["role"], resource)
-    return _grant(ctx, row), 201 if created else 200
+    @read_route(row, answer)
+    @_named(f"get_{noun}", get_doc)
+    def get_row(**path):
+        ctx = read_context()
+        found = listing.held_by_id(ctx.session, ctx.org, held.holding, path[id_name])
+        return _held(ctx, held, found)
 
+    @write_route(rows, "DELETE", 204, query=triple)
+    @_named(f"delete_{noun}", delete_doc)
+    def delete_row(query):
+        ctx = acting_context()
+        holder = held.find(ctx.session, ctx.org, query[held.field])
+        resource = find_resource(ctx.session, ctx.org, query["resource"])
+        _take(ctx, held, holder, query["role"], resource)
 
-@bp.route(f"/grants/<int(max={_MAX_ID}):grant_id>", methods=["GET"])
-@bp.response(200, GrantOut)
-@documented_errors(READ_ERRORS)
-def get_grant(grant_id):
-    """A direct grant, by its id."""
-    ctx = read_context()
-    return _grant(ctx, listing.grant_by_id(ctx.session, ctx.org, grant_id))
-
-
-@bp.route("/grants", methods=["DELETE"])
-@writes
-@bp.arguments(GrantTriple, **QUERY)
-@bp.response(204)
-@documented_errors(WRITE_ERRORS)
-def delete_grant(query):
-    """Take back a direct grant named by user, role and resource (409 if a rail refuses)."""
-    ctx = acting_context()
-    user = find_user(ctx.session, ctx.org, query["user"])
-    resource = find_resource(ctx.session, ctx.org, query["resource"])
-    _revoke(ctx, user, query["role"], resource)
-
-
-@bp.route(f"/grants/<int(max={_MAX_ID}):grant_id>", methods=["DELETE"])
-@writes
-@bp.response(204)
-@documented_errors(WRITE_ERRORS)
-def delete_grant_by_id(grant_id):
-    """Take back a direct grant, by its id (409 if a safety rail refuses, naming it)."""
-    ctx = acting_context()
-    row, user, resource = listing.grant_by_id(ctx.session, ctx.org, grant_id)
-    _revoke(ctx, user, row.role, resource)
-
-
-def _revoke(ctx: Context, user: User, role: str, resource: Resource) -> None:
-    """Revoke through the domain; no such grant is a 404."""
-    if not grants.revoke_role(ctx, user, role, resource):
-        raise NotFound(
-            f"no grant of {role!r} to {user.user_name!r} on {address_of(ctx.session, resource)}"
+    @write_route(row, "DELETE", 204)
+    @_named(f"delete_{noun}_by_id", delete_by_id_doc)
+    def delete_row_by_id(**path):
+        ctx = acting_context()
+        found, holder, resource = listing.held_by_id(
+            ctx.session, ctx.org, held.holding, path[id_name]
         )
+        _take(ctx, held, holder, found.role, resource)
 
 
-# Group assignments
+def _named(name: str, doc: str):
+    """Name a view made for one kind of holding: its endpoint, and its docstring (the summary)."""
+
+    def rename(view):
+        view.__name__ = view.__qualname__ = name
+        view.__doc__ = doc
+        return view
+
+    return rename
 
 
-@bp.route("/assignments", methods=["GET"])
-@bp.arguments(AssignmentsQuery, **QUERY)
-@bp.response(200, AssignmentsPage)
-@documented_errors({**_LIST, 404: "NOT_FOUND", 422: "UNPROCESSABLE_ENTITY"})
-def list_assignments(query):
-    """The organization's group assignments, by id, optionally of one group or resource."""
-    ctx = read_context()
-    page = listing.assignments_page(
-        ctx.session,
-        ctx.org,
-        group=find_group(ctx.session, ctx.org, query["group"]) if "group" in query else None,
-        resource=_resource_named(ctx, query),
-        after=query["after"],
-        limit=query["limit"],
-    )
-    return page_body(page, lambda row: _assignment(ctx, row), query["after"])
+def _if_named(ctx: Context, find, query: dict, field: str):
+    """What a list's query names in this field (found by the domain), or None if it names none."""
+    return find(ctx.session, ctx.org, query[field]) if field in query else None
 
 
-@bp.route("/assignments", methods=["POST"])
-@writes
-@documented_body(AssignmentIn, "the assignment to make")
-@bp.response(201, AssignmentOut)
-@_existed(AssignmentOut, "the identical assignment existed: it is returned")
-@documented_errors(WRITE_ERRORS)
-def post_assignment():
-    """Let a group hold a role on a resource (idempotent: an existing one is a 200)."""
-    body = load_body(AssignmentIn)
-    ctx = acting_context()
-    group = find_group(ctx.session, ctx.org, body["group"])
-    resource = find_resource(ctx.session, ctx.org, body["resource"])
-    created = grants.assign_group(ctx, group, body["role"], resource)
-    row = listing.assignment_of(ctx.session, ctx.catalog, ctx.org, group, body["role"], resource)
-    return _assignment(ctx, row), 201 if created else 200
-
-
-@bp.route(f"/assignments/<int(max={_MAX_ID}):assignment_id>", methods=["GET"])
-@bp.response(200, AssignmentOut)
-@documented_errors(READ_ERRORS)
-def get_assignment(assignment_id):
-    """A group assignment, by its id."""
-    ctx = read_context()
-    return _assignment(ctx, listing.assignment_by_id(ctx.session, ctx.org, assignment_id))
-
-
-@bp.route("/assignments", methods=["DELETE"])
-@writes
-@bp.arguments(AssignmentTriple, **QUERY)
-@bp.response(204)
-@documented_errors(WRITE_ERRORS)
-def delete_assignment(query):
-    """Take a group's role on a resource back, named by group, role and resource."""
-    ctx = acting_context()
-    group = find_group(ctx.session, ctx.org, query["group"])
-    resource = find_resource(ctx.session, ctx.org, query["resource"])
-    _unassign(ctx, group, query["role"], resource)
-
-
-@bp.route(f"/assignments/<int(max={_MAX_ID}):assignment_id>", methods=["DELETE"])
-@writes
-@bp.response(204)
-@documented_errors(WRITE_ERRORS)
-def delete_assignment_by_id(assignment_id):
-    """Take a group's role on a resource back, by the assignment's id."""
-    ctx = acting_context()
-    row, group, resource = listing.assignment_by_id(ctx.session, ctx.org, assignment_id)
-    _unassign(ctx, group, row.role, resource)
-
-
-def _unassign(ctx: Context, group: Group, role: str, resource: Resource) -> None:
-    """Unassign through the domain; no such assignment is a 404."""
-    if not grants.unassign_group(ctx, group, role, resource):
-        message = f"no assignment of {role!r} to group {group.display_name!r}"
+def _take(ctx: Context, held: _Held, holder: User | Group, role: str, resource: Resource) -> None:
+    """Take the role back through the domain; none held is a 404."""
+    if not take_role(ctx, holder, role, resource):
+        message = f"no {held.holding.name} of {role!r} to {held.label(holder)}"
         raise NotFound(f"{message} on {address_of(ctx.session, resource)}")
 
 
-def _resource_named(ctx: Context, query: dict) -> Resource | None:
-    """The resource a list's query names, if it names one."""
-    return find_resource(ctx.session, ctx.org, query["resource"]) if "resource" in query else None
-
-
-def _same_asset(ctx: Context, asset: Resource, kind: str, creator, uses) -> bool:
-    """Whether an existing asset is the one this create asks for (kind, creator, agents)."""
-    return (
-        asset.kind == kind
-        and asset.created_by_user_id == (creator.id if creator else None)
-        and {a.id for a in listing.agents_of(ctx.session, ctx.org, asset)} == {a.id for a in uses}
+_held_routes(
+    _Held(
+        GRANTS,
+        "user",
+        find_user,
+        "user_name",
+        lambda user: repr(user.user_name),
+        "the grant to give",
+        (GrantsQuery, GrantsPage, GrantIn, GrantOut, GrantTriple),
+        (
+            "The organization's direct grants, by id, optionally of one user or on one resource.",
+            "Give a user a role directly on a resource (idempotent: an existing grant is a 200).",
+            "A direct grant, by its id.",
+            "Take back a direct grant named by user, role and resource (409 if a rail refuses).",
+            "Take back a direct grant, by its id (409 if a safety rail refuses, naming it).",
+        ),
     )
+)
+_held_routes(
+    _Held(
+        ASSIGNMENTS,
+        "group",
+        find_group,
+        "display_name",
+        lambda group: f"group {group.display_name!r}",
+        "the assignment to make",
+        (AssignmentsQuery, AssignmentsPage, AssignmentIn, AssignmentOut, AssignmentTriple),
+        (
+            "The organization's group assignments, by id, optionally of one group or resource.",
+            "Let a group hold a role on a resource (idempotent: an existing one is a 200).",
+            "A group assignment, by its id.",
+            "Take a group's role on a resource back, named by group, role and resource.",
+            "Take a group's role on a resource back, by the assignment's id.",
+        ),
+    )
+)
 
 
 # Dumps
@@ -394,29 +322,15 @@ def _asset(ctx: Context, asset: Resource, project: Resource) -> dict:
     }
 
 
-def _grant(ctx: Context, row: listing.GrantRow) -> dict:
-    """A grant, its user and resource, as GrantOut."""
-    grant, user, resource = row
+def _held(ctx: Context, held: _Held, row: listing.HeldRow) -> dict:
+    """A grant or an assignment, its holder and resource, as GrantOut or AssignmentOut."""
+    given, holder, resource = row
     return {
-        "id": grant.id,
-        "user": user.id,
-        "user_name": user.user_name,
-        "role": grant.role,
+        "id": given.id,
+        held.field: holder.id,
+        f"{held.field}_name": getattr(holder, held.named),
+        "role": given.role,
         "resource": address_of(ctx.session, resource),
-        "granted_by": grant.granted_by,
-        "created_at": grant.created_at,
-    }
-
-
-def _assignment(ctx: Context, row: listing.AssignmentRow) -> dict:
-    """An assignment, its group and resource, as AssignmentOut."""
-    assignment, group, resource = row
-    return {
-        "id": assignment.id,
-        "group": group.id,
-        "group_name": group.display_name,
-        "role": assignment.role,
-        "resource": address_of(ctx.session, resource),
-        "assigned_by": assignment.assigned_by,
-        "created_at": assignment.created_at,
+        held.holding.given_by: getattr(given, held.holding.given_by),
+        "created_at": given.created_at,
     }

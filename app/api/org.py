@@ -8,16 +8,13 @@ here: a leaked key must not be able to mint credentials (the CLI and /admin issu
 from flask import g
 
 from app.api.boundary import (
-    QUERY,
-    READ_ERRORS,
-    WRITE_ERRORS,
+    KEY_ERRORS,
+    QUERIED_ERRORS,
     acting_context,
-    bp,
-    documented_body,
-    documented_errors,
-    load_body,
     read_context,
-    writes,
+    read_route,
+    takes_body,
+    write_route,
 )
 from app.api.schemas.org import (
     CatalogOut,
@@ -38,9 +35,7 @@ from web.db import get_catalog, get_session
 from web.urls import scim_base_url
 
 
-@bp.route("/catalog", methods=["GET"])
-@bp.response(200, CatalogOut)
-@documented_errors({401: "UNAUTHORIZED"})
+@read_route("/catalog", CatalogOut, errors=KEY_ERRORS)
 def get_role_catalog():
     """Every role (each ladder highest first, then the additive roles) and every permission."""
     catalog = get_catalog()
@@ -56,22 +51,16 @@ def get_role_catalog():
     return {"roles": roles, "permissions": permissions}
 
 
-@bp.route("/settings", methods=["GET"])
-@bp.response(200, SettingsOut)
-@documented_errors({401: "UNAUTHORIZED"})
+@read_route("/settings", SettingsOut, errors=KEY_ERRORS)
 def get_settings():
     """The default role every active user holds, and whether groups grant roles."""
     return g.org
 
 
-@bp.route("/settings", methods=["PATCH"])
-@writes
-@documented_body(SettingsIn, "the settings to change")
-@bp.response(200, SettingsOut)
-@documented_errors(WRITE_ERRORS)
-def update_settings():
+@write_route("/settings", "PATCH", 200, SettingsOut)
+@takes_body(SettingsIn, "the settings to change")
+def update_settings(body):
     """Change the default role, the group-roles switch or both; everyone is recomputed."""
-    body = load_body(SettingsIn)
     ctx = acting_context()
     if "default_role" in body:
         settings.set_default_role(ctx, body["default_role"])
@@ -80,40 +69,31 @@ def update_settings():
     return ctx.org
 
 
-@bp.route("/directories", methods=["GET"])
-@bp.response(200, DirectoriesOut)
-@documented_errors({401: "UNAUTHORIZED"})
+@read_route("/directories", DirectoriesOut, errors=KEY_ERRORS)
 def list_directories():
     """The organization's IdP directories, by name, with their tokens (never a secret)."""
     session = get_session()
     return {"data": [_directory(d) for d in tenancy.list_directories(session, g.org)]}
 
 
-@bp.route("/directories/<directory>", methods=["GET"])
-@bp.response(200, DirectoryOut)
-@documented_errors(READ_ERRORS)
+@read_route("/directories/<directory>", DirectoryOut)
 def get_directory(directory):
     """A directory, by name."""
     return _directory(tenancy.get_directory(get_session(), g.org, directory))
 
 
-@bp.route("/directories/<directory>", methods=["PATCH"])
-@writes
-@documented_body(DirectoryIn, "pause or resume provisioning")
-@bp.response(200, DirectoryOut)
-@documented_errors(WRITE_ERRORS)
-def update_directory(directory):
+@write_route("/directories/<directory>", "PATCH", 200, DirectoryOut)
+@takes_body(DirectoryIn, "pause or resume provisioning")
+def update_directory(body, directory):
     """Pause provisioning (`enabled: false`: its tokens get 403) or resume it."""
-    body = load_body(DirectoryIn)
     found = tenancy.get_directory(get_session(), g.org, directory)
     tenancy.set_directory_enabled(acting_context(), found, body["enabled"])
     return _directory(found)
 
 
-@bp.route("/directories/<directory>/journal", methods=["GET"])
-@bp.arguments(JournalQuery, **QUERY)
-@bp.response(200, JournalOut)
-@documented_errors({**READ_ERRORS, 400: "BAD_REQUEST"})
+@read_route(
+    "/directories/<directory>/journal", JournalOut, query=JournalQuery, errors=QUERIED_ERRORS
+)
 def get_journal(query, directory):
     """A directory's newest SCIM requests, newest first (the same as `rolecall journal`)."""
     ctx = read_context()

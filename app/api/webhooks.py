@@ -5,15 +5,13 @@ is in the answer that creates it, once). Another organization's endpoint is a 40
 """
 
 from app.api.boundary import (
-    READ_ERRORS,
-    WRITE_ERRORS,
+    DELETE_ERRORS,
+    KEY_ERRORS,
     acting_context,
-    bp,
-    documented_body,
-    documented_errors,
-    load_body,
     read_context,
-    writes,
+    read_route,
+    takes_body,
+    write_route,
 )
 from app.api.schemas.webhooks import (
     DeadLettersOut,
@@ -30,9 +28,7 @@ _MAX_ID = 2**31 - 1
 _ID = f"<int(max={_MAX_ID}):webhook_id>"
 
 
-@bp.route("/webhooks", methods=["GET"])
-@bp.response(200, WebhooksOut)
-@documented_errors({401: "UNAUTHORIZED"})
+@read_route("/webhooks", WebhooksOut, errors=KEY_ERRORS)
 def list_webhooks():
     """The organization's endpoints, oldest first, with where delivery to each stands."""
     ctx = read_context()
@@ -40,80 +36,67 @@ def list_webhooks():
     return {"data": [_webhook(ctx, endpoint) for endpoint in endpoints]}
 
 
-@bp.route("/webhooks", methods=["POST"])
-@writes
-@documented_body(WebhookIn, "the new endpoint")
-@bp.response(201, WebhookCreatedOut)
-@documented_errors(WRITE_ERRORS)
-def post_webhook():
+@write_route("/webhooks", "POST", 201, WebhookCreatedOut)
+@takes_body(WebhookIn, "the new endpoint")
+def post_webhook(body):
     """Add an endpoint; the answer carries its signing secret, shown this once."""
-    body = load_body(WebhookIn)
     ctx = acting_context()
     endpoint, secret = webhooks.create_endpoint(ctx, body["url"], body.get("events", ()))
     return {**_webhook(ctx, endpoint), "secret": secret}
 
 
-@bp.route(f"/webhooks/{_ID}", methods=["GET"])
-@bp.response(200, WebhookOut)
-@documented_errors(READ_ERRORS)
+@read_route(f"/webhooks/{_ID}", WebhookOut)
 def get_webhook(webhook_id):
     """One endpoint and where delivery to it stands."""
     ctx = read_context()
-    return _webhook(ctx, webhooks.get_endpoint(ctx.session, ctx.org.id, webhook_id))
+    return _webhook(ctx, _endpoint(ctx, webhook_id))
 
 
-@bp.route(f"/webhooks/{_ID}", methods=["PATCH"])
-@writes
-@documented_body(WebhookPatchIn, "what to change")
-@bp.response(200, WebhookOut)
-@documented_errors(WRITE_ERRORS)
-def patch_webhook(webhook_id):
+@write_route(f"/webhooks/{_ID}", "PATCH", 200, WebhookOut)
+@takes_body(WebhookPatchIn, "what to change")
+def patch_webhook(body, webhook_id):
     """Change an endpoint's URL or event filter; pause (`enabled: false`) or resume it."""
-    body = load_body(WebhookPatchIn)
-    ctx = acting_context()
-    endpoint = webhooks.get_endpoint(ctx.session, ctx.org.id, webhook_id)
-    webhooks.update_endpoint(
-        ctx,
-        endpoint,
+    return _changed(
+        webhook_id,
+        webhooks.update_endpoint,
         url=body.get("url"),
         event_types=body.get("events"),
         enabled=body.get("enabled"),
     )
-    return _webhook(ctx, endpoint)
 
 
-@bp.route(f"/webhooks/{_ID}", methods=["DELETE"])
-@writes
-@bp.response(204)
-@documented_errors({401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"})
+@write_route(f"/webhooks/{_ID}", "DELETE", 204, errors=DELETE_ERRORS)
 def delete_webhook(webhook_id):
     """Delete an endpoint: nothing more is sent to it."""
     ctx = acting_context()
-    webhooks.delete_endpoint(ctx, webhooks.get_endpoint(ctx.session, ctx.org.id, webhook_id))
+    webhooks.delete_endpoint(ctx, _endpoint(ctx, webhook_id))
 
 
-@bp.route(f"/webhooks/{_ID}/replay", methods=["POST"])
-@writes
-@documented_body(ReplayIn, "the first event to deliver again")
-@bp.response(200, WebhookOut)
-@documented_errors(WRITE_ERRORS)
-def replay_webhook(webhook_id):
+@write_route(f"/webhooks/{_ID}/replay", "POST", 200, WebhookOut)
+@takes_body(ReplayIn, "the first event to deliver again")
+def replay_webhook(body, webhook_id):
     """Deliver again, in order, every event from an id on (its dead letters too)."""
-    body = load_body(ReplayIn)
-    ctx = acting_context()
-    endpoint = webhooks.get_endpoint(ctx.session, ctx.org.id, webhook_id)
-    webhooks.replay(ctx, endpoint, body["from_event"])
-    return _webhook(ctx, endpoint)
+    return _changed(webhook_id, webhooks.replay, body["from_event"])
 
 
-@bp.route(f"/webhooks/{_ID}/dead-letters", methods=["GET"])
-@bp.response(200, DeadLettersOut)
-@documented_errors(READ_ERRORS)
+@read_route(f"/webhooks/{_ID}/dead-letters", DeadLettersOut)
 def list_dead_letters(webhook_id):
     """The events the endpoint never accepted within the retry window, newest first."""
     ctx = read_context()
-    endpoint = webhooks.get_endpoint(ctx.session, ctx.org.id, webhook_id)
-    return {"data": webhooks.dead_letters(ctx.session, endpoint)}
+    return {"data": webhooks.dead_letters(ctx.session, _endpoint(ctx, webhook_id))}
+
+
+def _endpoint(ctx, webhook_id: int):
+    """The organization's endpoint with this id (another organization's is a 404)."""
+    return webhooks.get_endpoint(ctx.session, ctx.org.id, webhook_id)
+
+
+def _changed(webhook_id: int, operation, *args, **kwargs) -> dict:
+    """Apply an operation to the organization's endpoint with this id; answer the endpoint."""
+    ctx = acting_context()
+    endpoint = _endpoint(ctx, webhook_id)
+    operation(ctx, endpoint, *args, **kwargs)
+    return _webhook(ctx, endpoint)
 
 
 def _webhook(ctx, endpoint) -> dict:

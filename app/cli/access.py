@@ -12,8 +12,8 @@ from app.cli.base import (
     domain,
     lookup_resource,
     lookup_user,
+    org_command,
     org_context,
-    org_option,
 )
 from rbac import queries
 from rbac.admin import settings
@@ -23,17 +23,14 @@ from rbac.models import Organization
 from web.db import get_catalog, get_session
 
 
-@cli.command("check")
-@org_option
+@org_command(cli, "check")
 @directory_option
 @click.option("--json", "as_json", is_flag=True)
 @click.argument("user_name")
 @click.argument("permission")
 @click.argument("resource")
-@with_appcontext
-def check(org_slug, directory, as_json, user_name, permission, resource):
+def check(ctx, directory, as_json, user_name, permission, resource):
     """May USERNAME use PERMISSION on RESOURCE? Exit 0 allowed, 1 denied."""
-    ctx = org_context(org_slug)
     user, target = lookup_user(ctx, user_name, directory), lookup_resource(ctx, resource)
     decision = domain(queries.check, ctx.session, ctx.catalog, user, permission, target)
     if as_json:
@@ -52,16 +49,13 @@ def check(org_slug, directory, as_json, user_name, permission, resource):
     raise SystemExit(0 if decision.allowed else 1)
 
 
-@cli.command("explain")
-@org_option
+@org_command(cli, "explain")
 @directory_option
 @click.option("--json", "as_json", is_flag=True)
 @click.argument("user_name")
 @click.argument("resource")
-@with_appcontext
-def explain(org_slug, directory, as_json, user_name, resource):
+def explain(ctx, directory, as_json, user_name, resource):
     """Every source of USERNAME's role on RESOURCE, the winner, and why cascades apply."""
-    ctx = org_context(org_slug)
     user, target = lookup_user(ctx, user_name, directory), lookup_resource(ctx, resource)
     document = queries.explain_document(ctx, user, target)
     if as_json:

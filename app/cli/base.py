@@ -4,16 +4,18 @@
 Exit codes (the README's command table): 0 success, 1 a "no" answer (`check` denied,
 `verify` drift), 2 bad usage or input (`BadInput`: domain errors become it in `domain`), 3
 no answer at all (COULD_NOT_ANSWER). The command line acts as the system principal (the
-operator, trusted: `rbac.context.SYSTEM`): a command translates its arguments, calls one
-domain operation and commits (`commit_change`); nothing else is caught.
+operator, trusted: `rbac.context.SYSTEM`): a command of an organization (`org_command`) gets
+its context, translates its arguments, calls one domain operation and commits
+(`commit_change`); nothing else is caught.
 """
 
+import functools
 import sys
 import traceback
 from datetime import datetime, timedelta
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import exc as sqlalchemy_errors
 
 from app import create_app
@@ -87,6 +89,9 @@ org_option = click.option("--org", "org_slug", required=True, help="organization
 directory_option = click.option(
     "--directory", help="the directory of the user or group, when a name is in several"
 )
+yes_option = click.option(
+    "--yes", is_flag=True, help="delete without asking (the access lost is printed)"
+)
 
 
 def org_context(org_slug: str) -> Context:
@@ -95,11 +100,36 @@ def org_context(org_slug: str) -> Context:
     return Context(get_session(), get_catalog(), org)
 
 
+def org_command(group: click.Group, name: str, **settings):
+    """Register a command of one organization: --org first; its function gets the context.
+
+    The function takes the operator's `org_context` in place of the slug, then the other
+    options and arguments; `settings` are the command's (`help`, …).
+    """
+
+    def register(function):
+        @functools.wraps(function)
+        def command(org_slug, **params):
+            return function(org_context(org_slug), **params)
+
+        return group.command(name, **settings)(org_option(with_appcontext(command)))
+
+    return register
+
+
 def commit_change(call, *args, **kwargs):
     """Run a domain operation; its errors exit 2, and success commits."""
     result = domain(call, *args, **kwargs)
     get_session().commit()
     return result
+
+
+def delete_confirmed(ctx: Context, what: str, yes: bool, operation, target) -> None:
+    """Ask before deleting (unless --yes), delete and commit; say how many accesses changed."""
+    if not yes:
+        click.confirm(f"delete {what}?", abort=True)
+    diffs = commit_change(operation, ctx, target)
+    click.echo(f"{what} deleted; {len(diffs)} access change(s)")
 
 
 def lookup_user(ctx: Context, reference: str, directory: str | None = None):

@@ -5,17 +5,17 @@ through `rbac.admin.grants`.
 """
 
 import click
-from flask.cli import with_appcontext
 
 from app.cli.base import (
     LOOKUP,
     cli,
     commit_change,
+    delete_confirmed,
     directory_option,
     lookup_resource,
     lookup_user,
-    org_context,
-    org_option,
+    org_command,
+    yes_option,
 )
 from rbac import listing
 from rbac.admin import grants, resources
@@ -29,24 +29,20 @@ def project_group():
     """Projects of an organization."""
 
 
-@project_group.command("create")
-@org_option
+@org_command(project_group, "create")
 @click.argument("project")
-@with_appcontext
-def project_create(org_slug, project):
+def project_create(ctx, project):
     """Create a project, named by its slug."""
-    commit_change(resources.create_project, org_context(org_slug), project)
+    commit_change(resources.create_project, ctx, project)
     click.echo(f"project:{project} created")
 
 
-@project_group.command("delete")
-@org_option
-@click.option("--yes", is_flag=True, help="delete without asking (the access lost is printed)")
+@org_command(project_group, "delete")
+@yes_option
 @click.argument("project")
-@with_appcontext
-def project_delete(org_slug, yes, project):
+def project_delete(ctx, yes, project):
     """Delete a project and its assets, after saying how many people lose access."""
-    _delete_resource(org_context(org_slug), f"project:{project}", yes)
+    _delete_resource(ctx, f"project:{project}", yes)
 
 
 @cli.group("asset")
@@ -54,18 +50,15 @@ def asset_group():
     """Assets of a project: agents, tools, knowledge bases, workforces."""
 
 
-@asset_group.command("create")
-@org_option
+@org_command(asset_group, "create")
 @click.option("--project", required=True)
 @click.option("--kind", type=click.Choice(ASSET_KINDS), required=True)
 @click.option("--uses", default="", help="for a workforce: the agents it uses, comma-separated")
 @click.option("--creator", help="USERNAME or id of the creator, who is granted the asset's admin")
 @directory_option
 @click.argument("asset")
-@with_appcontext
-def asset_create(org_slug, project, kind, uses, creator, directory, asset):
+def asset_create(ctx, project, kind, uses, creator, directory, asset):
     """Create an asset in a project."""
-    ctx = org_context(org_slug)
     project_resource = lookup_resource(ctx, f"project:{project}")
     agents = [
         lookup_resource(ctx, f"asset:{project}/{slug}") for slug in filter(None, uses.split(","))
@@ -83,42 +76,34 @@ def asset_create(org_slug, project, kind, uses, creator, directory, asset):
     click.echo(f"asset:{project}/{asset} created")
 
 
-@asset_group.command("delete")
-@org_option
+@org_command(asset_group, "delete")
 @click.option("--project", required=True)
-@click.option("--yes", is_flag=True, help="delete without asking (the access lost is printed)")
+@yes_option
 @click.argument("asset")
-@with_appcontext
-def asset_delete(org_slug, project, yes, asset):
+def asset_delete(ctx, project, yes, asset):
     """Delete an asset, after saying how many people lose access."""
-    _delete_resource(org_context(org_slug), f"asset:{project}/{asset}", yes)
+    _delete_resource(ctx, f"asset:{project}/{asset}", yes)
 
 
 def _delete_resource(ctx: Context, address: str, yes: bool) -> None:
     target = lookup_resource(ctx, address)
     people = listing.people_with_access(ctx.session, ctx.org, target)
     click.echo(f"revokes every role on {address} from {people} user(s)")
-    if not yes:
-        click.confirm(f"delete {address}?", abort=True)
-    diffs = commit_change(resources.delete_resource, ctx, target)
-    click.echo(f"{address} deleted; {len(diffs)} access change(s)")
+    delete_confirmed(ctx, address, yes, resources.delete_resource, target)
 
 
 def _role_command(name: str, operation, holder: str, verb: str):
     """A command giving or taking a role of a user (direct grant) or of a group (assignment)."""
     kind = "directly" if holder == "user" else "(every member inherits it)"
 
-    @cli.command(
-        name, help=f"A {holder} {verb} a role {kind} on RESOURCE (org, project:P, asset:P/A)."
+    @org_command(
+        cli, name, help=f"A {holder} {verb} a role {kind} on RESOURCE (org, project:P, asset:P/A)."
     )
-    @org_option
     @click.option(f"--{holder}", "reference", required=True, help=f"the {holder}'s name or id")
     @click.option("--role", required=True)
     @directory_option
     @click.argument("resource")
-    @with_appcontext
-    def command(org_slug, reference, role, directory, resource):
-        ctx = org_context(org_slug)
+    def command(ctx, reference, role, directory, resource):
         principal = LOOKUP[holder](ctx, reference, directory)
         target = lookup_resource(ctx, resource)
         changed = commit_change(operation, ctx, principal, role, target)
@@ -129,9 +114,9 @@ def _role_command(name: str, operation, holder: str, verb: str):
 
 
 for role_command in (
-    ("grant", grants.grant_role, "user", "is granted"),
-    ("revoke", grants.revoke_role, "user", "is no longer granted"),
-    ("assign", grants.assign_group, "group", "holds"),
-    ("unassign", grants.unassign_group, "group", "no longer holds"),
+    ("grant", grants.give_role, "user", "is granted"),
+    ("revoke", grants.take_role, "user", "is no longer granted"),
+    ("assign", grants.give_role, "group", "holds"),
+    ("unassign", grants.take_role, "group", "no longer holds"),
 ):
     _role_command(*role_command)

@@ -5,7 +5,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from app.cli.base import cli, commit_change, format_time, org_context, org_option
+from app.cli.base import cli, commit_change, format_time, org_command, org_context, org_option
 from rbac import accounts, tenancy
 from rbac.admin import settings
 
@@ -15,8 +15,7 @@ def apikey_group():
     """Organization API keys for /api/v1."""
 
 
-@apikey_group.command("create")
-@org_option
+@org_command(apikey_group, "create")
 @click.option("--name", default="api", show_default=True)
 @click.option(
     "--role",
@@ -25,10 +24,8 @@ def apikey_group():
     show_default=True,
     help="a viewer key reads and checks; an admin key also writes",
 )
-@with_appcontext
-def apikey_create(org_slug, name, role):
+def apikey_create(ctx, name, role):
     """Create an API key acting with a role; it is printed once, on the last line."""
-    ctx = org_context(org_slug)
     key, plaintext = commit_change(tenancy.issue_api_key, ctx, name, role)
     click.echo(
         f"API key {key.id} ({name!r}, {key.role.value}) created for {ctx.org.slug!r}; "
@@ -37,12 +34,9 @@ def apikey_create(org_slug, name, role):
     click.echo(plaintext)
 
 
-@apikey_group.command("list")
-@org_option
-@with_appcontext
-def apikey_list(org_slug):
+@org_command(apikey_group, "list")
+def apikey_list(ctx):
     """List an organization's API keys (never their secrets)."""
-    ctx = org_context(org_slug)
     keys = tenancy.list_api_keys(ctx.session, ctx.org)
     click.echo("id\tname\tprefix\trole\tcreated\tlast_used\tstatus")
     for key in keys:
@@ -52,13 +46,10 @@ def apikey_list(org_slug):
         click.echo("\t".join(fields))
 
 
-@apikey_group.command("revoke")
-@org_option
+@org_command(apikey_group, "revoke")
 @click.argument("key_id", type=int)
-@with_appcontext
-def apikey_revoke(org_slug, key_id):
+def apikey_revoke(ctx, key_id):
     """Revoke an API key by its id (see `apikey list`)."""
-    ctx = org_context(org_slug)
     commit_change(tenancy.revoke_api_key, ctx, key_id)
     click.echo(f"API key {key_id} revoked")
 
@@ -68,14 +59,11 @@ def org_group():
     """Organization settings."""
 
 
-@org_group.command("settings")
-@org_option
+@org_command(org_group, "settings")
 @click.option("--default-role", help="org role of every active user, or 'none'")
 @click.option("--group-roles", type=click.Choice(["on", "off"]), help="use group-derived roles")
-@with_appcontext
-def org_settings(org_slug, default_role, group_roles):
+def org_settings(ctx, default_role, group_roles):
     """Show or change an organization's default role and group-roles switch."""
-    ctx = org_context(org_slug)
     if default_role is not None:
         role = None if default_role.lower() == "none" else default_role
         commit_change(settings.set_default_role, ctx, role)

@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import worker
-from app.cli.base import cli, commit_change, format_time, org_context, org_option
+from app.cli.base import cli, commit_change, format_time, org_command
 from app.worker.outbound import OutboundPolicy
 from rbac import webhooks
 
@@ -23,29 +23,23 @@ def webhook_group():
     """Webhook endpoints: signed deliveries of an organization's events."""
 
 
-@webhook_group.command("create")
-@org_option
+@org_command(webhook_group, "create")
 @click.option("--url", required=True, help="http(s) URL that receives the POSTs")
 @click.option(
     "--events",
     default="",
     help="comma-separated event types or families (access.*,dsync.user.*); default: all",
 )
-@with_appcontext
-def webhook_create(org_slug, url, events):
+def webhook_create(ctx, url, events):
     """Add an endpoint; print WEBHOOK_ID= and, on the last line, its secret (shown once)."""
-    ctx = org_context(org_slug)
     endpoint, secret = commit_change(webhooks.create_endpoint, ctx, url, events.split(","))
     click.echo(f"WEBHOOK_ID={endpoint.id}")
     click.echo(f"WEBHOOK_SECRET={secret}")
 
 
-@webhook_group.command("list")
-@org_option
-@with_appcontext
-def webhook_list(org_slug):
+@org_command(webhook_group, "list")
+def webhook_list(ctx):
     """List the endpoints: URL, filter, state, cursor, backlog, counts and the last error."""
-    ctx = org_context(org_slug)
     click.echo("id\turl\tevents\tstate\tcursor\tbacklog\tdelivered\tdead\tlast_success\tlast_error")
     for endpoint in webhooks.list_endpoints(ctx.session, ctx.org.id):
         fields = [
@@ -69,79 +63,74 @@ def _state(endpoint) -> str:
     return f"retrying ({endpoint.attempts} failed)" if endpoint.attempts else "ok"
 
 
-@webhook_group.command("delete")
-@org_option
+@org_command(webhook_group, "delete")
 @click.argument("endpoint_id", type=int)
-@with_appcontext
-def webhook_delete(org_slug, endpoint_id):
+def webhook_delete(ctx, endpoint_id):
     """Delete an endpoint (nothing more is sent to it)."""
-    ctx = org_context(org_slug)
     endpoint = commit_change(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
     commit_change(webhooks.delete_endpoint, ctx, endpoint)
     click.echo(f"webhook {endpoint_id} deleted")
 
 
-@webhook_group.command("replay")
-@org_option
+@org_command(webhook_group, "replay")
 @click.argument("endpoint_id", type=int)
 @click.option("--from", "from_event", required=True, type=click.IntRange(min=1))
-@with_appcontext
-def webhook_replay(org_slug, endpoint_id, from_event):
+def webhook_replay(ctx, endpoint_id, from_event):
     """Deliver again, in order, every event from an id on (dead letters included)."""
-    ctx = org_context(org_slug)
     endpoint = commit_change(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
     revived = commit_change(webhooks.replay, ctx, endpoint, from_event)
     click.echo(f"webhook {endpoint_id} replays from event {from_event} ({revived} dead letters)")
 
 
+def _setting(name: str, default: float, kind: click.ParamType, envvar: str, help: str):
+    """An option of the worker: its default shown, also read from an environment variable."""
+    return click.option(
+        name, default=default, show_default=True, type=kind, envvar=envvar, help=help
+    )
+
+
 @cli.command("worker")
-@click.option(
+@_setting(
     "--threads",
-    default=4,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    envvar="ROLECALL_WORKER_THREADS",
-    help="endpoints delivered to at once",
+    4,
+    click.IntRange(1, 64),
+    "ROLECALL_WORKER_THREADS",
+    "endpoints delivered to at once",
 )
-@click.option(
+@_setting(
     "--poll",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(0.01, 60),
-    envvar="ROLECALL_WORKER_POLL",
-    help="seconds an idle thread waits to look again",
+    1.0,
+    click.FloatRange(0.01, 60),
+    "ROLECALL_WORKER_POLL",
+    "seconds an idle thread waits to look again",
 )
-@click.option(
+@_setting(
     "--timeout",
-    default=10.0,
-    show_default=True,
-    type=click.FloatRange(0.1, 60),
-    envvar="ROLECALL_WEBHOOK_TIMEOUT",
-    help="seconds for one delivery, all included",
+    10.0,
+    click.FloatRange(0.1, 60),
+    "ROLECALL_WEBHOOK_TIMEOUT",
+    "seconds for one delivery, all included",
 )
-@click.option(
+@_setting(
     "--retry-base",
-    default=2.0,
-    show_default=True,
-    type=click.FloatRange(0.01),
-    envvar="ROLECALL_WEBHOOK_RETRY_BASE",
-    help="seconds before the first retry; doubles",
+    2.0,
+    click.FloatRange(0.01),
+    "ROLECALL_WEBHOOK_RETRY_BASE",
+    "seconds before the first retry; doubles",
 )
-@click.option(
+@_setting(
     "--retry-max",
-    default=3600.0,
-    show_default=True,
-    type=click.FloatRange(0.01),
-    envvar="ROLECALL_WEBHOOK_RETRY_MAX",
-    help="longest wait between two attempts",
+    3600.0,
+    click.FloatRange(0.01),
+    "ROLECALL_WEBHOOK_RETRY_MAX",
+    "longest wait between two attempts",
 )
-@click.option(
+@_setting(
     "--give-up-after",
-    default=259200.0,
-    show_default=True,
-    type=click.FloatRange(0),
-    envvar="ROLECALL_WEBHOOK_GIVE_UP_AFTER",
-    help="seconds of failing before an event becomes a dead letter",
+    259200.0,
+    click.FloatRange(0),
+    "ROLECALL_WEBHOOK_GIVE_UP_AFTER",
+    "seconds of failing before an event becomes a dead letter",
 )
 @click.option(
     "--allow-link-local",
@@ -149,13 +138,12 @@ def webhook_replay(org_slug, endpoint_id, from_event):
     envvar="ROLECALL_WEBHOOK_ALLOW_LINK_LOCAL",
     help="deliver to link-local and metadata addresses too (refused by default)",
 )
-@click.option(
+@_setting(
     "--lease",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(1),
-    envvar="ROLECALL_WEBHOOK_LEASE",
-    help="seconds an endpoint stays a worker's (a dead worker's, too); >= 3 x timeout",
+    60.0,
+    click.FloatRange(1),
+    "ROLECALL_WEBHOOK_LEASE",
+    "seconds an endpoint stays a worker's (a dead worker's, too); >= 3 x timeout",
 )
 @with_appcontext
 def worker_command(

@@ -11,6 +11,7 @@ from rbac.context import Context
 from rbac.errors import Conflict, InvalidValue
 from rbac.evaluation import ResourceKind
 from rbac.facts import ResourceCreated, ResourceDeleted, RoleGranted, WorkforceAgentsSet
+from rbac.listing import agents_of, child_by_slug
 from rbac.models import Grant, GroupAssignment, Resource, User, WorkforceAgent
 from rbac.recompute import AccessDiff
 from rbac.resources import SLUG, address_of, org_resource
@@ -62,6 +63,28 @@ def create_asset(
     return asset
 
 
+def get_or_create_project(ctx: Context, slug: str) -> tuple[Resource, bool]:
+    """Return the project with this slug, creating it if there is none; and whether it was."""
+    existing = child_by_slug(ctx.session, ctx.org, org_resource(ctx.session, ctx.org), slug)
+    if existing is not None:
+        return existing, False
+    return create_project(ctx, slug), True
+
+
+def get_or_create_asset(
+    ctx: Context, project: Resource, kind: ResourceKind, slug: str, **made
+) -> tuple[Resource, bool]:
+    """Return the identical asset (kind, creator, agents) if it exists, else create it.
+
+    `made` is what `create_asset` takes besides (its creator, the agents it uses). Also
+    return whether it was created. A different asset with this slug is a Conflict.
+    """
+    existing = child_by_slug(ctx.session, ctx.org, project, slug)
+    if existing is not None and _same_asset(ctx, existing, kind, made):
+        return existing, False
+    return create_asset(ctx, project, kind, slug, **made), True
+
+
 def set_workforce_agents(ctx: Context, workforce: Resource, agents: Sequence[Resource]) -> None:
     """Replace the agents a workforce uses (the workforce rule reads them at each check)."""
     authorize(ctx, ctx.catalog.administration.edit_asset, workforce)
@@ -110,6 +133,16 @@ def delete_resource(ctx: Context, resource: Resource) -> list[AccessDiff]:
     return diffs
 
 
+def _same_asset(ctx: Context, asset: Resource, kind: ResourceKind, made: dict) -> bool:
+    """Whether an existing asset is the one a create asks for (kind, creator, agents)."""
+    creator, uses = made.get("creator"), made.get("uses", ())
+    return (
+        asset.kind == kind
+        and asset.created_by_user_id == (creator.id if creator else None)
+        and {a.id for a in agents_of(ctx.session, ctx.org, asset)} == {a.id for a in uses}
+    )
+
+
 def _check_agents(ctx: Context, agents: Sequence[Resource]) -> None:
     for agent in agents:
         if agent.kind != ResourceKind.AGENT.value or agent.organization_id != ctx.org.id:
@@ -124,12 +157,7 @@ def _new_resource(
             f"{slug!r} is not a slug: 1 to 100 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
-    taken = select(Resource.id).where(
-        Resource.organization_id == ctx.org.id,
-        Resource.parent_id == parent.id,
-        Resource.slug == slug,
-    )
-    if ctx.session.scalar(taken) is not None:
+    if child_by_slug(ctx.session, ctx.org, parent, slug) is not None:
         raise Conflict(f"{slug!r} exists in {parent.slug!r}")
     resource = Resource(
         organization_id=ctx.org.id,

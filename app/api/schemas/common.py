@@ -1,8 +1,8 @@
-"""What every /api/v1 schema module shares: storable text, references, strict input, errors."""
+"""What every /api/v1 schema module shares: storable text, references, input, pages, errors."""
 
 import re
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 # NUL and lone surrogates: no database stores them (PostgreSQL refuses NUL in text, and a
 # lone surrogate cannot be encoded as UTF-8), so they are refused here, not by the driver.
@@ -32,6 +32,38 @@ class StrictSchema(Schema):
 def reference(description: str) -> fields.String:
     """A required name or id, bounded and storable (see REFERENCE)."""
     return fields.String(required=True, validate=REFERENCE, metadata={"description": description})
+
+
+def at_least_one(message: str):
+    """A change schema's validator: the body names at least one field, else this message."""
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError(message)
+
+    return _not_empty
+
+
+MAX_PAGE = 1000
+
+
+def page_after(maximum: int, description: str) -> fields.Integer:
+    """A page's integer cursor: rows after this id (0: from the first), at most `maximum`."""
+    return fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0, max=maximum),
+        metadata={"description": description},
+    )
+
+
+def page_limit(default: int, description: str) -> fields.Integer:
+    """How many rows a page holds at most: 1 to MAX_PAGE."""
+    return fields.Integer(
+        load_default=default,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": description},
+    )
 
 
 class ErrorDetail(Schema):

@@ -2,9 +2,8 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api.schemas.common import REFERENCE, StrictSchema, storable
+from app.api.schemas.common import REFERENCE, StrictSchema, at_least_one, page_limit, storable
 
-MAX_PAGE = 1000
 MAX_MEMBERS_CHANGED = 1000
 
 
@@ -17,26 +16,18 @@ def _text(maximum: int, description: str, **kwargs) -> fields.String:
     )
 
 
-def _limit(default: int, description: str) -> fields.Integer:
-    return fields.Integer(
-        load_default=default,
-        validate=validate.Range(min=1, max=MAX_PAGE),
-        metadata={"description": description},
-    )
-
-
 class PageQuery(StrictSchema):
     """A page of users or groups: of one directory if named, after a cursor (an id)."""
 
     directory = _text(200, "only those of this directory (its name)")
     after = _text(36, "return those after this id (the previous next_cursor)")
-    limit = _limit(100, "at most this many")
+    limit = page_limit(100, "at most this many")
 
 
 class GroupQuery(StrictSchema):
     """Query parameters of GET /api/v1/groups/{id}."""
 
-    limit = _limit(100, "list at most this many users and as many nested groups")
+    limit = page_limit(100, "list at most this many users and as many nested groups")
 
 
 class AccessQuery(StrictSchema):
@@ -48,7 +39,7 @@ class AccessQuery(StrictSchema):
         metadata={"description": "org, project:PROJECT or asset:PROJECT/ASSET"},
     )
     after = _text(36, "return users after this id (the previous next_cursor)")
-    limit = _limit(1000, "at most this many users")
+    limit = page_limit(1000, "at most this many users")
 
 
 class EmailOut(Schema):
@@ -148,11 +139,7 @@ class GroupPatchIn(StrictSchema):
 
     name = _text(256, "its new display name")
     description = _text(1000, "its new description")
-
-    @validates_schema
-    def _something(self, data, **kwargs):
-        if not data:
-            raise ValidationError("give a name, a description or both")
+    _not_empty = at_least_one("give a name, a description or both")
 
 
 class MembersIn(StrictSchema):

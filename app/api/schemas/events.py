@@ -1,24 +1,16 @@
 """Schemas of /api/v1/events: its query and its page of events."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from app.api.schemas.common import StrictSchema
+from app.api.schemas.common import StrictSchema, page_after, page_limit
 
 
 class EventsQuery(StrictSchema):
     """Query parameters of GET /api/v1/events."""
 
     # Event ids are BIGINTs: a cursor past 2**63 - 1 cannot name one (and overflows drivers).
-    after = fields.Integer(
-        load_default=0,
-        validate=validate.Range(min=0, max=2**63 - 1),
-        metadata={"description": "return events after this id (the previous next_cursor)"},
-    )
-    limit = fields.Integer(
-        load_default=100,
-        validate=validate.Range(min=1, max=1000),
-        metadata={"description": "at most this many events"},
-    )
+    after = page_after(2**63 - 1, "return events after this id (the previous next_cursor)")
+    limit = page_limit(100, "at most this many events")
 
 
 class EventOut(Schema):

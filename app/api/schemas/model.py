@@ -2,7 +2,14 @@
 
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas.common import REFERENCE, StrictSchema, reference, storable
+from app.api.schemas.common import (
+    REFERENCE,
+    StrictSchema,
+    page_after,
+    page_limit,
+    reference,
+    storable,
+)
 from rbac.resources import ASSET_KINDS, SLUG
 
 MAX_USES = 100
@@ -25,16 +32,8 @@ class PageQuery(StrictSchema):
     """A cursor page: the rows whose id is above `after`, at most `limit` of them."""
 
     # Resource, grant and assignment ids are INTEGERs: PostgreSQL refuses a larger operand.
-    after = fields.Integer(
-        load_default=0,
-        validate=validate.Range(min=0, max=2**31 - 1),
-        metadata={"description": "return rows after this id (the previous next_cursor)"},
-    )
-    limit = fields.Integer(
-        load_default=100,
-        validate=validate.Range(min=1, max=1000),
-        metadata={"description": "at most this many rows"},
-    )
+    after = page_after(2**31 - 1, "return rows after this id (the previous next_cursor)")
+    limit = page_limit(100, "at most this many rows")
 
 
 class GrantsQuery(PageQuery):

@@ -1,8 +1,8 @@
 """Marshmallow schemas of the organization's /api/v1 routes: catalog, settings, directories."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
-from app.api.schemas.common import StrictSchema, storable
+from app.api.schemas.common import StrictSchema, at_least_one, storable
 from rbac.tenancy import TokenState
 
 
@@ -53,11 +53,7 @@ class SettingsIn(StrictSchema):
     group_roles_enabled = fields.Boolean(
         metadata={"description": "off: group-derived roles stop counting (and are kept)"}
     )
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("name default_role, group_roles_enabled or both")
+    _not_empty = at_least_one("name default_role, group_roles_enabled or both")
 
 
 class TokenOut(Schema):

@@ -1,8 +1,8 @@
 """Marshmallow schemas of /api/v1/webhooks: endpoints, their delivery state, dead letters."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
-from app.api.schemas.common import StrictSchema, storable
+from app.api.schemas.common import StrictSchema, at_least_one, storable
 
 _EVENTS = fields.List(
     fields.String(validate=[validate.Length(min=1, max=100), storable]),
@@ -28,11 +28,7 @@ class WebhookPatchIn(StrictSchema):
     url = fields.String(validate=[validate.Length(min=1, max=2048), storable])
     events = _EVENTS
     enabled = fields.Boolean(metadata={"description": "false pauses delivery; true resumes it"})
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("name url, events, enabled or several")
+    _not_empty = at_least_one("name url, events, enabled or several")
 
 
 class ReplayIn(StrictSchema):

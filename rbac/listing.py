@@ -199,16 +199,6 @@ def assignments_page(
     return held_page(session, org, ASSIGNMENTS, holder=group, **page)
 
 
-def grant_by_id(session: Session, org: Organization, grant_id: int) -> GrantRow:
-    """Return the org's direct grant with this id, its user and resource; else raise NotFound."""
-    return held_by_id(session, org, GRANTS, grant_id)
-
-
-def assignment_by_id(session: Session, org: Organization, assignment_id: int) -> AssignmentRow:
-    """Return the org's group assignment with this id, its group and resource; else NotFound."""
-    return held_by_id(session, org, ASSIGNMENTS, assignment_id)
-
-
 # A user's direct grant of a role, under the name of its kind.
 grant_of = held_of
 

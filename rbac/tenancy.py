@@ -152,17 +152,18 @@ def issue_token(
 def _new_token(
     ctx: Context, directory: Directory, expires_at: datetime | None
 ) -> tuple[DirectoryToken, str]:
-    plaintext, digest, prefix = _new_secret(TOKEN_PREFIX)
-    token = DirectoryToken(
-        directory=directory,
-        token_hash=digest,
-        prefix=prefix,
-        expires_at=expires_at,
-        created_by=ctx.actor.label,
-    )
-    ctx.session.add(token)
+    return _new_credential(ctx, DirectoryToken, directory=directory, expires_at=expires_at)
+
+
+def _new_credential(ctx: Context, model, **columns):
+    """Make a token or key row: a new secret, stored as its digest; return it and the secret."""
+    kind_prefix = TOKEN_PREFIX if model is DirectoryToken else API_KEY_PREFIX
+    plaintext, digest, prefix = _new_secret(kind_prefix)
+    digest_column = "token_hash" if model is DirectoryToken else "key_hash"
+    row = model(**columns, **{digest_column: digest}, prefix=prefix, created_by=ctx.actor.label)
+    ctx.session.add(row)
     ctx.session.flush()
-    return token, plaintext
+    return row, plaintext
 
 
 def list_tokens(session: Session, directory: Directory) -> list[DirectoryToken]:
@@ -238,17 +239,7 @@ def issue_api_key(ctx: Context, name: str, role: str = ApiKeyRole.ADMIN) -> tupl
     except ValueError:
         choices = ", ".join(r.value for r in ApiKeyRole)
         raise InvalidValue(f"an API key's role is one of {choices}, not {role!r}") from None
-    plaintext, digest, prefix = _new_secret(API_KEY_PREFIX)
-    key = ApiKey(
-        organization_id=ctx.org.id,
-        name=name,
-        key_hash=digest,
-        prefix=prefix,
-        role=role,
-        created_by=ctx.actor.label,
-    )
-    ctx.session.add(key)
-    ctx.session.flush()
+    key, plaintext = _new_credential(ctx, ApiKey, organization_id=ctx.org.id, name=name, role=role)
     record_action(ctx, "api_key.created", api_key=_key_named(key))
     return key, plaintext
 

@@ -325,15 +325,17 @@ def record_success(
         session,
         endpoint,
         owner,
-        cursor=event.id,
-        attempts=0,
-        failing_since=None,
-        next_attempt_at=None,
+        **_past(event),
         last_error=None,
         last_success_at=now,
         delivered=WebhookEndpoint.delivered + 1,
         lease_until=now + policy.lease,
     )
+
+
+def _past(event: Event) -> dict:
+    """An endpoint done with an event, delivered or dead: its cursor moves on, retries restart."""
+    return {"cursor": event.id, "attempts": 0, "failing_since": None, "next_attempt_at": None}
 
 
 def record_failure(
@@ -359,10 +361,7 @@ def record_failure(
             session,
             endpoint,
             owner,
-            cursor=event.id,
-            attempts=0,
-            failing_since=None,
-            next_attempt_at=None,
+            **_past(event),
             last_error=error,
             failed_attempts=WebhookEndpoint.failed_attempts + 1,
             dead=WebhookEndpoint.dead + 1,

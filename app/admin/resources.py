@@ -25,6 +25,7 @@ from rbac.admin import grants, resources
 from rbac.catalog import Scope
 from rbac.errors import Forbidden, InvalidValue, NotFound
 from rbac.evaluation import ResourceKind
+from rbac.holdings import ASSIGNMENTS, GRANTS, Holding
 from rbac.models import Resource
 from rbac.resources import address_of, find_resource, org_resource
 from web.db import get_catalog, get_session
@@ -253,33 +254,31 @@ def _give_role(address: str) -> Done:
 @bp.route("/grants/<int:grant_id>/remove", methods=["GET", "POST"])
 def remove_grant(grant_id):
     """Take a direct grant back, after showing whose access it revokes."""
-    grant, user, found = listing.grant_by_id(get_session(), g.org, grant_id)
-
-    def take(ctx):
-        grants.revoke_role(ctx, user, grant.role, found, confirmed=True)
-
-    return _remove(found, take, f"{grant.role} granted directly to {user.user_name}")
+    return _remove(GRANTS, grant_id)
 
 
 @bp.route("/assignments/<int:assignment_id>/remove", methods=["GET", "POST"])
 def remove_assignment(assignment_id):
     """Take a group's role back, after showing every member whose access it revokes."""
-    assignment, group, found = listing.assignment_by_id(get_session(), g.org, assignment_id)
-
-    def take(ctx):
-        grants.unassign_group(ctx, group, assignment.role, found, confirmed=True)
-
-    return _remove(found, take, f"{assignment.role} held by group {group.display_name}")
+    return _remove(ASSIGNMENTS, assignment_id)
 
 
-def _remove(found: Resource, take, held: str):
-    """Confirm, then take back a role held on a resource the admin manages.
+def _remove(holding: Holding, held_id: int):
+    """Confirm, then take back a grant or an assignment on a resource.
 
     The engine judges the change, its preview included. The admin goes back to the page the
     link named (`?back=`, a user's or a group's page), else to the resource's page.
     """
+    held, holder, found = listing.held_by_id(get_session(), g.org, holding, held_id)
+
+    def take(ctx):
+        grants.take_role(ctx, holder, held.role, found, confirmed=True)
+
     address = address_of(get_session(), found)
-    what = f"{held} on {address}"
+    if holding is GRANTS:
+        what = f"{held.role} granted directly to {holder.user_name} on {address}"
+    else:
+        what = f"{held.role} held by group {holder.display_name} on {address}"
     page = admin_page(request.args["back"]) if "back" in request.args else _page_of(found)
     return confirm_then_change(take, done=f"Removed: {what}.", after=page, back=page, what=what)
 

@@ -33,7 +33,7 @@ def set_local_user_active(
     ctx: Context, user: User, active: bool, *, confirmed: bool = False
 ) -> list[AccessDiff]:
     """Deactivate a local user (every role suspended, grants kept) or reactivate one."""
-    _authorize_local_user(ctx, user)
+    _authorize_local(ctx, user)
     return apply_changes(
         ctx, provisioning.set_active(ctx.session, user, active), confirmed=confirmed
     )
@@ -41,7 +41,7 @@ def set_local_user_active(
 
 def delete_local_user(ctx: Context, user: User, *, confirmed: bool = False) -> list[AccessDiff]:
     """Delete a local user with their memberships and grants; return the access they lost."""
-    _authorize_local_user(ctx, user)
+    _authorize_local(ctx, user)
     return apply_changes(ctx, provisioning.delete_user(ctx.session, user), confirmed=confirmed)
 
 
@@ -139,21 +139,19 @@ def _ensure_local_name_free(ctx: Context, name: str, renamed: Group | None = Non
         raise Conflict(f"a local group named {name!r} exists")
 
 
-def _authorize_local_user(ctx: Context, user: User) -> None:
-    _authorize(ctx)
-    if user.organization_id != ctx.org.id:
-        raise NotFound(f"no user {user.id!r} in organization {ctx.org.slug!r}")
-    if user.directory_id is not None:
-        raise Refused(f"{user.user_name!r} is managed by its IdP: change it there")
-
-
 def _authorize(ctx: Context) -> None:
     authorize(ctx, ctx.catalog.administration.manage_principals, org_resource(ctx.session, ctx.org))
 
 
-def _authorize_local(ctx: Context, group: Group) -> None:
+def _authorize_local(ctx: Context, principal: User | Group) -> None:
+    """Let the actor manage a local user or group of the organization (not an IdP's)."""
     _authorize(ctx)
-    if group.organization_id != ctx.org.id:
-        raise NotFound(f"no group {group.id!r} in organization {ctx.org.slug!r}")
-    if group.directory_id is not None:
-        raise Refused(f"{group.display_name!r} is managed by its IdP: change it there")
+    kind, name = (
+        ("user", principal.user_name)
+        if isinstance(principal, User)
+        else ("group", principal.display_name)
+    )
+    if principal.organization_id != ctx.org.id:
+        raise NotFound(f"no {kind} {principal.id!r} in organization {ctx.org.slug!r}")
+    if principal.directory_id is not None:
+        raise Refused(f"{name!r} is managed by its IdP: change it there")

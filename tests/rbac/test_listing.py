@@ -4,6 +4,7 @@ import pytest
 
 from rbac import listing, tenancy
 from rbac.errors import NotFound
+from rbac.holdings import GRANTS
 from rbac.models import Group, User
 from rbac.resources import find_resource
 from tests.conftest import make_directory
@@ -44,9 +45,9 @@ def test_another_organizations_rows_are_never_read(world, app):
             session, get_catalog(), acme, user, "Viewer", bot
         )
         assert (holder, resource, grant.role) == (user, bot, "viewer")
-        assert listing.grant_by_id(session, acme, grant.id) == (grant, user, bot)
+        assert listing.held_by_id(session, acme, GRANTS, grant.id) == (grant, user, bot)
         with pytest.raises(NotFound, match=f"no grant {grant.id} in organization 'globex'"):
-            listing.grant_by_id(session, globex, grant.id)
+            listing.held_by_id(session, globex, GRANTS, grant.id)
         assert listing.grants_page(session, globex, limit=10).items == []
 
         assert listing.member_counts(session, acme, [engineering]) == {engineering: 1}

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint bench bench-api bench-webhooks bench-sync bench-verify bench-scim fuzz image-check \
+.PHONY: run test lint bench bench-api bench-webhooks bench-sync bench-verify bench-scim fuzz stateful image-check \
 	image-check-stand-in clean
 
 $(BIN)/python:
@@ -51,6 +51,17 @@ fuzz: $(VENV)/.test-deps
 		$(BIN)/pytest -q -s tests/api/test_api_schemathesis.py
 	ROLECALL_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) scripts/with-postgres \
 		$(BIN)/pytest -q -s tests/api/test_api_schemathesis.py
+
+## The RBAC state machines at length (not part of `make test`, which runs 30 and 20 examples):
+## STATEFUL_EXAMPLES random sequences each, on SQLite and then PostgreSQL.
+STATEFUL_EXAMPLES ?= 300
+stateful: $(VENV)/.test-deps
+	env -u DATABASE_URL -u ROLECALL_TEST_DATABASE_URL ROLECALL_STATEFUL_EXAMPLES=$(STATEFUL_EXAMPLES) \
+		ROLECALL_AUTHORITY_EXAMPLES=$(STATEFUL_EXAMPLES) $(BIN)/pytest -q tests/rbac/test_rbac_stateful.py \
+		tests/rbac/test_authority_stateful.py
+	ROLECALL_STATEFUL_EXAMPLES=$(STATEFUL_EXAMPLES) ROLECALL_AUTHORITY_EXAMPLES=$(STATEFUL_EXAMPLES) \
+		scripts/with-postgres $(BIN)/pytest -q tests/rbac/test_rbac_stateful.py \
+		tests/rbac/test_authority_stateful.py
 
 ## POST /api/v1/check over HTTP against the stack's floor (bare Flask, one PK read), both backends.
 bench-api: $(VENV)/.test-deps

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import undefer
 
 from rbac.authorization import permissions_on
 from rbac.context import Context
@@ -103,6 +104,7 @@ def read_audit_log(
         query = query.where(Event.created_at < wanted.until)
     if wanted.before is not None:
         query = query.where(Event.id < wanted.before)
+    query = query.options(undefer(Event.audience))
     rows = ctx.session.scalars(query.order_by(Event.id.desc()).limit(limit)).all()
     return [
         AuditEntry(e.id, e.created_at, e.type, _as_read(e, scope.sees_membership)) for e in rows

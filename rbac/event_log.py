@@ -20,7 +20,7 @@ event also keeps its transaction's id, for support.
 from sqlalchemy import BigInteger, Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from rbac.bulk import insert_rows
+from rbac.bulk import insert_rows, rows_by_id
 from rbac.context import Context
 from rbac.db import utcnow
 from rbac.event_types import NAMES, audience_of
@@ -96,14 +96,11 @@ def _subjects(kind: str, data: dict, projects: dict[int, int | None]) -> dict:
 def _projects(session: Session, documents: list[dict]) -> dict[int, int | None]:
     """The project of each resource the events name: itself, an asset's parent, or none."""
     ids = {d["resource_id"] for d in documents if d.get("resource_id") is not None}
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Resource.id, Resource.kind, Resource.parent_id).where(Resource.id.in_(ids))
-    )
+    # Mostly in the session already: the recomputation that wrote these events loaded them.
+    resources = rows_by_id(session, Resource, ids)
     return {
-        rid: rid if kind == "project" else None if kind == "organization" else parent
-        for rid, kind, parent in rows
+        rid: rid if r.kind == "project" else None if r.kind == "organization" else r.parent_id
+        for rid, r in resources.items()
     }
 
 

@@ -418,13 +418,14 @@ class Event(Base):
     txid: Mapped[int | None] = mapped_column(BigInteger)
     # What the event is about, declared with its type (rbac.event_types) or read from its data
     # as it is written (rbac.event_log): the audit log filters on these, never on JSON paths.
-    audience: Mapped[str] = mapped_column(String(16), server_default="security")
-    user_id: Mapped[str | None] = mapped_column(String(36))
-    group_id: Mapped[str | None] = mapped_column(String(36))
-    resource_id: Mapped[int | None] = mapped_column(Integer)
-    project_id: Mapped[int | None] = mapped_column(Integer)
-    cause: Mapped[str | None] = mapped_column(String(40))
-    actor: Mapped[str | None] = mapped_column(String(300))
+    # Deferred: readers of the stream (the API, webhooks, folds) never load them.
+    audience: Mapped[str] = mapped_column(String(16), server_default="security", deferred=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), deferred=True)
+    group_id: Mapped[str | None] = mapped_column(String(36), deferred=True)
+    resource_id: Mapped[int | None] = mapped_column(Integer, deferred=True)
+    project_id: Mapped[int | None] = mapped_column(Integer, deferred=True)
+    cause: Mapped[str | None] = mapped_column(String(40), deferred=True)
+    actor: Mapped[str | None] = mapped_column(String(300), deferred=True)
 
 
 class WebhookEndpoint(Base):

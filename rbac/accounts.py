@@ -232,7 +232,7 @@ def open_session(session: Session, user: User, lifetime: timedelta = SESSION_LIF
 
 def session_user(session: Session, token: str) -> User | None:
     """Return the active user of a live session, or None (ended, expired, user deactivated)."""
-    found = _live_session(session, token)
+    found = _live(session, AdminSession, token)
     if found is None:
         return None
     user = session.get(User, found.user_id)
@@ -255,7 +255,7 @@ SHOWN_ONCE_LIFETIME = timedelta(minutes=5)
 
 def hold_shown_once(session: Session, token: str, page: str, secret: str) -> None:
     """Hold a new secret with the admin's session, for the page the admin is sent to next."""
-    found = _live_session(session, token)
+    found = _live(session, AdminSession, token)
     if found is not None:
         until = (utcnow() + SHOWN_ONCE_LIFETIME).isoformat()
         found.shown_once = json.dumps({"page": page, "secret": secret, "until": until})
@@ -264,7 +264,7 @@ def hold_shown_once(session: Session, token: str, page: str, secret: str) -> Non
 
 def take_shown_once(session: Session, token: str, page: str) -> str | None:
     """Return the secret held for this page, and forget it; None if there is none (any more)."""
-    found = _live_session(session, token)
+    found = _live(session, AdminSession, token)
     if found is None or found.shown_once is None:
         return None
     held = json.loads(found.shown_once)
@@ -275,13 +275,6 @@ def take_shown_once(session: Session, token: str, page: str) -> str | None:
     if datetime.fromisoformat(held["until"]) < utcnow():
         return None
     return held["secret"]
-
-
-def _live_session(session: Session, token: str) -> AdminSession | None:
-    found = session.scalar(select(AdminSession).where(AdminSession.token_hash == hash_token(token)))
-    if found is None or found.ended_at is not None or found.expires_at <= utcnow():
-        return None
-    return found
 
 
 # After the password, an admin of several organizations has this long to pick one.
@@ -309,7 +302,7 @@ def open_choice(session: Session, users: Sequence[User], next_page: str) -> str:
 
 def choice_accounts(session: Session, token: str) -> list[tuple[User, Organization]]:
     """The accounts, with their organizations, a live choice still offers (none if it is over)."""
-    choice = _live_choice(session, token)
+    choice = _live(session, AdminLoginChoice, token)
     if choice is None:
         return []
     offered = {
@@ -326,7 +319,7 @@ def choice_accounts(session: Session, token: str) -> list[tuple[User, Organizati
 
 def take_choice(session: Session, token: str, user_id: str) -> tuple[User, str] | None:
     """End a choice by picking one of its accounts; return it and the page asked for, or None."""
-    choice = _live_choice(session, token)
+    choice = _live(session, AdminLoginChoice, token)
     chosen = {user.id: user for user, _ in choice_accounts(session, token)}.get(user_id)
     if choice is None or chosen is None:
         return None
@@ -337,19 +330,10 @@ def take_choice(session: Session, token: str, user_id: str) -> tuple[User, str] 
 
 def end_choice(session: Session, token: str) -> None:
     """End a choice unpicked (logging out, or logging in afresh)."""
-    choice = _live_choice(session, token)
+    choice = _live(session, AdminLoginChoice, token)
     if choice is not None:
         choice.ended_at = utcnow()
         session.flush()
-
-
-def _live_choice(session: Session, token: str) -> AdminLoginChoice | None:
-    found = session.scalar(
-        select(AdminLoginChoice).where(AdminLoginChoice.token_hash == hash_token(token))
-    )
-    if found is None or found.ended_at is not None or found.expires_at <= utcnow():
-        return None
-    return found
 
 
 def _credential_mark(session: Session, user_id: str) -> str | None:
@@ -406,13 +390,13 @@ def issue_password_link(ctx: Context, user: User) -> str:
 
 def password_link_user(session: Session, token: str) -> User | None:
     """The account a live set-password link is for, or None (unknown, used or expired)."""
-    link = _live_link(session, token)
+    link = _live(session, AdminPasswordLink, token)
     return session.get(User, link.user_id) if link is not None else None
 
 
 def set_password_with_link(session: Session, token: str, password: str) -> User:
     """Set an account's password with its one-time link; the link and every session end."""
-    link = _live_link(session, token)
+    link = _live(session, AdminPasswordLink, token)
     if link is None:
         raise InvalidValue("this link is used, expired or unknown: ask your admin for a new one")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -434,10 +418,10 @@ def set_password_with_link(session: Session, token: str, password: str) -> User:
     return user
 
 
-def _live_link(session: Session, token: str) -> AdminPasswordLink | None:
-    link = session.scalar(
-        select(AdminPasswordLink).where(AdminPasswordLink.token_hash == hash_token(token))
-    )
-    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+def _live(session: Session, model, token: str):
+    """The session, choice or link a secret names, unless it ended (or was used) or expired."""
+    found = session.scalar(select(model).where(model.token_hash == hash_token(token)))
+    if found is None or found.expires_at <= utcnow():
         return None
-    return link
+    ended = getattr(found, "ended_at", None) or getattr(found, "used_at", None)
+    return found if ended is None else None

@@ -159,7 +159,7 @@ def require(action: str, resource=None) -> None:
 
     The action is checked on the organization unless a resource is named.
     """
-    permission = getattr(get_catalog().administration, action)
+    permission = permission_of(action)
     if not may(permission, resource):
         where = address_of(get_session(), resource) if resource is not None else "org"
         raise Forbidden(f"{g.admin.user_name} may not {permission} on {where}")

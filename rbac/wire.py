@@ -4,13 +4,16 @@ One definition for both, so that a consumer reading the feed and a webhook recei
 same bytes for the same event (the webhook body is this document as compact JSON).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rbac.models import Event
 
+if TYPE_CHECKING:
+    from rbac.audit import AuditEntry
 
-def event_document(event: Event) -> dict[str, Any]:
-    """Return an event as consumers read it; `id` is the cursor and a stable idempotency key."""
+
+def event_document(event: "Event | AuditEntry") -> dict[str, Any]:
+    """Return an event (or an audit entry) as consumers read it; `id` is the cursor and key."""
     return {
         "id": event.id,
         "type": event.type,

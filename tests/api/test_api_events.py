@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.cli import cli
 from rbac.event_log import read_events, record_event
-from tests.conftest import make_directory
+from tests.conftest import api_key, make_directory
 from web.db import get_engine
 
 
@@ -145,3 +145,39 @@ def test_cursor_never_skips_an_event_that_commits_late(app, database_url, direct
         finally:
             for session in (early, late, reader):
                 session.close()
+
+
+def test_a_key_reads_the_events_its_role_covers(world, app, client):
+    """A viewer key reads access events without their group; an admin key reads them all.
+
+    As the audit log shows an admin (rbac.audit): group membership, directory and security
+    events are for admins (seeds 000 and 003); access is for every role from Viewer up.
+    """
+    alice = world.scim.create_user("alice")
+    world.scim.create_group("Engineering", members=[alice["id"]])
+    world.ok("assign", "--org", "acme", "--group", "Engineering", "--role", "editor", "project:web")
+
+    def feed(role):
+        headers = {"Authorization": f"Bearer {api_key(app, role=role)}"}
+        return client.get("/api/v1/events?limit=1000", headers=headers).get_json()["data"]
+
+    everything = feed("admin")
+    seen = feed("viewer")
+    assert {"dsync.group.user_added", "directory.token.created", "api_key.created"} <= {
+        event["type"] for event in everything
+    }
+    assert {event["type"].partition(".")[0] for event in seen} == {
+        "access",
+        "assignment",
+        "resource",
+    }
+    editor = next(
+        e for e in seen if e["type"] == "access.granted" and e["data"]["new_role"] == "editor"
+    )
+    assert editor["data"]["source"] == "group"  # not which group
+    assert "group_id" not in editor["data"]["cause"]
+    assert "Engineering" not in json.dumps([e for e in seen if e["type"].startswith("access.")])
+    # The same event, whole, for the admin key; ids and order are the stream's.
+    whole = next(e for e in everything if e["id"] == editor["id"])
+    assert whole["data"]["source"] == "group Engineering"
+    assert [e["id"] for e in seen] == sorted(e["id"] for e in seen)

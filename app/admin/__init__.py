@@ -20,10 +20,11 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from rbac import accounts, queries
+from rbac.authorization import authorize
 from rbac.context import Actor, Context
 from rbac.errors import Forbidden
 from rbac.models import Organization
-from rbac.resources import address_of, org_resource
+from rbac.resources import org_resource
 from web.db import get_catalog, get_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -159,10 +160,7 @@ def require(action: str, resource=None) -> None:
 
     The action is checked on the organization unless a resource is named.
     """
-    permission = permission_of(action)
-    if not may(permission, resource):
-        where = address_of(get_session(), resource) if resource is not None else "org"
-        raise Forbidden(f"{g.admin.user_name} may not {permission} on {where}")
+    guard(permission_of(action), resource)
 
 
 def require_any(*actions: str) -> None:
@@ -183,5 +181,24 @@ def permission_of(action: str) -> str:
 
 def may(permission: str, resource=None) -> bool:
     """Whether the logged-in admin may use a permission (on the org, unless a resource is named)."""
+    try:
+        guard(permission, resource)
+    except Forbidden:
+        return False
+    return True
+
+
+def may_each(permission: str, resources: list) -> list[bool]:
+    """Whether the logged-in admin may use a permission on each resource (one query for all)."""
+    decisions = queries.check_each(get_session(), get_catalog(), g.admin, permission, resources)
+    return [decision.allowed for decision in decisions]
+
+
+def guard(permission: str, resource=None) -> None:
+    """Refuse (403) what the admin's roles forbid: the one question every page asks the engine.
+
+    Writes are judged by their domain operations; a page asks the same authorisation
+    (`rbac.authorization.authorize`) before it shows anything.
+    """
     target = resource if resource is not None else org_resource(get_session(), g.org)
-    return queries.check(get_session(), get_catalog(), g.admin, permission, target).allowed
+    authorize(acting(), permission, target)

@@ -9,7 +9,7 @@ from collections import Counter
 
 from flask import g, render_template, request, url_for
 
-from app.admin import acting, admin_page, bp, may
+from app.admin import acting, admin_page, bp, guard, may, may_each
 from app.admin.boundary import Done, run_write, writes
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import (
@@ -23,7 +23,7 @@ from app.admin.forms import (
 from rbac import listing, lookups, queries
 from rbac.admin import grants, resources
 from rbac.catalog import Scope
-from rbac.errors import Forbidden, InvalidValue, NotFound
+from rbac.errors import InvalidValue, NotFound
 from rbac.evaluation import ResourceKind
 from rbac.holdings import ASSIGNMENTS, GRANTS, Holding
 from rbac.models import Resource
@@ -61,20 +61,19 @@ def projects():
         held_by=g.admin,
     )
     permission = get_catalog().administration.assign_roles[Scope.PROJECT]
-    decisions = queries.check_each(db, get_catalog(), g.admin, permission, page.items)
-    visible = [p for p, decision in zip(page.items, decisions, strict=True) if decision.allowed]
+    visible = [p for p, ok in zip(page.items, may_each(permission, page.items), strict=True) if ok]
     can_create = may(get_catalog().administration.create_project)
     # Seed 002: an asset's Admin manages it without managing its project; list it apart.
     assets = []
     if not may(get_catalog().administration.assign_roles[Scope.ORGANIZATION]):
         held = listing.assets_held_by(db, g.org, g.admin, limit=PROJECTS_PER_PAGE)
         permission = get_catalog().administration.assign_roles[Scope.ASSET]
-        decisions = queries.check_each(db, get_catalog(), g.admin, permission, [a for a, _ in held])
+        allowed = may_each(permission, [asset for asset, _ in held])
         managed_projects = {p.id for p in visible}
         assets = [
             (asset, project)
-            for (asset, project), decision in zip(held, decisions, strict=True)
-            if decision.allowed and project.id not in managed_projects
+            for (asset, project), ok in zip(held, allowed, strict=True)
+            if ok and project.id not in managed_projects
         ]
     return render_template(
         "admin/projects.html",
@@ -112,9 +111,7 @@ def asset(project, asset):
 def _managed(address: str) -> Resource:
     """The resource at an address, if the admin may manage its access (else 403 or 404)."""
     found = find_resource(get_session(), g.org, address)
-    permission = _assign_permission(found)
-    if not may(permission, found):
-        raise Forbidden(f"{g.admin.user_name} may not {permission} on {address}")
+    guard(_assign_permission(found), found)
     return found
 
 

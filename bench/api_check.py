@@ -144,7 +144,7 @@ def build_org(app, users: int, groups: int, projects: int) -> tuple[int, str, li
                 addresses.append(f"asset:project-{p}/agent-{a}")
             for group in rng.sample(group_rows, 3):
                 role = rng.choice(PROJECT_ROLES)
-                grants.assign_group(ctx, session.get(Group, group["id"]), role, project)
+                grants.give_role(ctx, session.get(Group, group["id"]), role, project)
         session.commit()
         # Planner statistics, as autovacuum (PostgreSQL) would have them after a bulk load.
         session.execute(text("ANALYZE"))

@@ -195,11 +195,11 @@ def measure_assign(app, directory, group_id: str) -> tuple[float, float]:
         session.commit()
         group = session.get(Group, group_id)
         start = time.perf_counter()
-        grants.assign_group(ctx, group, "member", project)
+        grants.give_role(ctx, group, "member", project)
         session.commit()
         assigned = time.perf_counter() - start
         start = time.perf_counter()
-        grants.unassign_group(ctx, group, "member", project)
+        grants.take_role(ctx, group, "member", project)
         session.commit()
         return assigned, time.perf_counter() - start
 

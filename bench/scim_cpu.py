@@ -156,7 +156,7 @@ class Bench:
                 session = get_session()
                 ctx = Context(session, get_catalog(), session.get(Organization, self.org_id))
                 project = resources.create_project(ctx, f"p{k}-{uuid.uuid4().hex[:4]}")
-                grants.assign_group(ctx, session.get(Group, group_id), "editor", project)
+                grants.give_role(ctx, session.get(Group, group_id), "editor", project)
                 session.commit()
             self._pending_groups.append(group_id)
 

@@ -557,7 +557,7 @@ def give_roles(app, org_id: int, group_ids: list[str]) -> None:
         for n, group_id in enumerate(group_ids):
             project = resources.create_project(ctx, f"project-{n}")
             role = PROJECT_ROLES[n % len(PROJECT_ROLES)]
-            grants.assign_group(ctx, session.get(Group, group_id), role, project)
+            grants.give_role(ctx, session.get(Group, group_id), role, project)
 
 
 def analyze(app) -> None:

@@ -92,7 +92,7 @@ def build(app, users: int, groups: int, members: int) -> tuple[str, int]:
             if n % 2:
                 target = resources.create_asset(ctx, project, ResourceKind.AGENT, "agent")
                 role = "member"
-            grants.assign_group(ctx, session.get(Group, group_id), role, target)
+            grants.give_role(ctx, session.get(Group, group_id), role, target)
         session.commit()
         start = time.perf_counter()
         recompute(ctx, user_ids, Cause("bench", "bench"))

@@ -93,7 +93,7 @@ def create_admin(ctx: Context, email: str, password: str, role: str = "owner") -
     if user is None:
         user = principals.create_local_user(ctx, email)
     role_name = ctx.catalog.role(Scope.ORGANIZATION, role).name
-    grants.grant_role(ctx, user, role_name, org_resource(ctx.session, ctx.org))
+    grants.give_role(ctx, user, role_name, org_resource(ctx.session, ctx.org))
     credential = ctx.session.get(AdminCredential, user.id) or AdminCredential(user_id=user.id)
     credential.password_hash = hash_password(password)
     credential.failed_logins, credential.locked_until = 0, None

@@ -162,7 +162,7 @@ def _grant_form(**defaults) -> GrantForm:
 def grant_to_user(user_id):
     """Give the user a role directly on a resource (the engine checks the admin may)."""
     found = lookups.find_user(get_session(), g.org, user_id)
-    message = _give_role(grants.grant_role, found, found.user_name)
+    message = _give_role(grants.give_role, found, found.user_name)
     return Done(message, url_for("admin.user", user_id=found.id))
 
 
@@ -171,7 +171,7 @@ def grant_to_user(user_id):
 def assign_to_group(group_id):
     """Give a group a role on a resource: on the org, seed 003's group-to-role mapping."""
     found = lookups.find_group(get_session(), g.org, group_id)
-    message = _give_role(grants.assign_group, found, f"group {found.display_name}")
+    message = _give_role(grants.give_role, found, f"group {found.display_name}")
     return Done(message, url_for("admin.group", group_id=found.id))
 
 

@@ -239,10 +239,10 @@ def _give_role(address: str) -> Done:
     except NotFound as error:  # a name typed in the form: said on the page, not a 404 page
         raise InvalidValue(str(error)) from None
     if kind == "group":
-        changed = grants.assign_group(ctx, holder, form.role.data, found)
+        changed = grants.give_role(ctx, holder, form.role.data, found)
         who = f"group {holder.display_name}"
     else:
-        changed = grants.grant_role(ctx, holder, form.role.data, found)
+        changed = grants.give_role(ctx, holder, form.role.data, found)
         who = holder.user_name
     done = "now holds" if changed else "already held"
     return Done(f"{who} {done} {form.role.data} on {address}.", _page_of(found))

@@ -60,11 +60,6 @@ def take_role(
     return True
 
 
-# The names of one kind, as the admin pages and the command line say them.
-grant_role = assign_group = give_role
-revoke_role = unassign_group = take_role
-
-
 def _authorized_role(ctx: Context, resource: Resource, role: str, holder: User | Group) -> str:
     """Resolve a role of the resource's scope; authorise the actor to give or take it."""
     if resource.organization_id != ctx.org.id or holder.organization_id != ctx.org.id:

@@ -146,10 +146,10 @@ def test_no_one_gives_an_additive_role_holding_more_than_they_hold(staff, app):
         org = org_resource(ctx.session, ctx.org)
         alice = lookups.find_user(ctx.session, ctx.org, "alice")
         match = "may not give or take directory_manager"
-        _refused(ctx, grants.grant_role, alice, "directory_manager", org, match=match)
+        _refused(ctx, grants.give_role, alice, "directory_manager", org, match=match)
         it = lookups.find_group(ctx.session, ctx.org, "it")
         _refused(ctx, principals.add_members, it, [alice], match=match)
-        _refused(ctx, grants.assign_group, it, "directory_manager", org, match=match)
+        _refused(ctx, grants.give_role, it, "directory_manager", org, match=match)
     staff.verify_clean()
 
 
@@ -161,11 +161,11 @@ def test_an_asset_admin_grants_its_roles_to_people_outside_the_project(staff, ap
         ctx = _as(app, "bob")
         bot = find_resource(ctx.session, ctx.org, "asset:web/bot")
         carol = lookups.find_user(ctx.session, ctx.org, "carol")
-        assert grants.grant_role(ctx, carol, "member", bot)
+        assert grants.give_role(ctx, carol, "member", bot)
         ctx.session.commit()
         web = find_resource(ctx.session, ctx.org, "project:web")
         with pytest.raises(Forbidden, match="may not give or take viewer on project:web"):
-            grants.grant_role(ctx, carol, "viewer", web)
+            grants.give_role(ctx, carol, "viewer", web)
         ctx.session.rollback()
     assert staff.explain("carol", "project:web")["role"] == "viewer"
     staff.verify_clean()
@@ -315,11 +315,11 @@ def _reader(app, client, email, role, *, grant=None):
         ctx = Context(session, get_catalog(), tenancy.get_organization(session, "acme"))
         user = lookups.find_user(session, ctx.org, email)
         org = org_resource(session, ctx.org)
-        grants.revoke_role(ctx, user, "owner", org)
+        grants.take_role(ctx, user, "owner", org)
         if role is not None:
-            grants.grant_role(ctx, user, role, org)
+            grants.give_role(ctx, user, role, org)
         if grant is not None:
-            grants.grant_role(ctx, user, grant[0], find_resource(session, ctx.org, grant[1]))
+            grants.give_role(ctx, user, grant[0], find_resource(session, ctx.org, grant[1]))
         session.commit()
     browser = Browser(client)
     assert browser.log_in(email).status_code == 303

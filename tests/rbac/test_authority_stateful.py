@@ -97,10 +97,10 @@ class AuthorityMachine(RuleBasedStateMachine):
                 ("projadmin", "admin", "project:p1"),
                 ("assetadmin", "admin", "asset:p1/a1"),
             ]:
-                grants.grant_role(ctx, self._user(ctx, name), role, self._resource(ctx, address))
+                grants.give_role(ctx, self._user(ctx, name), role, self._resource(ctx, address))
             org = self._resource(ctx, "org")
-            grants.assign_group(ctx, self._group(ctx, "g0"), "owner", org)
-            grants.assign_group(ctx, self._group(ctx, "g1"), "directory_manager", org)
+            grants.give_role(ctx, self._group(ctx, "g0"), "owner", org)
+            grants.give_role(ctx, self._group(ctx, "g1"), "directory_manager", org)
 
     @rule(actor=st.sampled_from(ACTORS), operation=operations)
     def act(self, actor, operation):
@@ -136,13 +136,13 @@ class AuthorityMachine(RuleBasedStateMachine):
     def grant(self, ctx, name, role_on, give):
         """A direct grant given or taken back."""
         address, role = role_on
-        operation = grants.grant_role if give else grants.revoke_role
+        operation = grants.give_role if give else grants.take_role
         operation(ctx, self._user(ctx, name), role, self._resource(ctx, address))
 
     def assign(self, ctx, group_name, role_on, give):
         """A group's role given or taken back."""
         address, role = role_on
-        operation = grants.assign_group if give else grants.unassign_group
+        operation = grants.give_role if give else grants.take_role
         operation(ctx, self._group(ctx, group_name), role, self._resource(ctx, address))
 
     def member(self, ctx, group_name, name, add):

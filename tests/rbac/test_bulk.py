@@ -77,11 +77,11 @@ def test_role_on_a_large_group_is_written_in_bulk_and_verifies(app):
         )
         ctx = Context(session, get_catalog(), org)
         project = resources.create_project(ctx, "web")
-        grants.assign_group(ctx, group, "editor", project)
+        grants.give_role(ctx, group, "editor", project)
         access = materialised_access(session, org.id)
         assert {access[(u, project.id)] for u in members} == {("editor", ())}
         assert verify(ctx) == []
-        grants.unassign_group(ctx, group, "editor", project)
+        grants.take_role(ctx, group, "editor", project)
         assert not [key for key in materialised_access(session, org.id) if key[1] == project.id]
         assert verify(ctx) == []
         # The events alone rebuild the same access (every change written, in order).
@@ -134,7 +134,7 @@ def test_a_user_created_in_a_batch_that_also_names_it_gets_every_role(app):
             session, directory, provisioning.GroupFields(display_name="devs")
         )
         apply_changes(ctx, group_changes)
-        grants.assign_group(ctx, group, "editor", project)
+        grants.give_role(ctx, group, "editor", project)
         alone, created = provisioning.create_user(
             session, directory, provisioning.UserFields(user_name="alone")
         )

@@ -272,10 +272,10 @@ def test_only_an_owner_gives_the_owner_role_to_a_group(world, app):
         olivia = session.scalar(select(User).where(User.user_name == "olivia"))
         as_adam = Context(session, get_catalog(), org, user_actor(adam.id))
         with pytest.raises(Forbidden, match=r"org\.assign_owner"):
-            grants.assign_group(as_adam, execs, "owner", org_res)
-        assert grants.assign_group(as_adam, execs, "admin", org_res)
+            grants.give_role(as_adam, execs, "owner", org_res)
+        assert grants.give_role(as_adam, execs, "admin", org_res)
         as_olivia = Context(session, get_catalog(), org, user_actor(olivia.id))
-        assert grants.assign_group(as_olivia, execs, "owner", org_res)
+        assert grants.give_role(as_olivia, execs, "owner", org_res)
 
 
 def test_nested_groups_are_transitive_and_cycles_refused(world):
@@ -516,9 +516,9 @@ def test_admin_lowering_an_assignment_that_removes_their_own_admin_must_confirm(
         web = find_resource(session, org, "project:web")
         as_adam = Context(session, catalog, org, user_actor(adam))
         with pytest.raises(NeedsConfirmation):
-            grants.unassign_group(as_adam, leads, "admin", web)
+            grants.take_role(as_adam, leads, "admin", web)
         session.rollback()
-        assert grants.unassign_group(as_adam, leads, "admin", web, confirmed=True)
+        assert grants.take_role(as_adam, leads, "admin", web, confirmed=True)
         session.commit()
     assert not world.check("adam", "project.assign_roles", "project:web")
 

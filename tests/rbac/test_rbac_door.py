@@ -241,16 +241,14 @@ def test_a_project_admin_manages_their_project_and_nothing_else(world, app):
         pat = lookups.find_user(session, org, "pat")
         alice = lookups.find_user(session, org, "alice")
         as_pat = Context(session, get_catalog(), org, user_actor(pat.id))
-        assert grants.grant_role(
-            as_pat, alice, "editor", find_resource(session, org, "project:web")
-        )
-        assert grants.grant_role(
+        assert grants.give_role(as_pat, alice, "editor", find_resource(session, org, "project:web"))
+        assert grants.give_role(
             as_pat, alice, "member", find_resource(session, org, "asset:web/bot")
         )
         session.commit()
         for address, role in (("project:mobile", "viewer"), ("org", "admin")):
             with pytest.raises(Forbidden, match="pat may not"):
-                grants.grant_role(as_pat, alice, role, find_resource(session, org, address))
+                grants.give_role(as_pat, alice, role, find_resource(session, org, address))
             session.rollback()
         assert session.scalar(select(User.id).where(User.user_name == "alice")) == alice.id
     assert world.check("alice", "project.edit_assets", "project:web")

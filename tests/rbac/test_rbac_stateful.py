@@ -146,7 +146,7 @@ class AccessMachine(RuleBasedStateMachine):
             self.local_membership(0, 2, True)
             with self._domain() as ctx:
                 local = session_group(ctx, self.local_groups[0])
-                grants.assign_group(ctx, local, "owner", resources_org(ctx))
+                grants.give_role(ctx, local, "owner", resources_org(ctx))
 
     @rule(operation=operations)
     def apply(self, operation):
@@ -222,7 +222,7 @@ class AccessMachine(RuleBasedStateMachine):
             row = ctx.session.get(User, self._user(user))
             if row is None:
                 return
-            operation = grants.grant_role if give else grants.revoke_role
+            operation = grants.give_role if give else grants.take_role
             self._attempt(ctx, operation, row, role, find_resource(ctx.session, ctx.org, address))
 
     def assign(self, group, role_on, give):
@@ -232,7 +232,7 @@ class AccessMachine(RuleBasedStateMachine):
             row = ctx.session.get(Group, self._group(group))
             if row is None:
                 return
-            operation = grants.assign_group if give else grants.unassign_group
+            operation = grants.give_role if give else grants.take_role
             self._attempt(ctx, operation, row, role, find_resource(ctx.session, ctx.org, address))
 
     def local_membership(self, local, user, add):

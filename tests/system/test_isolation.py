@@ -223,8 +223,8 @@ def _seed(app, client, org: str, name: str, provider: Provider) -> Seeded:
         ctx = Context(session, get_catalog(), directory.organization)
         project = resources.create_project(ctx, attributes["project"])
         resources.create_asset(ctx, project, ResourceKind.AGENT, attributes["asset"])
-        grants.grant_role(ctx, session.get(models.User, ada["id"]), "viewer", project)
-        grants.assign_group(ctx, session.get(models.Group, engineering["id"]), "viewer", project)
+        grants.give_role(ctx, session.get(models.User, ada["id"]), "viewer", project)
+        grants.give_role(ctx, session.get(models.Group, engineering["id"]), "viewer", project)
         session.commit()
         # Small serial ids ("3") would match inside any other text of an answer: renumber the
         # rows to ten random digits, so that the matrix can tell where an answer names them.

@@ -32,7 +32,9 @@ import requests
 from tests import servers
 from tests.conftest import GROUP_SCHEMA, PASSWORD, USER_SCHEMA, create_admin, make_directory
 
-pytestmark = pytest.mark.slow
+# The pages' behaviour on each backend is the test client's (tests/admin): the browser walk
+# runs once, in the SQLite pass.
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"

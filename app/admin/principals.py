@@ -90,16 +90,22 @@ def set_user_active(user_id, active):
 def delete_user(user_id):
     """Delete a local user, after showing the access they lose."""
     found = lookups.find_user(get_session(), g.org, user_id)
+    return _confirm_delete(
+        f"local user {found.user_name}",
+        lambda ctx: principals.delete_local_user(ctx, found, confirmed=True),
+        url_for("admin.users"),
+        url_for("admin.user", user_id=found.id),
+    )
 
-    def change(ctx):
-        principals.delete_local_user(ctx, found, confirmed=True)
 
+def _confirm_delete(what: str, delete, listed_on: str, shown_on: str):
+    """Delete a local user or group after the page listing whose access it revokes."""
     return confirm_then_change(
-        change,
-        done=f"Local user {found.user_name} is deleted.",
-        after=url_for("admin.users"),
-        back=url_for("admin.user", user_id=found.id),
-        what=f"local user {found.user_name}",
+        delete,
+        done=f"{what[0].upper()}{what[1:]} is deleted.",
+        after=listed_on,
+        back=shown_on,
+        what=what,
         verb="Delete",
     )
 
@@ -304,15 +310,9 @@ def remove_member(group_id, member_id):
 def delete_group(group_id):
     """Delete a local group, after a page listing whose access it revokes."""
     found = lookups.find_group(get_session(), g.org, group_id)
-
-    def delete(ctx):
-        principals.delete_local_group(ctx, found)
-
-    return confirm_then_change(
-        delete,
-        done=f"Local group {found.display_name} is deleted.",
-        after=url_for("admin.groups"),
-        back=url_for("admin.group", group_id=found.id),
-        what=f"local group {found.display_name}",
-        verb="Delete",
+    return _confirm_delete(
+        f"local group {found.display_name}",
+        lambda ctx: principals.delete_local_group(ctx, found),
+        url_for("admin.groups"),
+        url_for("admin.group", group_id=found.id),
     )

@@ -52,14 +52,7 @@ def projects():
     db = get_session()
     root = org_resource(db, g.org)
     # The projects the admin holds some access to, then those where it lets them assign roles.
-    page = listing.children_page(
-        db,
-        g.org,
-        root,
-        after=request.args.get("after", 0, type=int),
-        limit=PROJECTS_PER_PAGE,
-        held_by=g.admin,
-    )
+    page = _children(root, "after", PROJECTS_PER_PAGE, held_by=g.admin)
     permission = get_catalog().administration.assign_roles[Scope.PROJECT]
     visible = [p for p, ok in zip(page.items, may_each(permission, page.items), strict=True) if ok]
     can_create = may(get_catalog().administration.create_project)
@@ -115,6 +108,12 @@ def _managed(address: str) -> Resource:
     return found
 
 
+def _children(parent: Resource, cursor: str, limit: int, **only):
+    """A page of a resource's children, resuming after the query parameter named `cursor`."""
+    after = request.args.get(cursor, 0, type=int)
+    return listing.children_page(get_session(), g.org, parent, after=after, limit=limit, **only)
+
+
 def _assign_permission(resource: Resource) -> str:
     scope = ResourceKind(resource.kind).scope
     return get_catalog().administration.assign_roles[scope]
@@ -128,13 +127,7 @@ def _resource_page(address: str):
     )
     assets = None
     if found.kind == ResourceKind.PROJECT.value:
-        assets = listing.children_page(
-            db,
-            g.org,
-            found,
-            after=request.args.get("assets_after", 0, type=int),
-            limit=ASSETS_PER_PAGE,
-        )
+        assets = _children(found, "assets_after", ASSETS_PER_PAGE)
     scope = ResourceKind(found.kind).scope
     catalog = get_catalog()
     # Seed 002: a workforce shows its agents, and who holds a role on it but cannot run one.

@@ -21,6 +21,7 @@ from app.admin.forms import (
     TokenForm,
     checked,
 )
+from app.observability import path_holds_secret
 from rbac import accounts, journal, tenancy
 from rbac.db import utcnow
 from rbac.errors import InvalidValue
@@ -75,6 +76,7 @@ def log_in():
 
 
 @bp.route("/password/<token>")
+@path_holds_secret
 def set_password(token):
     """The one-time link's page: a new password for the account it was given for."""
     user = accounts.password_link_user(get_session(), token)
@@ -82,6 +84,7 @@ def set_password(token):
 
 
 @bp.post("/password/<token>")
+@path_holds_secret
 def set_password_now(token):
     """Set the account's password with the link, once; then log in with it."""
     form = NewPasswordForm()

@@ -12,15 +12,19 @@ from web.db import get_engine
 TOKEN = "metrics-token-for-tests"
 
 
-def test_health_and_readiness(app, client):
-    """Up and at the migrations' head: 200; readiness names the head."""
+def test_health_and_readiness(app, client, monkeypatch):
+    """Up and at the migrations' head: 200; readiness names the head to the metrics bearer."""
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    ready = client.get("/readyz")
+    assert client.get("/readyz").get_json() == {"status": "ok"}  # no revision for anyone
+    monkeypatch.setenv("ROLECALL_METRICS_TOKEN", TOKEN)
+    assert client.get("/readyz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz", headers=_bearer())
     assert ready.status_code == 200 and re.fullmatch(r"\d{4}", ready.get_json()["migrations"])
 
 
-def test_not_ready_without_the_database_or_behind_its_migrations(tmp_path):
-    """A database behind head, or none reachable: 503 saying which."""
+def test_not_ready_without_the_database_or_behind_its_migrations(tmp_path, monkeypatch):
+    """A database behind head, or none reachable: 503 saying which, the detail to the bearer."""
+    monkeypatch.setenv("ROLECALL_METRICS_TOKEN", TOKEN)
     from alembic import command
 
     from app.migrate import alembic_config
@@ -31,12 +35,16 @@ def test_not_ready_without_the_database_or_behind_its_migrations(tmp_path):
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "0009")
-    answer = behind.test_client().get("/readyz")
+    anonymous = behind.test_client().get("/readyz")
+    assert anonymous.status_code == 503
+    assert anonymous.get_json() == {"status": "unavailable", "failing": "migrations"}
+    answer = behind.test_client().get("/readyz", headers=_bearer())
     assert answer.status_code == 503
     assert answer.get_json()["migrations"]["database"] == "0009"
     missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.sqlite3'}"
     down = create_app({"DATABASE_URL": missing, "TESTING": True, "SECRET_KEY": "x"})
-    answer = down.test_client().get("/readyz")
+    assert down.test_client().get("/readyz").get_json()["failing"] == "database"
+    answer = down.test_client().get("/readyz", headers=_bearer())
     assert answer.status_code == 503 and answer.get_json()["database"] == "OperationalError"
 
 
@@ -121,3 +129,43 @@ def test_a_secret_or_an_odd_value_is_never_taken_as_a_request_id(world, client):
         client.get("/healthz", headers={"X-Request-Id": "okta-req:42"}).headers["X-Request-Id"]
         == "okta-req:42"
     )
+
+
+def test_metric_labels_come_from_closed_sets(world, client, monkeypatch):
+    """Made-up methods and paths add no series: they count as `other` and `(unmatched)`."""
+    monkeypatch.setenv("ROLECALL_METRICS_TOKEN", TOKEN)
+    world.scim.get("/Users")
+    before = _metrics(client)
+    for n in range(40):
+        client.open("/scim/v2/Users", method=f"X{n}QUERY")
+        client.get(f"/made-up/{n}")
+    after = _metrics(client)
+    series = re.compile(r"^rolecall_http_requests_total\{([^}]*)\}", re.MULTILINE)
+    added = set(series.findall(after)) - set(series.findall(before))
+    assert added <= {
+        'method="other",route="(unmatched)",status="405"',
+        'method="GET",route="(unmatched)",status="404"',
+    }
+    assert "X1QUERY" not in after and "made-up" not in after
+    assert _other_methods(after) - _other_methods(before) == 40
+
+
+def _other_methods(text: str) -> float:
+    counted = re.search(
+        r'rolecall_http_requests_total\{method="other",route="\(unmatched\)",status="405"\} (\S+)',
+        text,
+    )
+    return float(counted.group(1)) if counted else 0.0
+
+
+def test_a_secret_in_the_path_is_not_logged(app, client, capsys):
+    """A one-time set-password link logs its rule, not its token; other paths log as sent."""
+    capsys.readouterr()
+    client.get("/admin/password/rcp_secret-of-the-link")
+    client.get("/admin/users/u-1234")
+    err = capsys.readouterr().err
+    assert "rcp_secret-of-the-link" not in err
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    paths = {line["route"]: line["path"] for line in lines if "route" in line}
+    assert paths["/admin/password/<token>"] == "/admin/password/<token>"
+    assert paths["/admin/users/<user_id>"] == "/admin/users/u-1234"

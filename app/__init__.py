@@ -34,10 +34,11 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["DATABASE_URL"] = default_database_url(app.instance_path)
 
     from rbac.catalog import load_catalog
-    from web import db, request_body
+    from web import db, request_body, security_headers
 
     db.init_app(app)
     request_body.init_app(app)
+    security_headers.init_app(app)
     # The role catalog is data (rbac/catalog.json); ROLECALL_CATALOG points at another file.
     app.extensions["rolecall.catalog"] = load_catalog(app.config.get("ROLECALL_CATALOG"))
 

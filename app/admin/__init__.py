@@ -30,19 +30,6 @@ from web.db import get_catalog, get_session
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf = CSRFProtect()
 
-# No inline script anywhere, nothing from elsewhere, never framed; a Referer only to this
-# origin: over HTTPS, Flask-WTF refuses a form whose Referer is not this host's, and with
-# no-referrer every form, the login included, was refused there.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 # A page of /admin: printable ASCII after the prefix (no space, no control character).
 ADMIN_PAGE = re.compile(r"/admin/[!-~]*")
 PUBLIC_ENDPOINTS = {
@@ -57,7 +44,7 @@ PUBLIC_ENDPOINTS = {
 
 
 def init_app(app: Flask) -> None:
-    """Register /admin with its session cookie, CSRF protection and security headers."""
+    """Register /admin with its session cookie and CSRF protection."""
     if not app.config.get("SECRET_KEY"):  # Flask's default is None, not absent
         app.config["SECRET_KEY"] = _secret_key(app)
     secure = (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
@@ -131,15 +118,6 @@ def require_login():
     g.admin = user
     g.org = get_session().get(Organization, user.organization_id)
     return None
-
-
-@bp.after_app_request
-def security_headers(response):
-    """Every /admin answer (and its stylesheet) carries the security headers."""
-    if request.path.startswith("/admin") or request.path.startswith("/static/"):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
 
 
 def admin_page(target: str) -> str:

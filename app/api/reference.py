@@ -129,13 +129,7 @@ def _type_of(schema: dict | None) -> str:
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{{ doc.info.title }} {{ doc.info.version }}</title>
-<style>
-body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-code,td.t{font-family:ui-monospace,monospace;font-size:13px}
-table{border-collapse:collapse;margin:.3rem 0 1rem}
-td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}
-.m{font-weight:bold;text-transform:uppercase}
-</style></head><body>
+<link rel="stylesheet" href="{{ url_for('static', filename='reference.css') }}"></head><body>
 <h1>{{ doc.info.title }} {{ doc.info.version }}</h1>
 <p>{{ doc.info.description }}</p>
 <p>This page is the OpenAPI {{ doc.openapi }} document of <code>GET /api/v1/openapi.json</code>,

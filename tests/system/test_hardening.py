@@ -432,3 +432,27 @@ def test_a_name_whose_casefolded_key_outgrows_its_column_is_400(scim):
     ):
         _assert_scim_error(scim.post(path, body), 400, "invalidValue")
     assert scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "İ" * 128}).status_code == 201
+
+
+def test_every_route_answers_with_the_security_headers(app, client):
+    """Every route, whatever it answers (a page, JSON, SCIM, a 401, a 404), has the headers.
+
+    Generated from the URL map, so that a new route is covered without anyone remembering it.
+    """
+    from web.security_headers import SECURITY_HEADERS
+
+    rules = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods]
+    assert len(rules) > 40
+    for rule in rules:
+        path = rule.build({name: "1" for name in rule.arguments}, append_unknown=False)[1]
+        with client.get(path) as response:
+            missing = {k for k, v in SECURITY_HEADERS.items() if response.headers.get(k) != v}
+            assert not missing, (path, response.status_code, missing)
+
+
+def test_the_api_reference_page_needs_no_inline_style(client):
+    """/api/v1/docs renders under the CSP (no inline style or script), with its own sheet."""
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and "<style" not in page.text and "<script" not in page.text
+    with client.get("/static/reference.css") as stylesheet:
+        assert stylesheet.status_code == 200 and b"font" in stylesheet.data

@@ -30,6 +30,10 @@ from web.db import get_catalog, get_session
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf = CSRFProtect()
 
+# Ids in paths are bounded to what an INTEGER column holds: a larger one is a 404 like any
+# made-up id, never a driver's overflow (a 500). Paging cursors are bounded to a BIGINT's.
+ID = "int(max=2147483647)"
+MAX_CURSOR = 2**63 - 1
 # A page of /admin: printable ASCII after the prefix (no space, no control character).
 ADMIN_PAGE = re.compile(r"/admin/[!-~]*")
 PUBLIC_ENDPOINTS = {
@@ -125,6 +129,14 @@ def admin_page(target: str) -> str:
     if ADMIN_PAGE.fullmatch(target) and "//" not in target and "\\" not in target:
         return target
     return url_for("admin.overview")
+
+
+def page_cursor(name: str) -> int | None:
+    """A paging cursor from the query string: None when absent or not a number, at most a BIGINT."""
+    value = request.args.get(name, "")
+    if not (value.isascii() and value.isdigit()):
+        return None
+    return min(int(value), MAX_CURSOR)
 
 
 def acting() -> Context:

@@ -9,7 +9,7 @@ from collections import Counter
 
 from flask import g, render_template, request, url_for
 
-from app.admin import acting, admin_page, bp, guard, may, may_each
+from app.admin import ID, acting, admin_page, bp, guard, may, may_each, page_cursor
 from app.admin.boundary import Done, run_write, writes
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import (
@@ -110,7 +110,7 @@ def _managed(address: str) -> Resource:
 
 def _children(parent: Resource, cursor: str, limit: int, **only):
     """A page of a resource's children, resuming after the query parameter named `cursor`."""
-    after = request.args.get(cursor, 0, type=int)
+    after = page_cursor(cursor) or 0
     return listing.children_page(get_session(), g.org, parent, after=after, limit=limit, **only)
 
 
@@ -241,13 +241,13 @@ def _give_role(address: str) -> Done:
     return Done(f"{who} {done} {form.role.data} on {address}.", _page_of(found))
 
 
-@bp.route("/grants/<int:grant_id>/remove", methods=["GET", "POST"])
+@bp.route(f"/grants/<{ID}:grant_id>/remove", methods=["GET", "POST"])
 def remove_grant(grant_id):
     """Take a direct grant back, after showing whose access it revokes."""
     return _remove(GRANTS, grant_id)
 
 
-@bp.route("/assignments/<int:assignment_id>/remove", methods=["GET", "POST"])
+@bp.route(f"/assignments/<{ID}:assignment_id>/remove", methods=["GET", "POST"])
 def remove_assignment(assignment_id):
     """Take a group's role back, after showing every member whose access it revokes."""
     return _remove(ASSIGNMENTS, assignment_id)

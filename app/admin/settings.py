@@ -9,7 +9,7 @@ stream, newest first, filtered by type, user, resource or actor.
 from flask import flash, g, render_template, request, url_for
 from sqlalchemy import select
 
-from app.admin import acting, bp, may, require
+from app.admin import ID, acting, bp, may, page_cursor, require
 from app.admin.boundary import Done, shown_once, writes
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import ActionForm, ApiKeyForm, checked
@@ -93,7 +93,7 @@ def create_api_key():
     return Done(f"API key {key.prefix}… is created.", page, secret=plaintext)
 
 
-@bp.post("/settings/api-keys/<int:key_id>/revoke")
+@bp.post(f"/settings/api-keys/<{ID}:key_id>/revoke")
 @writes("admin.org_settings")
 def revoke_api_key(key_id):
     """Revoke an API key at once."""
@@ -137,13 +137,13 @@ def _audit_filter(ctx) -> tuple[audit.AuditFilter, bool]:
         if value is not None and value not in known:
             flash(f"no event {name} {value!r}", "error")
             understood = False
-    before = args.get("before", type=int)
+    before = page_cursor("before")
     wanted = audit.AuditFilter(
         family=family,
         user_id=user_id,
         resource_id=resource_id,
         cause=cause,
         actor=args.get("actor", "").strip() or None,
-        before=before if before is not None and 0 < before < 2**63 else None,
+        before=before or None,
     )
     return wanted, understood

@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import func, select
 
-from app.admin import acting, admin_page, bp, may_act, permission_of, require_any
+from app.admin import ID, acting, admin_page, bp, may_act, permission_of, require_any
 from app.admin.boundary import Done, committed, shown_once, writes
 from app.admin.forms import (
     ActionForm,
@@ -311,7 +311,7 @@ def rotate_tokens(directory):
     return Done(f"{len(old)} older token(s) {when}.", page, secret=plaintext)
 
 
-@bp.post("/directories/<directory>/tokens/<int:token_id>/revoke")
+@bp.post(f"/directories/<directory>/tokens/<{ID}:token_id>/revoke")
 @writes("admin.directory")
 def revoke_token(directory, token_id):
     """Revoke one token at once."""

@@ -6,7 +6,7 @@ from an event id (a dead letter's, typically) and deleted; `rolecall worker` del
 
 from flask import g, render_template, url_for
 
-from app.admin import acting, bp, require
+from app.admin import ID, acting, bp, require
 from app.admin.boundary import Done, shown_once, writes
 from app.admin.forms import ActionForm, ReplayForm, WebhookForm, checked
 from rbac import webhooks
@@ -36,7 +36,7 @@ def create_webhook():
     )
 
 
-@bp.route("/webhooks/<int(max=2147483647):webhook_id>")
+@bp.route(f"/webhooks/<{ID}:webhook_id>")
 def webhook(webhook_id):
     """One endpoint: its state, its dead letters, and replay."""
     require("manage_webhooks")
@@ -58,12 +58,12 @@ def _endpoint(webhook_id: int):
 
 
 @bp.route(
-    "/webhooks/<int(max=2147483647):webhook_id>/enable",
+    f"/webhooks/<{ID}:webhook_id>/enable",
     methods=["POST"],
     defaults={"enabled": True},
 )
 @bp.route(
-    "/webhooks/<int(max=2147483647):webhook_id>/disable",
+    f"/webhooks/<{ID}:webhook_id>/disable",
     methods=["POST"],
     defaults={"enabled": False},
 )
@@ -77,7 +77,7 @@ def switch_webhook(webhook_id, enabled):
     )
 
 
-@bp.post("/webhooks/<int(max=2147483647):webhook_id>/replay")
+@bp.post(f"/webhooks/<{ID}:webhook_id>/replay")
 @writes("admin.webhook")
 def replay_webhook(webhook_id):
     """Deliver again, in order, every event from an id on."""
@@ -91,7 +91,7 @@ def replay_webhook(webhook_id):
     )
 
 
-@bp.post("/webhooks/<int(max=2147483647):webhook_id>/delete")
+@bp.post(f"/webhooks/<{ID}:webhook_id>/delete")
 @writes("admin.webhook")
 def delete_webhook(webhook_id):
     """Delete an endpoint: nothing more is sent to it."""

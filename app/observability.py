@@ -27,6 +27,7 @@ from flask import Flask, abort, current_app, g, request
 from sqlalchemy import func, select, text
 
 from rbac.db import utcnow
+from rbac.journal import escape_text
 from web.correlation import correlation_id
 from web.db import get_engine, get_session
 
@@ -321,6 +322,18 @@ def _json_format() -> bool:
     return os.environ.get("ROLECALL_LOG_FORMAT", "json") == "json"
 
 
+class EscapingFormatter(logging.Formatter):
+    """Plain-text lines whose message cannot steer a terminal or forge a line.
+
+    A message may repeat what a client sent (a name, a remote's error): its control
+    characters are escaped. JSON lines need nothing: JSON escapes them.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The line of the record, escaped (a traceback, if any, follows on its own lines)."""
+        return escape_text(super().formatMessage(record), backslash=False)
+
+
 def configure_logging() -> None:
     """Send the `rolecall` loggers to standard error, as JSON lines unless told text (once)."""
     logger = logging.getLogger("rolecall")
@@ -330,7 +343,7 @@ def configure_logging() -> None:
     if _json_format():
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(os.environ.get("ROLECALL_LOG_LEVEL", "INFO").upper())
     logger.propagate = False

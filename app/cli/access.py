@@ -14,6 +14,7 @@ from app.cli.base import (
     lookup_user,
     org_command,
     org_context,
+    say,
 )
 from rbac import queries
 from rbac.admin import settings
@@ -41,11 +42,11 @@ def check(ctx, directory, as_json, user_name, permission, resource):
             "source": decision.source,
             "reason": decision.reason,
         }
-        click.echo(json.dumps(document))
+        say(json.dumps(document))
     else:
         verdict = "allowed" if decision.allowed else "denied"
         role, source = decision.role or "-", decision.source or "-"
-        click.echo(f"{verdict}: {decision.reason} (role: {role}, source: {source})")
+        say(f"{verdict}: {decision.reason} (role: {role}, source: {source})")
     raise SystemExit(0 if decision.allowed else 1)
 
 
@@ -59,23 +60,21 @@ def explain(ctx, directory, as_json, user_name, resource):
     user, target = lookup_user(ctx, user_name, directory), lookup_resource(ctx, resource)
     document = queries.explain_document(ctx, user, target)
     if as_json:
-        click.echo(json.dumps(document))
+        say(json.dumps(document))
         return
-    click.echo(f"{user.user_name} on {document['resource']}: {document['role'] or 'no role'}")
+    say(f"{user.user_name} on {document['resource']}: {document['role'] or 'no role'}")
     if not document["active"]:
-        click.echo(
-            "  the user is deactivated: no access at all (direct grants are kept, suspended)"
-        )
+        say("  the user is deactivated: no access at all (direct grants are kept, suspended)")
     for source in document["sources"]:
         mark = "*" if source["wins"] else " "
-        click.echo(f" {mark} {source['role']:<8} {source['detail']}")
+        say(f" {mark} {source['role']:<8} {source['detail']}")
     for source in document["suspended"]:
         why = f"not in effect: {source['because']}"
-        click.echo(f" - {source['role']:<8} {source['detail']} ({why})")
+        say(f" - {source['role']:<8} {source['detail']} ({why})")
     if document["additive"]:
-        click.echo(f"  additive: {', '.join(document['additive'])}")
+        say(f"  additive: {', '.join(document['additive'])}")
     for permission, why in document["workforce_rule"].items():
-        click.echo(f"  withheld {permission}: {why}")
+        say(f"  withheld {permission}: {why}")
 
 
 @cli.command("verify")
@@ -91,9 +90,9 @@ def verify(org_slug, as_json):
     for ctx in contexts:
         if not active_owners(ctx):
             # Not drift: a state worth seeing (seed 003's alert when the last Owner goes).
-            click.echo(f"warning: organization {ctx.org.slug!r} has no active Owner", err=True)
+            say(f"warning: organization {ctx.org.slug!r} has no active Owner", err=True)
     if as_json:
-        click.echo(
+        say(
             json.dumps(
                 [
                     {
@@ -111,13 +110,13 @@ def verify(org_slug, as_json):
         )
     elif drift:
         for org, d in drift:
-            click.echo(
+            say(
                 f"{org.slug}: user {d.user_id} resource {d.resource_id}: "
                 f"materialised {d.materialised} from {d.materialised_source}, "
                 f"recomputed {d.recomputed} from {d.recomputed_source}"
             )
     else:
-        click.echo(f"no drift in {len(orgs)} organization(s)")
+        say(f"no drift in {len(orgs)} organization(s)")
     raise SystemExit(1 if drift else 0)
 
 
@@ -132,7 +131,7 @@ def recompute(org_slug):
         len(domain(settings.apply_catalog, Context(session, get_catalog(), org))) for org in orgs
     )
     session.commit()
-    click.echo(f"{changed} access change(s) in {len(orgs)} organization(s)")
+    say(f"{changed} access change(s) in {len(orgs)} organization(s)")
 
 
 @cli.command("catalog")
@@ -143,6 +142,6 @@ def catalog():
     for scope, ladder in roles.ladders.items():
         for role in (*ladder, *roles.additive[scope]):
             kind = " (additive)" if role.additive else ""
-            click.echo(f"role\t{scope.value}:{role.name}{kind}\t{role.description}")
+            say("role", f"{scope.value}:{role.name}{kind}", role.description)
     for permission, holders in roles.permissions().items():
-        click.echo(f"{permission}\t" + ", ".join(f"{r.scope.value}:{r.name}" for r in holders))
+        say(permission, ", ".join(f"{r.scope.value}:{r.name}" for r in holders))

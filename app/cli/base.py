@@ -22,6 +22,7 @@ from app import create_app
 from rbac import lookups, tenancy
 from rbac.context import Context
 from rbac.errors import DomainError
+from rbac.journal import escape_text
 from rbac.resources import find_resource
 from web.db import get_catalog, get_session
 
@@ -77,12 +78,21 @@ cli = RolecallGroup(
 )
 
 
+def say(*fields: object, err: bool = False) -> None:
+    """Print one line of human-readable output, its fields separated by tabs.
+
+    A control character in a field is escaped: a name an IdP sent may hold ESC, CR or LF, and
+    printed raw it would clear the screen, rewrite the line or forge a row or a column.
+    """
+    click.echo("\t".join(escape_text(str(field), backslash=False) for field in fields), err=err)
+
+
 def domain(call, *args, **kwargs):
     """Run a domain call, turning its errors (and only those: a bug is no bad input) into exit 2."""
     try:
         return call(*args, **kwargs)
     except DomainError as error:
-        raise BadInput(str(error)) from error
+        raise BadInput(escape_text(str(error), backslash=False)) from error
 
 
 org_option = click.option("--org", "org_slug", required=True, help="organization slug")
@@ -127,9 +137,9 @@ def commit_change(call, *args, **kwargs):
 def delete_confirmed(ctx: Context, what: str, yes: bool, operation, target) -> None:
     """Ask before deleting (unless --yes), delete and commit; say how many accesses changed."""
     if not yes:
-        click.confirm(f"delete {what}?", abort=True)
+        click.confirm(f"delete {escape_text(what, backslash=False)}?", abort=True)
     diffs = commit_change(operation, ctx, target)
-    click.echo(f"{what} deleted; {len(diffs)} access change(s)")
+    say(f"{what} deleted; {len(diffs)} access change(s)")
 
 
 def lookup_user(ctx: Context, reference: str, directory: str | None = None):

@@ -5,11 +5,11 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
-from app.cli.base import cli, commit_change, domain, format_duration, format_time, org_context
+from app.cli.base import cli, commit_change, domain, format_duration, format_time, org_context, say
 from rbac import tenancy
 from rbac.context import Context
 from rbac.db import utcnow
-from rbac.journal import escape_text, read_counts, recent_requests
+from rbac.journal import read_counts, recent_requests
 from rbac.models import Directory
 from web.db import get_session
 
@@ -32,7 +32,7 @@ def _directory_switch(name: str, enabled: bool, doc: str):
     @with_appcontext
     def command(org_slug, directory_name):
         commit_change(tenancy.set_directory_enabled, *_directory(org_slug, directory_name), enabled)
-        click.echo(f"directory {directory_name!r} {name}d")
+        say(f"directory {directory_name!r} {name}d")
 
     return command
 
@@ -58,8 +58,8 @@ def token_create(org_slug, directory_name, expires_in_days):
     ctx, directory = _directory(org_slug, directory_name)
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
     token, plaintext = commit_change(tenancy.issue_token, ctx, directory, expires_at)
-    click.echo(f"token {token.id} created for directory {directory.name!r}; it is shown only once:")
-    click.echo(plaintext)
+    say(f"token {token.id} created for directory {directory.name!r}; it is shown only once:")
+    say(plaintext)
 
 
 @token_group.command("list")
@@ -73,7 +73,7 @@ def token_list(org_slug, directory_name):
     or revoked; times are UTC, `never` where there is none.
     """
     _, directory = _directory(org_slug, directory_name)
-    click.echo("id\tprefix\tcreated\tlast_used\texpires\tstatus")
+    say("id", "prefix", "created", "last_used", "expires", "status")
     now = utcnow()
     for token in tenancy.list_tokens(get_session(), directory):
         state = tenancy.token_state(token, now)
@@ -88,7 +88,7 @@ def token_list(org_slug, directory_name):
             format_time(token.expires_at, none="never"),
             status,
         ]
-        click.echo("\t".join(fields))
+        say(*fields)
 
 
 @token_group.command("rotate")
@@ -115,14 +115,14 @@ def token_rotate(org_slug, directory_name, grace_hours):
     for previous in old:
         remaining = previous.expires_at - now
         when = "now" if remaining <= timedelta(0) else "in " + format_duration(remaining)
-        click.echo(
+        say(
             f"token {previous.id} ({previous.prefix}…) expires "
             f"{format_time(previous.expires_at)} ({when})"
         )
     if not old:
-        click.echo("no other live token to expire")
-    click.echo(f"token {token.id} created for directory {directory.name!r}; it is shown only once:")
-    click.echo(plaintext)
+        say("no other live token to expire")
+    say(f"token {token.id} created for directory {directory.name!r}; it is shown only once:")
+    say(plaintext)
 
 
 @token_group.command("revoke")
@@ -133,7 +133,7 @@ def token_rotate(org_slug, directory_name, grace_hours):
 def token_revoke(org_slug, directory_name, token_id):
     """Revoke a token by its id (see `token list`)."""
     commit_change(tenancy.revoke_token, *_directory(org_slug, directory_name), token_id)
-    click.echo(f"token {token_id} revoked")
+    say(f"token {token_id} revoked")
 
 
 @cli.command("journal")
@@ -151,16 +151,14 @@ def journal(org_slug, directory_name, limit, errors, reads):
     """Show a directory's newest SCIM requests, newest first (writes and failures)."""
     _, directory = _directory(org_slug, directory_name)
     if reads:
-        click.echo("minute\trequest\tcount\tmean_ms")
+        say("minute", "request", "count", "mean_ms")
         since = utcnow() - timedelta(hours=1)
         for counted in read_counts(get_session(), directory.id, since)[:limit]:
             mean = counted.duration_ms / counted.count
-            click.echo(
-                f"{format_time(counted.minute)}\t{counted.route}\t{counted.count}\t{mean:.1f}"
-            )
+            say(format_time(counted.minute), counted.route, counted.count, f"{mean:.1f}")
         return
     entries = recent_requests(get_session(), directory.id, limit, errors_only=errors)
-    click.echo("time\tstatus\tms\tmethod\tpath\ttolerances\tcorrelation_id\tdetail")
+    say("time", "status", "ms", "method", "path", "tolerances", "correlation_id", "detail")
     for entry in entries:
         fields = [
             format_time(entry.created_at),
@@ -173,4 +171,4 @@ def journal(org_slug, directory_name, limit, errors, reads):
             entry.error_detail or "-",
         ]
         # Lines are stored escaped; this also covers lines written before they were.
-        click.echo("\t".join(escape_text(field, backslash=False) for field in fields))
+        say(*fields)

@@ -15,6 +15,7 @@ from app.cli.base import (
     lookup_resource,
     lookup_user,
     org_command,
+    say,
     yes_option,
 )
 from rbac import listing
@@ -34,7 +35,7 @@ def project_group():
 def project_create(ctx, project):
     """Create a project, named by its slug."""
     commit_change(resources.create_project, ctx, project)
-    click.echo(f"project:{project} created")
+    say(f"project:{project} created")
 
 
 @org_command(project_group, "delete")
@@ -73,7 +74,7 @@ def asset_create(ctx, project, kind, uses, creator, directory, asset):
         creator=creator_user,
         uses=agents,
     )
-    click.echo(f"asset:{project}/{asset} created")
+    say(f"asset:{project}/{asset} created")
 
 
 @org_command(asset_group, "delete")
@@ -88,7 +89,7 @@ def asset_delete(ctx, project, yes, asset):
 def _delete_resource(ctx: Context, address: str, yes: bool) -> None:
     target = lookup_resource(ctx, address)
     people = listing.people_with_access(ctx.session, ctx.org, target)
-    click.echo(f"revokes every role on {address} from {people} user(s)")
+    say(f"revokes every role on {address} from {people} user(s)")
     delete_confirmed(ctx, address, yes, resources.delete_resource, target)
 
 
@@ -108,7 +109,7 @@ def _role_command(name: str, operation, holder: str, verb: str):
         target = lookup_resource(ctx, resource)
         changed = commit_change(operation, ctx, principal, role, target)
         who = principal.user_name if holder == "user" else f"group {principal.display_name!r}"
-        click.echo(f"{who} {verb} {role.lower()} on {resource}" + ("" if changed else " (already)"))
+        say(f"{who} {verb} {role.lower()} on {resource}" + ("" if changed else " (already)"))
 
     return command
 

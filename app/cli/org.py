@@ -5,7 +5,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from app.cli.base import cli, commit_change, format_time, org_command, org_context, org_option
+from app.cli.base import cli, commit_change, format_time, org_command, org_context, org_option, say
 from rbac import accounts, tenancy
 from rbac.admin import settings
 
@@ -27,23 +27,23 @@ def apikey_group():
 def apikey_create(ctx, name, role):
     """Create an API key acting with a role; it is printed once, on the last line."""
     key, plaintext = commit_change(tenancy.issue_api_key, ctx, name, role)
-    click.echo(
+    say(
         f"API key {key.id} ({name!r}, {key.role.value}) created for {ctx.org.slug!r}; "
         "it is shown only once:"
     )
-    click.echo(plaintext)
+    say(plaintext)
 
 
 @org_command(apikey_group, "list")
 def apikey_list(ctx):
     """List an organization's API keys (never their secrets)."""
     keys = tenancy.list_api_keys(ctx.session, ctx.org)
-    click.echo("id\tname\tprefix\trole\tcreated\tlast_used\tstatus")
+    say("id", "name", "prefix", "role", "created", "last_used", "status")
     for key in keys:
         status = "revoked" if key.revoked_at else "active"
         when = [format_time(key.created_at), format_time(key.last_used_at)]
         fields = [str(key.id), key.name, key.prefix + "…", key.role, *when, status]
-        click.echo("\t".join(fields))
+        say(*fields)
 
 
 @org_command(apikey_group, "revoke")
@@ -51,7 +51,7 @@ def apikey_list(ctx):
 def apikey_revoke(ctx, key_id):
     """Revoke an API key by its id (see `apikey list`)."""
     commit_change(tenancy.revoke_api_key, ctx, key_id)
-    click.echo(f"API key {key_id} revoked")
+    say(f"API key {key_id} revoked")
 
 
 @cli.group("org")
@@ -69,8 +69,8 @@ def org_settings(ctx, default_role, group_roles):
         commit_change(settings.set_default_role, ctx, role)
     if group_roles is not None:
         commit_change(settings.set_group_roles_enabled, ctx, group_roles == "on")
-    click.echo(f"default_role={ctx.org.default_role or 'none'}")
-    click.echo(f"group_roles={'on' if ctx.org.group_roles_enabled else 'off'}")
+    say(f"default_role={ctx.org.default_role or 'none'}")
+    say(f"group_roles={'on' if ctx.org.group_roles_enabled else 'off'}")
 
 
 @cli.group("admin")
@@ -94,4 +94,4 @@ def admin_create(org_slug, email, password_stdin, role):
     """Create an admin account (or set a new password): an org role and a password login."""
     password = sys.stdin.readline().rstrip("\r\n")
     user = commit_change(accounts.create_admin, org_context(org_slug), email, password, role)
-    click.echo(f"admin {user.user_name} of {org_slug} ({role}): log in at /admin/login")
+    say(f"admin {user.user_name} of {org_slug} ({role}): log in at /admin/login")

@@ -16,6 +16,7 @@ from app.cli.base import (
     directory_option,
     lookup_group,
     org_command,
+    say,
     yes_option,
 )
 from rbac import lookups, queries
@@ -34,7 +35,7 @@ def user_group():
 def user_create(ctx, display_name, user_name):
     """Create a local user (no IdP manages it); print its id."""
     user = commit_change(principals.create_local_user, ctx, user_name, display_name)
-    click.echo(f"local user {user.user_name!r} created: {user.id}")
+    say(f"local user {user.user_name!r} created: {user.id}")
 
 
 @org_command(user_group, "list")
@@ -46,10 +47,10 @@ def user_list(ctx, directory):
             select(Directory.id, Directory.name).where(Directory.organization_id == ctx.org.id)
         ).all()
     )
-    click.echo("id\tuserName\tdirectory\tstate")
+    say("id", "userName", "directory", "state")
     for user in lookups.list_users(ctx.session, ctx.org, directory):
         state = "active" if user.active else "inactive"
-        click.echo(f"{user.id}\t{user.user_name}\t{names.get(user.directory_id, '-')}\t{state}")
+        say(user.id, user.user_name, names.get(user.directory_id, "-"), state)
 
 
 @cli.group("group")
@@ -64,7 +65,7 @@ def group_group():
 def group_create(ctx, slug, description, name):
     """Create a local group; print its id."""
     group = commit_change(principals.create_local_group, ctx, name, slug, description)
-    click.echo(f"local group {group.display_name!r} created: {group.id}")
+    say(f"local group {group.display_name!r} created: {group.id}")
 
 
 @org_command(group_group, "rename")
@@ -74,7 +75,7 @@ def group_create(ctx, slug, description, name):
 def group_rename(ctx, description, group, name):
     """Rename a local group (GROUP: its name, slug or id)."""
     commit_change(principals.rename_local_group, ctx, lookup_group(ctx, group), name, description)
-    click.echo(f"group renamed {name!r}")
+    say(f"group renamed {name!r}")
 
 
 @org_command(group_group, "delete")
@@ -85,8 +86,8 @@ def group_delete(ctx, yes, group):
     target = lookup_group(ctx, group)
     granted = queries.explain_group(ctx, target)
     for grant in granted["grants"]:
-        click.echo(f"revokes {grant['role']} on {grant['resource']} from its members")
-    click.echo(f"members: {', '.join(granted['members']) or 'none'}")
+        say(f"revokes {grant['role']} on {grant['resource']} from its members")
+    say(f"members: {', '.join(granted['members']) or 'none'}")
     what = f"group {target.display_name!r}"
     delete_confirmed(ctx, what, yes, principals.delete_local_group, target)
 
@@ -104,9 +105,7 @@ def _membership_command(name: str, operation, verb: str, members: str):
         target = lookup_group(ctx, group)
         found = [LOOKUP[members](ctx, reference, directory) for reference in member]
         diffs = commit_change(operation, ctx, target, found)
-        click.echo(
-            f"{len(found)} {members} {verb} {target.display_name!r}; {len(diffs)} access change(s)"
-        )
+        say(f"{len(found)} {members} {verb} {target.display_name!r}; {len(diffs)} access change(s)")
 
     return command
 
@@ -125,10 +124,10 @@ for command_name, spec in MEMBERSHIP_COMMANDS.items():
 @directory_option
 def group_list(ctx, directory):
     """List the organization's groups: local ones and each directory's."""
-    click.echo("id\tname\tsource")
+    say("id", "name", "source")
     for group in lookups.list_groups(ctx.session, ctx.org, directory):
         source = f"local:{group.slug}" if group.directory_id is None else "idp"
-        click.echo(f"{group.id}\t{group.display_name}\t{source}")
+        say(group.id, group.display_name, source)
 
 
 @org_command(group_group, "explain")
@@ -139,13 +138,13 @@ def group_explain(ctx, directory, as_json, group):
     """Everything a group grants (its own and its parents' roles) and to whom."""
     document = queries.explain_group(ctx, lookup_group(ctx, group, directory))
     if as_json:
-        click.echo(json.dumps(document))
+        say(json.dumps(document))
         return
     source = "local" if document["local"] else "IdP"
-    click.echo(f"group {document['group']!r} ({source})")
+    say(f"group {document['group']!r} ({source})")
     for grant in document["grants"]:
         through = f" (through {grant['through']!r})" if grant["through"] else ""
-        click.echo(f"  {grant['role']} on {grant['resource']}{through}")
+        say(f"  {grant['role']} on {grant['resource']}{through}")
     if not document["group_roles_enabled"]:
-        click.echo("  group roles are switched off for this organization: none of these apply")
-    click.echo(f"  members: {', '.join(document['members']) or 'none'}")
+        say("  group roles are switched off for this organization: none of these apply")
+    say(f"  members: {', '.join(document['members']) or 'none'}")

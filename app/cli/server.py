@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import select
 
-from app.cli.base import cli, domain
+from app.cli.base import cli, domain, say
 from app.migrate import upgrade_database
 from app.serving import ACCESS_LOG_FORMAT, LIMIT_REQUEST_LINE, child_exit, post_worker_init
 from rbac import tenancy
@@ -55,7 +55,7 @@ def db_group():
 def db_upgrade():
     """Apply migrations."""
     upgrade_database()
-    click.echo("database is at the latest revision")
+    say("database is at the latest revision")
 
 
 @cli.command("bootstrap")
@@ -83,8 +83,8 @@ def bootstrap(org_slug, directory_name, provider):
         Provider(provider.lower()),
     )
     get_session().commit()
-    click.echo(f"SCIM_BASE_URL={scim_base_url()}")
-    click.echo(f"SCIM_TOKEN={token}")
+    say(f"SCIM_BASE_URL={scim_base_url()}")
+    say(f"SCIM_TOKEN={token}")
 
 
 @cli.command("run", with_appcontext=False)
@@ -117,13 +117,13 @@ def _prepare_first_run(base_url: str) -> None:
             session, get_catalog(), "default", "default", Provider.GENERIC
         )
         session.commit()
-        click.echo("Created organization 'default' with directory 'default'.")
-        click.echo(f"SCIM_BASE_URL={base_url}")
-        click.echo(f"SCIM_TOKEN={token}")
-        click.echo("The token is shown only this once.")
+        say("Created organization 'default' with directory 'default'.")
+        say(f"SCIM_BASE_URL={base_url}")
+        say(f"SCIM_TOKEN={token}")
+        say("The token is shown only this once.")
     else:
-        click.echo(f"SCIM_BASE_URL={base_url}")
-        click.echo("New token: rolecall token create --org SLUG --directory NAME")
+        say(f"SCIM_BASE_URL={base_url}")
+        say("New token: rolecall token create --org SLUG --directory NAME")
     session.close()  # before the engine is disposed of: nothing is left checked out
 
 

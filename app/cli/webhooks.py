@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import worker
-from app.cli.base import cli, commit_change, format_time, org_command
+from app.cli.base import cli, commit_change, format_time, org_command, say
 from app.worker.outbound import OutboundPolicy
 from rbac import webhooks
 
@@ -33,14 +33,15 @@ def webhook_group():
 def webhook_create(ctx, url, events):
     """Add an endpoint; print WEBHOOK_ID= and, on the last line, its secret (shown once)."""
     endpoint, secret = commit_change(webhooks.create_endpoint, ctx, url, events.split(","))
-    click.echo(f"WEBHOOK_ID={endpoint.id}")
-    click.echo(f"WEBHOOK_SECRET={secret}")
+    say(f"WEBHOOK_ID={endpoint.id}")
+    say(f"WEBHOOK_SECRET={secret}")
 
 
 @org_command(webhook_group, "list")
 def webhook_list(ctx):
     """List the endpoints: URL, filter, state, cursor, backlog, counts and the last error."""
-    click.echo("id\turl\tevents\tstate\tcursor\tbacklog\tdelivered\tdead\tlast_success\tlast_error")
+    columns = "id url events state cursor backlog delivered dead last_success last_error"
+    say(*columns.split())
     for endpoint in webhooks.list_endpoints(ctx.session, ctx.org.id):
         fields = [
             str(endpoint.id),
@@ -54,7 +55,7 @@ def webhook_list(ctx):
             format_time(endpoint.last_success_at),
             endpoint.last_error or "-",
         ]
-        click.echo("\t".join(fields))
+        say(*fields)
 
 
 def _state(endpoint) -> str:
@@ -69,7 +70,7 @@ def webhook_delete(ctx, endpoint_id):
     """Delete an endpoint (nothing more is sent to it)."""
     endpoint = commit_change(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
     commit_change(webhooks.delete_endpoint, ctx, endpoint)
-    click.echo(f"webhook {endpoint_id} deleted")
+    say(f"webhook {endpoint_id} deleted")
 
 
 @org_command(webhook_group, "replay")
@@ -79,7 +80,7 @@ def webhook_replay(ctx, endpoint_id, from_event):
     """Deliver again, in order, every event from an id on (dead letters included)."""
     endpoint = commit_change(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
     revived = commit_change(webhooks.replay, ctx, endpoint, from_event)
-    click.echo(f"webhook {endpoint_id} replays from event {from_event} ({revived} dead letters)")
+    say(f"webhook {endpoint_id} replays from event {from_event} ({revived} dead letters)")
 
 
 def _setting(name: str, default: float, kind: click.ParamType, envvar: str, help: str):
@@ -170,9 +171,9 @@ def worker_command(
     for stopping in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stopping, lambda *_: stop.set())
     sessions = current_app.extensions["rolecall.sessionmaker"]
-    click.echo(f"worker delivering with {threads} thread(s); stop with SIGTERM or Ctrl-C")
+    say(f"worker delivering with {threads} thread(s); stop with SIGTERM or Ctrl-C")
     try:
         worker.run(sessions, settings, stop)
     except worker.AnotherWorkerRuns as error:
         raise click.ClickException(str(error)) from None
-    click.echo("worker stopped")
+    say("worker stopped")

@@ -169,3 +169,15 @@ def test_a_secret_in_the_path_is_not_logged(app, client, capsys):
     paths = {line["route"]: line["path"] for line in lines if "route" in line}
     assert paths["/admin/password/<token>"] == "/admin/password/<token>"
     assert paths["/admin/users/<user_id>"] == "/admin/users/u-1234"
+
+
+def test_text_log_lines_escape_control_characters():
+    """In text format, a message repeating a client's bytes cannot forge a line or steer a tty."""
+    import logging
+
+    from app.observability import EscapingFormatter
+
+    formatter = EscapingFormatter("%(levelname)s %(message)s")
+    record = logging.LogRecord("rolecall", logging.WARNING, __file__, 1, "bad %s", None, None)
+    record.args = ("name\x1b[2J\rforged\nline",)
+    assert formatter.format(record) == "WARNING bad name\\x1b[2J\\rforged\\nline"

@@ -4,6 +4,7 @@ The worker's settings come from options or the environment variables named in th
 (docs/deploy.md lists them all).
 """
 
+import ipaddress
 import signal
 import threading
 from datetime import timedelta
@@ -56,6 +57,16 @@ def webhook_list(ctx):
             endpoint.last_error or "-",
         ]
         say(*fields)
+
+
+def _networks(value: str) -> tuple:
+    """The networks of --allowed-networks (a bad one is a usage error, exit 2)."""
+    try:
+        return tuple(
+            ipaddress.ip_network(n.strip(), strict=False) for n in value.split(",") if n.strip()
+        )
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--allowed-networks") from error
 
 
 def _state(endpoint) -> str:
@@ -139,6 +150,13 @@ def _setting(name: str, default: float, kind: click.ParamType, envvar: str, help
     envvar="ROLECALL_WEBHOOK_ALLOW_LINK_LOCAL",
     help="deliver to link-local and metadata addresses too (refused by default)",
 )
+@click.option(
+    "--allowed-networks",
+    envvar="ROLECALL_WEBHOOK_ALLOWED_NETWORKS",
+    default="",
+    callback=lambda ctx, param, value: _networks(value),
+    help="comma-separated CIDRs: deliver only to addresses in these (default: any allowed)",
+)
 @_setting(
     "--lease",
     60.0,
@@ -148,7 +166,15 @@ def _setting(name: str, default: float, kind: click.ParamType, envvar: str, help
 )
 @with_appcontext
 def worker_command(
-    threads, poll, timeout, retry_base, retry_max, give_up_after, allow_link_local, lease
+    threads,
+    poll,
+    timeout,
+    retry_base,
+    retry_max,
+    give_up_after,
+    allow_link_local,
+    allowed_networks,
+    lease,
 ):
     """Deliver webhooks until stopped (SIGTERM or Ctrl-C end it after the current deliveries)."""
     if lease < 3 * timeout:
@@ -165,7 +191,11 @@ def worker_command(
             give_up_after=timedelta(seconds=give_up_after),
             lease=timedelta(seconds=lease),
         ),
-        outbound=OutboundPolicy(timeout=timeout, allow_link_local=allow_link_local),
+        outbound=OutboundPolicy(
+            timeout=timeout,
+            allow_link_local=allow_link_local,
+            allowed_networks=allowed_networks,
+        ),
     )
     stop = threading.Event()
     for stopping in (signal.SIGTERM, signal.SIGINT):

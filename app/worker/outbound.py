@@ -4,10 +4,17 @@ The standard library's http.client, because it does exactly what delivery needs 
 no redirect is followed (a 3xx is a failure), the whole request has one deadline, at most
 `max_response_bytes` of the answer are read, and only http and https are spoken. The host
 is resolved once and every address checked: link-local addresses (169.254.0.0/16, fe80::/10,
-where clouds serve instance metadata and credentials) and known metadata addresses are
-refused unless allowed; the connection then goes to the address checked, so a name that
-resolves differently a moment later (DNS rebinding) cannot slip past the check. Loopback
-and private addresses are allowed: receivers often live on the same network.
+where clouds serve instance metadata and credentials), known metadata addresses, multicast,
+broadcast, reserved and unspecified ones are refused unless allowed; the connection then goes
+to the address checked, so a name that resolves differently a moment later (DNS rebinding)
+cannot slip past the check. Loopback and private addresses are allowed by default:
+receivers often live on the same network. An operator whose webhook receivers live in known
+networks lists them (`allowed_networks`, ROLECALL_WEBHOOK_ALLOWED_NETWORKS): every other
+address is refused, and an admin's webhook cannot probe the rest of the operator's network.
+
+What a failure records is Rolecall's own words: the error's class, a timeout, or the HTTP
+status. Never a byte of what the remote sent: a viewer key reads an endpoint's last error, and
+an endpoint aimed at an SSH or Redis port would otherwise hand back its banner.
 """
 
 import contextlib
@@ -39,6 +46,8 @@ class OutboundPolicy:
     timeout: float = 10.0  # seconds for the whole request, connecting included
     max_response_bytes: int = 64 * 1024
     allow_link_local: bool = False
+    # When not empty, the only networks a delivery may reach (the refusals above still hold).
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,7 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: OutboundPolicy)
     deadline = time.monotonic() + policy.timeout
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return Outcome(False, error=f"not an http(s) URL: {url[:100]}")
+        return Outcome(False, error="not an http(s) URL")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = _allowed_address(parts.hostname, port, policy)
@@ -80,7 +89,8 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: OutboundPolicy)
     except (OSError, http.client.HTTPException, ValueError) as error:
         if time.monotonic() >= deadline:
             return Outcome(False, error=f"timed out: no whole answer in {policy.timeout:g} s")
-        return Outcome(False, error=f"{type(error).__name__}: {error}"[:300] or "network error")
+        # The class only: its message may quote the remote (BadStatusLine: SSH-2.0-OpenSSH…).
+        return Outcome(False, error=type(error).__name__)
     if 200 <= response.status < 300:
         return Outcome(True, response.status)
     if 300 <= response.status < 400:
@@ -91,21 +101,25 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: OutboundPolicy)
 
 
 def refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Whether an address is link-local, a metadata service, multicast or unspecified.
+    """Whether an address is one no webhook may reach unless the operator allows it.
 
+    Refused: link-local, metadata services, multicast, unspecified, and IPv4's reserved
+    240.0.0.0/4 (255.255.255.255, the broadcast address, among them).
     An IPv6 address that embeds an IPv4 one (mapped, 6to4, NAT64, IPv4-compatible) is judged
-    by both: 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a NAT64 gateway.
+    by both: 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a NAT64 gateway, and
+    ::ffff:0.0.0.0 reaches this host as 0.0.0.0 does.
     """
     if isinstance(address, ipaddress.IPv6Address):
         embedded = address.ipv4_mapped or address.sixtofour
         if embedded is None and (address in NAT64 or address in IPV4_COMPATIBLE):
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None and not embedded.is_unspecified and refused(embedded):
+        if embedded is not None and refused(embedded):
             return True
     return (
         address.is_link_local
         or address.is_multicast
         or address.is_unspecified
+        or (isinstance(address, ipaddress.IPv4Address) and address.is_reserved)
         or address in METADATA_ADDRESSES
     )
 
@@ -115,10 +129,18 @@ def _allowed_address(host: str, port: int, policy: OutboundPolicy) -> str | tupl
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     for family, _, _, _, sockaddr in infos:
         address = ipaddress.ip_address(sockaddr[0].partition("%")[0])
-        if policy.allow_link_local or not refused(address):
+        if (policy.allow_link_local or not refused(address)) and _within(address, policy):
             return family, sockaddr
-    seen = ", ".join(sorted({info[4][0] for info in infos}))
-    return f"{host} resolves only to refused addresses ({seen}): link-local or metadata"
+    # Not which addresses: the last error is readable with a viewer key.
+    return "the host resolves only to refused addresses (link-local, metadata, or not allowed)"
+
+
+def _within(address, policy: OutboundPolicy) -> bool:
+    """Whether the address is in the allowed networks (any address, if none are listed)."""
+    if not policy.allowed_networks:
+        return True
+    mapped = getattr(address, "ipv4_mapped", None) or address
+    return any(mapped in network for network in policy.allowed_networks)
 
 
 def _connection(scheme: str, host: str, port: int, address: tuple, deadline: float):

@@ -92,3 +92,60 @@ def test_events_written_before_0013_get_their_subjects(tmp_path):
         ]
     finally:
         engine.dispose()
+
+
+def test_webhook_errors_stored_before_0015_lose_the_remote_bytes(tmp_path):
+    """Upgrading to 0015 cuts each stored network error to its class; own words are kept."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'migrations.sqlite3'}")
+    stored = {
+        1: "BadStatusLine: SSH-2.0-OpenSSH_9.6 internal-host",
+        2: "HTTP 500",
+        3: "timed out: no whole answer in 10 s",
+        4: "not an http(s) URL: ftp://x/?token=secret",
+        5: "ConnectionRefusedError: [Errno 111] Connection refused",
+    }
+    try:
+        _run(engine, (command.upgrade, "0014"))
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO organizations (id, slug, name, created_at, default_role, "
+                    "group_roles_enabled) VALUES (1, 'a', 'a', '2026-01-01', 'viewer', 1)"
+                )
+            )
+            for endpoint_id, error in stored.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO webhook_endpoints (id, organization_id, url, secret, "
+                        "event_types, enabled, created_at, created_by, cursor, attempts, "
+                        "last_error, delivered, failed_attempts, dead) VALUES (:id, 1, "
+                        "'http://x/', 's', '[]', 1, '2026-01-01', 'cli', 0, 1, :error, 0, 0, 0)"
+                    ),
+                    {"id": endpoint_id, "error": error},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO webhook_dead_letters (endpoint_id, event_id, attempts, "
+                        "last_error, died_at) VALUES (:id, 1, 3, :error, '2026-01-01')"
+                    ),
+                    {"id": endpoint_id, "error": error},
+                )
+        _run(engine, (command.upgrade, "0015"))
+        expected = [
+            (1, "BadStatusLine"),
+            (2, "HTTP 500"),
+            (3, "timed out: no whole answer in 10 s"),
+            (4, "not an http(s) URL"),
+            (5, "ConnectionRefusedError"),
+        ]
+        with engine.connect() as connection:
+            for table, key in (
+                ("webhook_endpoints", "id"),
+                ("webhook_dead_letters", "endpoint_id"),
+            ):
+                rows = connection.execute(
+                    text(f"SELECT {key}, last_error FROM {table} ORDER BY {key}")
+                ).all()
+                assert [tuple(row) for row in rows] == expected, table
+    finally:
+        engine.dispose()

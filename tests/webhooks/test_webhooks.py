@@ -4,8 +4,10 @@ Delivery runs in process here, one round at a time (`deliver_some`), against a r
 server on loopback; tests/webhooks/test_webhook_workers.py runs `rolecall worker` processes.
 """
 
+import ipaddress
 import random
 import re
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -237,6 +239,9 @@ def test_link_local_and_metadata_addresses_are_refused_unless_allowed():
         "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
         "http://[2002:a9fe:a9fe::1]/",  # 6to4 of it
         "http://[::a9fe:a9fe]/",  # IPv4-compatible
+        "http://[::ffff:0.0.0.0]:9/",  # this host, as 0.0.0.0, IPv4-mapped
+        "http://255.255.255.255/",  # the limited broadcast
+        "http://240.0.0.1/",  # reserved
     )
     for url in refused_urls:
         outcome = outbound.post(url, b"{}", {}, policy)
@@ -245,6 +250,68 @@ def test_link_local_and_metadata_addresses_are_refused_unless_allowed():
     outcome = outbound.post("http://169.254.169.254/latest", b"{}", {}, allowed)
     assert not outcome.ok and "refused addresses" not in outcome.error
     assert not outbound.post("file:///etc/passwd", b"", {}, policy).ok
+
+
+def test_an_error_records_no_byte_the_remote_sent():
+    """A webhook aimed at a non-HTTP service (an SSH banner here) records the error's class.
+
+    The message of http.client's BadStatusLine quotes the first line the remote sent: stored
+    as the endpoint's last error, readable with a viewer key, it turned webhooks into a
+    banner grabber for the operator's network.
+    """
+    banner = b"SSH-2.0-OpenSSH_9.6 secret-host-name\r\n"
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve():
+        connection, _ = server.accept()
+        with connection:
+            connection.sendall(banner)
+            connection.recv(65536)
+
+    serving = threading.Thread(target=serve, daemon=True)
+    serving.start()
+    try:
+        outcome = outbound.post(
+            f"http://127.0.0.1:{port}/", b"{}", {}, outbound.OutboundPolicy(timeout=5)
+        )
+    finally:
+        serving.join(timeout=5)
+        server.close()
+    assert not outcome.ok and outcome.status is None
+    assert outcome.error == "BadStatusLine", outcome
+    closed = outbound.post(f"http://127.0.0.1:{port}/", b"{}", {}, outbound.OutboundPolicy(1))
+    assert closed.error == "ConnectionRefusedError"
+
+
+def test_only_allowed_networks_are_reached_when_listed():
+    """With allowed networks, any other address is refused before connecting."""
+    elsewhere = outbound.OutboundPolicy(
+        timeout=2, allowed_networks=(ipaddress.ip_network("10.0.0.0/8"),)
+    )
+    here = outbound.OutboundPolicy(
+        timeout=2, allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),)
+    )
+    with receiving() as receiver:
+        refused = outbound.post(receiver.url, b"{}", {}, elsewhere)
+        assert not refused.ok and "not allowed" in refused.error
+        assert receiver.requests == []
+        assert outbound.post(receiver.url, b"{}", {}, here).ok
+        assert len(receiver.requests) == 1
+
+
+def test_the_worker_refuses_a_network_that_is_not_one(app):
+    """--allowed-networks takes CIDRs; anything else is a usage error (exit 2)."""
+    from app.cli import cli
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(cli, ["worker", "--allowed-networks", "10.0.0.0/8,x"])
+    assert result.exit_code == 2 and "'x' does not appear to be an IPv4 or IPv6" in result.output
+    # Good networks pass; the worker then stops at the lease, which is checked after them.
+    result = runner.invoke(
+        cli, ["worker", "--allowed-networks", "10.0.0.0/8, fd00::/8", "--lease", "1"]
+    )
+    assert result.exit_code == 2 and "--lease" in result.output
 
 
 def test_redirects_are_not_followed_and_answers_are_read_within_limits():

@@ -1,5 +1,7 @@
-"""Every event type there is, declared once: its name, who may read it, and what it says.
+"""Every event type there is, declared once: its name, its payload, who may read it, what it says.
 
+The payload is the class (`rbac.payloads`) whose fields are the keys of an event's `data`;
+the log refuses an event whose payload is not its type's (`rbac.event_log.record_event`).
 The stream's other lists derive from this one: the types `record_event` accepts and webhook
 filters name (`NAMES`), the admin actions outside the access fold (`ADMIN_ACTIONS`), the
 audit log's type filter (`FAMILIES`). The causes an access event may give are declared here

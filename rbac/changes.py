@@ -24,7 +24,7 @@ from rbac.catalog import Scope
 from rbac.context import Context
 from rbac.errors import NeedsConfirmation, Refused
 from rbac.evaluation import ResourceKind
-from rbac.event_log import record_action, record_events
+from rbac.event_log import record_event, record_events
 from rbac.handlers import HANDLERS, Objects
 from rbac.models import EffectiveAccess, Resource
 from rbac.payloads import NoActiveOwner, person_of_directory_user
@@ -106,7 +106,8 @@ def _owner_rule(ctx: Context, diffs: list[AccessDiff]) -> None:
     if not losses or org_resource(ctx.session, ctx.org).id not in losses or active_owners(ctx):
         return
     if ctx.actor.is_idp:
-        record_action(ctx, "org.alert.no_active_owner", NoActiveOwner())
+        alert = NoActiveOwner()
+        record_event(ctx.session, ctx.org.id, "org.alert.no_active_owner", alert, ctx.actor.label)
         return
     raise Refused("that would leave the organization without an active Owner")
 

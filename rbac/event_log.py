@@ -1,5 +1,10 @@
 """The event log: one ordered stream per organization, written in the caller's transaction.
 
+An event is written from its type, a payload of the class its type declares
+(`rbac.event_types`, `rbac.payloads`) and its actor. Its JSON `data` is the payload's
+fields, one key each, and `actor`, which the log adds to every event but an access change:
+that one names its actor in its cause (`cause.actor`), as it always has.
+
 An event's id is the consumers' cursor and idempotency key, so an organization's ids must
 become visible in order: a reader past id N must never see an event numbered below N commit
 later. On PostgreSQL ids are handed out at insert, before commit; so a transaction takes its
@@ -40,7 +45,7 @@ _GROUP_EVENTS = frozenset(t.name for t in TYPES if t.payload is DirectoryGroup)
 _AUDIENCES = {t.name: t.audience.value for t in TYPES}
 
 
-def record_event(session: Session, org_id: int, kind: str, payload, actor: str) -> Event:
+def record_event(session: Session, org_id: int, kind: str, payload: object, actor: str) -> Event:
     """Append an event of a type, its payload and its actor, in the caller's transaction."""
     data = event_data(kind, payload, actor)
     txid = _writing(session, org_id)
@@ -50,12 +55,14 @@ def record_event(session: Session, org_id: int, kind: str, payload, actor: str) 
     return event
 
 
-def record_action(ctx: Context, kind: str, payload) -> Event:
+def record_action(ctx: Context, kind: str, payload: object) -> Event:
     """Append an admin action's event, naming its actor, in the caller's transaction."""
     return record_event(ctx.session, ctx.org.id, kind, payload, ctx.actor.label)
 
 
-def record_events(session: Session, org_id: int, events: list[tuple[str, object]], actor: str):
+def record_events(
+    session: Session, org_id: int, events: list[tuple[str, object]], actor: str
+) -> None:
     """Append many (type, payload) events of one actor in one statement, after pending ones."""
     if not events:
         return
@@ -78,7 +85,7 @@ def record_events(session: Session, org_id: int, events: list[tuple[str, object]
     insert_rows(session, Event.__table__, rows)
 
 
-def event_data(kind: str, payload, actor: str) -> dict:
+def event_data(kind: str, payload: object, actor: str) -> dict:
     """Return an event's JSON `data`: its payload's fields, and its actor but for access changes.
 
     The payload must be of the class its type declares (rbac.event_types): a type error

@@ -170,8 +170,3 @@ CAUSES = (
     "default_role_changed",
     "catalog_changed",
 )
-
-
-def audience_of(name: str) -> Audience:
-    """Who may read events of this type (a KeyError for a type that does not exist)."""
-    return BY_NAME[name].audience

@@ -38,6 +38,7 @@ from rbac.models import (
     Resource,
     User,
 )
+from rbac.payloads import Login, PasswordLinkCreated, PasswordSetByLink, PasswordSetByOperator
 from rbac.resources import org_resource
 from rbac.tenancy import hash_token
 
@@ -101,9 +102,7 @@ def create_admin(ctx: Context, email: str, password: str, role: str = "owner") -
     # A new password ends every session the old one opened.
     provisioning.end_admin_sessions(ctx.session, user)
     ctx.session.flush()
-    record_action(
-        ctx, "admin.password.set", user={"id": user.id, "username": user.user_name}, role=role_name
-    )
+    record_action(ctx, "admin.password.set", PasswordSetByOperator(_account(user), role_name))
     return user
 
 
@@ -198,12 +197,13 @@ def _login_event(session: Session, user: User, kind: str, failures: int) -> None
 
     Only a success is the admin's act; a failure is anyone's who typed the email.
     """
-    data = {
-        "actor": admin_label(user) if kind == "admin.login.succeeded" else "anonymous",
-        "user": {"id": user.id, "username": user.user_name},
-        "failures": failures,
-    }
-    record_event(session, user.organization_id, kind, data)
+    actor = admin_label(user) if kind == "admin.login.succeeded" else "anonymous"
+    record_event(session, user.organization_id, kind, Login(_account(user), failures), actor)
+
+
+def _account(user: User) -> dict:
+    """How admin actions name an admin account: its user's id and login."""
+    return {"id": user.id, "username": user.user_name}
 
 
 def admin_label(user: User) -> str:
@@ -383,8 +383,7 @@ def issue_password_link(ctx: Context, user: User) -> str:
     )
     ctx.session.add(link)
     ctx.session.flush()
-    person = {"id": user.id, "username": user.user_name}
-    record_action(ctx, "admin.password_link.created", user=person, link=link.id)
+    record_action(ctx, "admin.password_link.created", PasswordLinkCreated(_account(user), link.id))
     return token
 
 
@@ -408,13 +407,8 @@ def set_password_with_link(session: Session, token: str, password: str) -> User:
     link.used_at = utcnow()
     provisioning.end_admin_sessions(session, user)
     session.flush()
-    data = {
-        "actor": admin_label(user),
-        "user": {"id": user.id, "username": user.user_name},
-        "link": link.id,
-        "link_from": link.created_by,
-    }
-    record_event(session, user.organization_id, "admin.password.set", data)
+    data = PasswordSetByLink(_account(user), link.id, link.created_by)
+    record_event(session, user.organization_id, "admin.password.set", data, admin_label(user))
     return user
 
 

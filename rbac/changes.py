@@ -27,7 +27,7 @@ from rbac.evaluation import ResourceKind
 from rbac.event_log import record_event, record_events
 from rbac.handlers import HANDLERS, Objects
 from rbac.models import EffectiveAccess, Resource
-from rbac.payloads import person_of_directory_user
+from rbac.payloads import NoActiveOwner, person_of_directory_user
 from rbac.recompute import AccessDiff, Cause, recompute
 from rbac.resources import org_resource
 
@@ -42,14 +42,13 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     affected: dict[Cause, set[str]] = {}
     seen: set[str] = set()
     gone: set[int] = set()
-    recorded: list[tuple[str, dict]] = []
+    recorded: list[tuple[str, object]] = []  # (type, payload): the log adds the actor
     named_otherwise: set[str] = set()  # users some change other than their creation names
     effects = [(change, HANDLERS[type(change)](ctx, change, objects)) for change in changes]
     for _, effect in effects:
         gone |= effect.gone
         if effect.event is not None:
-            kind, data = effect.event
-            recorded.append((kind, {**data, "actor": ctx.actor.label}))
+            recorded.append(effect.event)
     # A user's access changes are given the cause of the first change that names them, but a
     # deletion comes first: it explains the membership removals and unnestings it implies.
     for change, effect in sorted(effects, key=lambda pair: pair[1].cause not in _DELETIONS):
@@ -82,7 +81,7 @@ def apply_changes(ctx: Context, changes: list, *, confirmed: bool = False) -> li
     # event takes the organization's event lock (rbac.event_log), held until commit. Locks are
     # taken in one order, the users' (recompute) then the organization's, so one call per
     # transaction (every caller's case) cannot deadlock against another.
-    record_events(ctx.session, ctx.org.id, recorded)
+    record_events(ctx.session, ctx.org.id, recorded, ctx.actor.label)
     created = {c.resource_id for c in changes if isinstance(c, facts.ResourceCreated)}
     judge_outcome(ctx, diffs, before, exempt=gone | created)
     _owner_rule(ctx, diffs)
@@ -107,9 +106,8 @@ def _owner_rule(ctx: Context, diffs: list[AccessDiff]) -> None:
     if not losses or org_resource(ctx.session, ctx.org).id not in losses or active_owners(ctx):
         return
     if ctx.actor.is_idp:
-        record_event(
-            ctx.session, ctx.org.id, "org.alert.no_active_owner", {"actor": ctx.actor.label}
-        )
+        alert = NoActiveOwner()
+        record_event(ctx.session, ctx.org.id, "org.alert.no_active_owner", alert, ctx.actor.label)
         return
     raise Refused("that would leave the organization without an active Owner")
 

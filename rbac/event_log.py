@@ -1,5 +1,10 @@
 """The event log: one ordered stream per organization, written in the caller's transaction.
 
+An event is written from its type, a payload of the class its type declares
+(`rbac.event_types`, `rbac.payloads`) and its actor. Its JSON `data` is the payload's
+fields, one key each, and `actor`, which the log adds to every event but an access change:
+that one names its actor in its cause (`cause.actor`), as it always has.
+
 An event's id is the consumers' cursor and idempotency key, so an organization's ids must
 become visible in order: a reader past id N must never see an event numbered below N commit
 later. On PostgreSQL ids are handed out at insert, before commit; so a transaction takes its
@@ -23,8 +28,9 @@ from sqlalchemy.orm import Session
 from rbac.bulk import insert_rows, rows_by_id
 from rbac.context import Context
 from rbac.db import utcnow
-from rbac.event_types import NAMES, audience_of
+from rbac.event_types import BY_NAME, NAMES, TYPES
 from rbac.models import Event, Resource
+from rbac.payloads import AccessChange, DirectoryGroup, DirectoryUser, as_data
 
 # The advisory lock's first key: "RC" events. The second is the organization's id.
 EVENT_LOCK_SPACE = 0x5243
@@ -32,11 +38,16 @@ EVENT_LOCK_SPACE = 0x5243
 # Every event type there is (rbac.event_types): writing another is a bug, and a webhook's
 # filter must name one of these, so that a misspelt filter is refused rather than never matching.
 EVENT_TYPES = NAMES
+# Access changes name their actor in their cause (`cause.actor`); every other event, at the top.
+_ACTOR_IN_CAUSE = frozenset(t.name for t in TYPES if t.payload is AccessChange)
+_USER_EVENTS = frozenset(t.name for t in TYPES if t.payload is DirectoryUser)
+_GROUP_EVENTS = frozenset(t.name for t in TYPES if t.payload is DirectoryGroup)
+_AUDIENCES = {t.name: t.audience.value for t in TYPES}
 
 
-def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
-    """Append an event to the organization's stream, in the caller's transaction."""
-    _check_types([kind])
+def record_event(session: Session, org_id: int, kind: str, payload: object, actor: str) -> Event:
+    """Append an event of a type, its payload and its actor, in the caller's transaction."""
+    data = event_data(kind, payload, actor)
     txid = _writing(session, org_id)
     subjects = _subjects(kind, data, _projects(session, [data]))
     event = Event(organization_id=org_id, type=kind, data=data, txid=txid, **subjects)
@@ -44,20 +55,22 @@ def record_event(session: Session, org_id: int, kind: str, data: dict) -> Event:
     return event
 
 
-def record_action(ctx: Context, kind: str, **data) -> Event:
+def record_action(ctx: Context, kind: str, payload: object) -> Event:
     """Append an admin action's event, naming its actor, in the caller's transaction."""
-    return record_event(ctx.session, ctx.org.id, kind, {"actor": ctx.actor.label, **data})
+    return record_event(ctx.session, ctx.org.id, kind, payload, ctx.actor.label)
 
 
-def record_events(session: Session, org_id: int, events: list[tuple[str, dict]]) -> None:
-    """Append many events to the organization's stream in one statement, after pending ones."""
+def record_events(
+    session: Session, org_id: int, events: list[tuple[str, object]], actor: str
+) -> None:
+    """Append many (type, payload) events of one actor in one statement, after pending ones."""
     if not events:
         return
-    _check_types(kind for kind, _ in events)
+    documents = [(kind, event_data(kind, payload, actor)) for kind, payload in events]
     txid = _writing(session, org_id)
     session.flush()  # events the session holds were written first, and keep lower ids
     now = utcnow()
-    projects = _projects(session, [data for _, data in events])
+    projects = _projects(session, [data for _, data in documents])
     rows = [
         {
             "organization_id": org_id,
@@ -67,23 +80,38 @@ def record_events(session: Session, org_id: int, events: list[tuple[str, dict]])
             "txid": txid,
             **_subjects(kind, data, projects),
         }
-        for kind, data in events
+        for kind, data in documents
     ]
     insert_rows(session, Event.__table__, rows)
+
+
+def event_data(kind: str, payload: object, actor: str) -> dict:
+    """Return an event's JSON `data`: its payload's fields, and its actor but for access changes.
+
+    The payload must be of the class its type declares (rbac.event_types): a type error
+    otherwise, so that an event's keys are always its declared payload's fields.
+    """
+    event_type = BY_NAME.get(kind)
+    if event_type is None:
+        raise ValueError(f"{kind!r} not in rbac.event_log.EVENT_TYPES")
+    if not isinstance(payload, event_type.payload):
+        shapes = " or ".join(shape.__name__ for shape in event_type.shapes)
+        raise TypeError(f"a {kind} event carries {shapes}, not {type(payload).__name__}")
+    data = as_data(payload)
+    if kind not in _ACTOR_IN_CAUSE:
+        data["actor"] = actor
+    return data
 
 
 def _subjects(kind: str, data: dict, projects: dict[int, int | None]) -> dict:
     """What an event is about, as indexed columns: the audit log reads these, never the JSON."""
     cause = data.get("cause") or {}
-    user = data.get("user") or {}
-    group = data.get("group") or {}
-    if kind.startswith(("dsync.user.", "user.")):
-        user = data  # a user event is the user's own object
-    elif kind.startswith(("dsync.group.", "group.")) and not group:
-        group = data  # so is a group event, but for memberships and nesting
+    # A user or group event's data is the object itself; others name theirs under a key.
+    user = data if kind in _USER_EVENTS else data.get("user") or {}
+    group = data if kind in _GROUP_EVENTS else data.get("group") or {}
     resource_id = data.get("resource_id")
     return {
-        "audience": audience_of(kind).value,
+        "audience": _AUDIENCES[kind],
         "user_id": data.get("user_id") or user.get("id"),
         "group_id": group.get("id") or cause.get("group_id"),
         "resource_id": resource_id,
@@ -102,12 +130,6 @@ def _projects(session: Session, documents: list[dict]) -> dict[int, int | None]:
         rid: rid if r.kind == "project" else None if r.kind == "organization" else r.parent_id
         for rid, r in resources.items()
     }
-
-
-def _check_types(kinds) -> None:
-    unknown = set(kinds) - EVENT_TYPES
-    if unknown:
-        raise ValueError(f"{sorted(unknown)} not in rbac.event_log.EVENT_TYPES")
 
 
 def read_events(session: Session, org_id: int, after: int = 0, limit: int = 100) -> list[Event]:

@@ -1,5 +1,7 @@
-"""Every event type there is, declared once: its name, who may read it, and what it says.
+"""Every event type there is, declared once: its name, its payload, who may read it, what it says.
 
+The payload is the class (`rbac.payloads`) whose fields are the keys of an event's `data`;
+the log refuses an event whose payload is not its type's (`rbac.event_log.record_event`).
 The stream's other lists derive from this one: the types `record_event` accepts and webhook
 filters name (`NAMES`), the admin actions outside the access fold (`ADMIN_ACTIONS`), the
 audit log's type filter (`FAMILIES`). The causes an access event may give are declared here
@@ -19,6 +21,34 @@ Who may read an event in the audit log follows the seeds:
 
 from dataclasses import dataclass
 from enum import StrEnum
+from types import UnionType
+from typing import get_args
+
+from rbac.payloads import (
+    AccessChange,
+    ApiKeyAction,
+    DefaultRoleChange,
+    DirectoryAction,
+    DirectoryGroup,
+    DirectoryUser,
+    GroupRole,
+    GroupRolesSwitch,
+    Login,
+    Membership,
+    Nesting,
+    NoActiveOwner,
+    PasswordLinkCreated,
+    PasswordSetByLink,
+    PasswordSetByOperator,
+    ResourceCreated,
+    ResourceDeleted,
+    TokenAction,
+    TokenRotation,
+    UserRole,
+    WebhookAction,
+    WebhookReplay,
+    WorkforceAgents,
+)
 
 
 class Audience(StrEnum):
@@ -31,74 +61,84 @@ class Audience(StrEnum):
 
 @dataclass(frozen=True)
 class EventType:
-    """One type of event: its name, its audience, and what one says, in a line."""
+    """One type of event: its name, its payload's class, who may read it, what one says."""
 
     name: str
+    payload: type | UnionType  # rbac.payloads: one class, or `A | B` for a type of two shapes
     audience: Audience
     says: str
     admin_action: bool = False  # an action on the org's credentials or settings, not access
 
+    @property
+    def shapes(self) -> tuple[type, ...]:
+        """The payload classes an event of this type may carry (one, but for a union)."""
+        return get_args(self.payload) or (self.payload,)
+
 
 _A, _M, _S = Audience.ACCESS, Audience.MEMBERSHIP, Audience.SECURITY
+_SETTINGS = DefaultRoleChange | GroupRolesSwitch
+_PASSWORD = PasswordSetByOperator | PasswordSetByLink
+
+
+def _action(name: str, payload: type | UnionType, says: str) -> EventType:
+    """An admin action: a security event, outside the access fold."""
+    return EventType(name, payload, _S, says, admin_action=True)
+
 
 TYPES = (
     # Access: one event per change of a user's roles on a resource (rbac.recompute).
-    EventType("access.granted", _A, "a user gained access to a resource"),
-    EventType("access.changed", _A, "a user's roles on a resource changed"),
-    EventType("access.revoked", _A, "a user lost access to a resource"),
-    EventType("grant.created", _A, "an admin gave a user a role directly"),
-    EventType("grant.deleted", _A, "an admin took a direct grant back"),
-    EventType("assignment.created", _A, "an admin gave a group a role"),
-    EventType("assignment.deleted", _A, "an admin took a group's role back"),
-    EventType("resource.created", _A, "a project or asset was created"),
-    EventType("resource.updated", _A, "a workforce's agents changed"),
-    EventType("resource.deleted", _A, "a project or asset was deleted"),
+    EventType("access.granted", AccessChange, _A, "a user gained access to a resource"),
+    EventType("access.changed", AccessChange, _A, "a user's roles on a resource changed"),
+    EventType("access.revoked", AccessChange, _A, "a user lost access to a resource"),
+    EventType("grant.created", UserRole, _A, "an admin gave a user a role directly"),
+    EventType("grant.deleted", UserRole, _A, "an admin took a direct grant back"),
+    EventType("assignment.created", GroupRole, _A, "an admin gave a group a role"),
+    EventType("assignment.deleted", GroupRole, _A, "an admin took a group's role back"),
+    EventType("resource.created", ResourceCreated, _A, "a project or asset was created"),
+    EventType("resource.updated", WorkforceAgents, _A, "a workforce's agents changed"),
+    EventType("resource.deleted", ResourceDeleted, _A, "a project or asset was deleted"),
     # Directories: WorkOS's names for an IdP's users and groups, the same without dsync. for
-    # local ones (rbac.payloads).
-    EventType("dsync.user.created", _M, "the IdP provisioned a user"),
-    EventType("dsync.user.updated", _M, "the IdP changed, deactivated or reactivated a user"),
-    EventType("dsync.user.deleted", _M, "the IdP deleted a user"),
-    EventType("dsync.group.created", _M, "the IdP provisioned a group"),
-    EventType("dsync.group.updated", _M, "the IdP renamed a group"),
-    EventType("dsync.group.deleted", _M, "the IdP deleted a group"),
-    EventType("dsync.group.user_added", _M, "the IdP added a user to a group"),
-    EventType("dsync.group.user_removed", _M, "the IdP removed a user from a group"),
-    EventType("user.created", _M, "an admin created a local user"),
-    EventType("user.updated", _M, "a local user changed, or was deactivated or reactivated"),
-    EventType("user.deleted", _M, "an admin deleted a local user"),
-    EventType("group.created", _M, "an admin created a local group"),
-    EventType("group.updated", _M, "an admin renamed a local group"),
-    EventType("group.deleted", _M, "an admin deleted a local group"),
-    EventType("group.user_added", _M, "an admin added a user to a local group"),
-    EventType("group.user_removed", _M, "an admin removed a user from a local group"),
-    EventType("group.nested", _M, "a group became a member of another"),
-    EventType("group.unnested", _M, "a group stopped being a member of another"),
+    # local ones.
+    EventType("dsync.user.created", DirectoryUser, _M, "the IdP provisioned a user"),
+    EventType("dsync.user.updated", DirectoryUser, _M, "the IdP changed or (de)activated a user"),
+    EventType("dsync.user.deleted", DirectoryUser, _M, "the IdP deleted a user"),
+    EventType("dsync.group.created", DirectoryGroup, _M, "the IdP provisioned a group"),
+    EventType("dsync.group.updated", DirectoryGroup, _M, "the IdP renamed a group"),
+    EventType("dsync.group.deleted", DirectoryGroup, _M, "the IdP deleted a group"),
+    EventType("dsync.group.user_added", Membership, _M, "the IdP added a user to a group"),
+    EventType("dsync.group.user_removed", Membership, _M, "the IdP removed a user from a group"),
+    EventType("user.created", DirectoryUser, _M, "an admin created a local user"),
+    EventType("user.updated", DirectoryUser, _M, "a local user changed, or was (de)activated"),
+    EventType("user.deleted", DirectoryUser, _M, "an admin deleted a local user"),
+    EventType("group.created", DirectoryGroup, _M, "an admin created a local group"),
+    EventType("group.updated", DirectoryGroup, _M, "an admin renamed a local group"),
+    EventType("group.deleted", DirectoryGroup, _M, "an admin deleted a local group"),
+    EventType("group.user_added", Membership, _M, "an admin added a user to a local group"),
+    EventType("group.user_removed", Membership, _M, "an admin removed a user from a local group"),
+    EventType("group.nested", Nesting, _M, "a group became a member of another"),
+    EventType("group.unnested", Nesting, _M, "a group stopped being a member of another"),
     # The organization's settings and alerts.
-    EventType("org.settings.changed", _S, "the default role or the group-roles switch changed"),
-    EventType("org.alert.no_active_owner", _S, "an IdP change left no active Owner"),
+    EventType("org.settings.changed", _SETTINGS, _S, "the default role or the switch changed"),
+    EventType("org.alert.no_active_owner", NoActiveOwner, _S, "an IdP left no active Owner"),
     # Admin actions on what can act on the organization (PRODUCT.md, "Admin actions are
     # events too"): never in the access fold, never carrying a secret.
-    EventType("directory.created", _S, "a directory was connected", True),
-    EventType("directory.paused", _S, "a directory's provisioning was paused", True),
-    EventType("directory.resumed", _S, "a directory's provisioning was resumed", True),
-    EventType("directory.token.created", _S, "a SCIM token was created", True),
-    EventType("directory.token.rotated", _S, "a SCIM token replaced the others", True),
-    EventType("directory.token.revoked", _S, "a SCIM token was revoked", True),
-    EventType("api_key.created", _S, "an API key was created", True),
-    EventType("api_key.revoked", _S, "an API key was revoked", True),
-    EventType("webhook.created", _S, "a webhook endpoint was created", True),
-    EventType("webhook.updated", _S, "a webhook endpoint was changed, paused or resumed", True),
-    EventType("webhook.deleted", _S, "a webhook endpoint was deleted", True),
-    EventType("webhook.replayed", _S, "a webhook endpoint was replayed from an event", True),
-    EventType(
-        "admin.password.set", _S, "an admin's password was set (by the operator, or a link)", True
-    ),
-    EventType(
-        "admin.password_link.created", _S, "an admin gave a one-time set-password link", True
-    ),
-    EventType("admin.login.succeeded", _S, "an admin logged in", True),
-    EventType("admin.login.failed", _S, "the first failed login of a series", True),
-    EventType("admin.login.locked", _S, "failed logins locked an account", True),
+    _action("directory.created", DirectoryAction, "a directory was connected"),
+    _action("directory.paused", DirectoryAction, "a directory's provisioning was paused"),
+    _action("directory.resumed", DirectoryAction, "a directory's provisioning was resumed"),
+    _action("directory.token.created", TokenAction, "a SCIM token was created"),
+    _action("directory.token.rotated", TokenRotation, "a SCIM token replaced the others"),
+    _action("directory.token.revoked", TokenAction, "a SCIM token was revoked"),
+    _action("api_key.created", ApiKeyAction, "an API key was created"),
+    _action("api_key.revoked", ApiKeyAction, "an API key was revoked"),
+    _action("webhook.created", WebhookAction, "a webhook endpoint was created"),
+    _action("webhook.updated", WebhookAction, "a webhook endpoint was changed, paused or resumed"),
+    _action("webhook.deleted", WebhookAction, "a webhook endpoint was deleted"),
+    _action("webhook.replayed", WebhookReplay, "a webhook endpoint was replayed from an event"),
+    _action("admin.password.set", _PASSWORD, "an admin's password was set (operator, or a link)"),
+    _action("admin.password_link.created", PasswordLinkCreated, "a set-password link was given"),
+    _action("admin.login.succeeded", Login, "an admin logged in"),
+    _action("admin.login.failed", Login, "the first failed login of a series"),
+    _action("admin.login.locked", Login, "failed logins locked an account"),
 )
 
 BY_NAME = {event_type.name: event_type for event_type in TYPES}
@@ -130,8 +170,3 @@ CAUSES = (
     "default_role_changed",
     "catalog_changed",
 )
-
-
-def audience_of(name: str) -> Audience:
-    """Who may read events of this type (a KeyError for a type that does not exist)."""
-    return BY_NAME[name].audience

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rbac import facts
+from rbac import facts, payloads
 from rbac.bulk import among, held_rows, rows_by_id
 from rbac.context import Context
 from rbac.event_types import CAUSES
@@ -33,7 +33,7 @@ from rbac.resources import address_of, org_resource
 class Effect:
     """A change's consequences: an event to record, users to recompute, and the cause's name."""
 
-    event: tuple[str, dict] | None = None
+    event: tuple[str, object] | None = None  # a type and its payload (rbac.payloads)
     users: Iterable[str] = ()
     cause: str | None = None
     detail: tuple[tuple[str, str | int], ...] = ()
@@ -137,7 +137,8 @@ def _user_event(idp_type: str, local_type: str, cause: str | None = None):
     def handler(ctx: Context, change, objects: Objects) -> Effect:
         user = objects.user(change.user_id)
         kind = idp_type if user.get("directory_id") else local_type
-        return Effect((kind, user), [change.user_id] if cause else (), cause)
+        event = (kind, payloads.DirectoryUser(**user))
+        return Effect(event, [change.user_id] if cause else (), cause)
 
     return handler
 
@@ -157,7 +158,7 @@ handles(facts.UserDeleted)(_user_event("dsync.user.deleted", "user.deleted", "us
 def group_created(ctx: Context, change, objects: Objects) -> Effect:
     """A new group grants nothing yet."""
     kind = objects.group_event(change.group_id, "dsync.group.created", "group.created")
-    return Effect((kind, objects.group(change.group_id)))
+    return Effect((kind, payloads.DirectoryGroup(**objects.group(change.group_id))))
 
 
 @handles(facts.GroupUpdated)
@@ -168,7 +169,7 @@ def group_updated(ctx: Context, change, objects: Objects) -> Effect:
     holds roles has its transitive members recomputed, which rewrites those labels only.
     """
     kind = objects.group_event(change.group_id, "dsync.group.updated", "group.updated")
-    event = (kind, objects.group(change.group_id))
+    event = (kind, payloads.DirectoryGroup(**objects.group(change.group_id)))
     holds_roles = select(GroupAssignment.id).where(GroupAssignment.group_id == change.group_id)
     if not change.renamed or ctx.session.scalar(holds_roles.limit(1)) is None:
         return Effect(event)
@@ -180,18 +181,14 @@ def group_updated(ctx: Context, change, objects: Objects) -> Effect:
 def group_deleted(ctx: Context, change, objects: Objects) -> Effect:
     """Everyone who was in the group, at any depth, loses what it gave."""
     kind = objects.group_event(change.group_id, "dsync.group.deleted", "group.deleted")
-    event = (kind, objects.group(change.group_id))
+    event = (kind, payloads.DirectoryGroup(**objects.group(change.group_id)))
     return Effect(event, change.member_ids, "group_deleted", (("group_id", change.group_id),))
 
 
 def _membership(idp_type: str, local_type: str, cause: str):
     def handler(ctx: Context, change, objects: Objects) -> Effect:
         group = objects.group(change.group_id)
-        data = {
-            "directory_id": group.get("directory_id"),
-            "user": objects.user(change.user_id),
-            "group": group,
-        }
+        data = payloads.Membership(group.get("directory_id"), objects.user(change.user_id), group)
         event = (objects.group_event(change.group_id, idp_type, local_type), data)
         return Effect(event, [change.user_id], cause, (("group_id", change.group_id),))
 
@@ -209,10 +206,9 @@ handles(facts.MemberRemoved)(
 def _nesting(kind: str, cause: str):
     def handler(ctx: Context, change, objects: Objects) -> Effect:
         # WorkOS has no event for a group inside a group: these two are Rolecall's own.
-        data = {
-            "group": objects.group(change.group_id),
-            "child": objects.group(change.child_group_id),
-        }
+        data = payloads.Nesting(
+            objects.group(change.group_id), objects.group(change.child_group_id)
+        )
         detail = (("group_id", change.group_id), ("child_group_id", change.child_group_id))
         users = transitive_members(ctx.session, change.child_group_id)
         return Effect((kind, data), users, cause, detail)
@@ -236,11 +232,7 @@ def resource_created(ctx: Context, change, objects: Objects) -> Effect:
     )
     if resource.parent_id is not None and resource.kind != "project":
         holders |= _holders(ctx, resource.parent_id, cascades.project_roles_admin_of_assets)
-    data = {
-        "resource_id": resource.id,
-        "resource": address_of(ctx.session, resource),
-        "kind": resource.kind,
-    }
+    data = payloads.ResourceCreated(resource.id, address_of(ctx.session, resource), resource.kind)
     return Effect(
         ("resource.created", data), holders, "resource_created", (("resource_id", resource.id),)
     )
@@ -253,13 +245,9 @@ def resource_deleted(ctx: Context, change, objects: Objects) -> Effect:
         select(EffectiveAccess.user_id).where(EffectiveAccess.resource_id.in_(change.gone))
     )
     gone = ctx.session.scalars(select(Resource).where(Resource.id.in_(change.gone)))
-    data = {
-        "resource_id": change.resource_id,
-        "resource": change.address,
-        "kind": change.kind,
-        # With a project go its assets: every address that no longer names anything.
-        "deleted": sorted(address_of(ctx.session, resource) for resource in gone),
-    }
+    # With a project go its assets: every address that no longer names anything.
+    deleted = sorted(address_of(ctx.session, resource) for resource in gone)
+    data = payloads.ResourceDeleted(change.resource_id, change.address, change.kind, deleted)
     detail = (("resource_id", change.resource_id),)
     return Effect(
         ("resource.deleted", data), set(holders), "resource_deleted", detail, frozenset(change.gone)
@@ -276,25 +264,21 @@ def workforce_agents_set(ctx: Context, change, objects: Objects) -> Effect:
         .where(WorkforceAgent.workforce_id == resource.id)
         .order_by(Resource.slug)
     )
-    data = {
-        "resource_id": resource.id,
-        "resource": address_of(ctx.session, resource),
-        "kind": resource.kind,
-        "uses": list(agents),
-    }
+    address = address_of(ctx.session, resource)
+    data = payloads.WorkforceAgents(resource.id, address, resource.kind, list(agents))
     return Effect(("resource.updated", data))
 
 
 def _role_change(event: str, cause: str):
     def handler(ctx: Context, change, objects: Objects) -> Effect:
         resource = ctx.session.get(Resource, change.resource_id)
-        data = {"resource_id": resource.id, "resource": address_of(ctx.session, resource)}
-        data["role"] = change.role
+        held = (resource.id, address_of(ctx.session, resource), change.role)
         detail = (("resource_id", change.resource_id), ("role", change.role))
         if hasattr(change, "user_id"):  # a direct grant: that user
-            data["user"], users = objects.user(change.user_id), [change.user_id]
+            data = payloads.UserRole(*held, objects.user(change.user_id))
+            users = [change.user_id]
         else:  # a group's role: every transitive member
-            data["group"] = objects.group(change.group_id)
+            data = payloads.GroupRole(*held, objects.group(change.group_id))
             users = transitive_members(ctx.session, change.group_id)
             detail = (*detail, ("group_id", change.group_id))
         return Effect((event, data), users, cause, detail)
@@ -311,14 +295,14 @@ handles(facts.GroupRoleUnassigned)(_role_change("assignment.deleted", "group_una
 @handles(facts.DefaultRoleChanged)
 def default_role_changed(ctx: Context, change, objects: Objects) -> Effect:
     """Every user of the org holds the default role."""
-    data = {"default_role": change.new_role, "old_default_role": change.old_role}
+    data = payloads.DefaultRoleChange(change.new_role, change.old_role)
     return Effect(("org.settings.changed", data), _everyone(ctx), "default_role_changed")
 
 
 @handles(facts.GroupRolesSwitched)
 def group_roles_switched(ctx: Context, change, objects: Objects) -> Effect:
     """Every user of the org may hold group-derived roles."""
-    data = {"group_roles_enabled": change.enabled}
+    data = payloads.GroupRolesSwitch(change.enabled)
     detail = (("group_roles_enabled", int(change.enabled)),)
     return Effect(("org.settings.changed", data), _everyone(ctx), "switch_toggled", detail)
 

@@ -18,7 +18,7 @@ from rbac.bulk import among, insert_rows, rows_by_id
 from rbac.context import Context
 from rbac.event_log import record_events
 from rbac.models import EffectiveAccess, Resource, User, UserEmail
-from rbac.payloads import person
+from rbac.payloads import AccessChange, person
 from rbac.resources import resource_path
 from rbac.user_access import evaluate_users, users_active
 from rbac.wording import SourceWords
@@ -58,7 +58,7 @@ def recompute(
     people: dict[str, dict] | None = None,
     gone: Iterable[int] = (),
     fresh: dict[str, bool] | None = None,
-    events: list[tuple[str, dict]] | None = None,
+    events: list[tuple[str, object]] | None = None,
 ) -> list[AccessDiff]:
     """Bring these users' materialised access up to date; write one event per change.
 
@@ -99,9 +99,10 @@ def recompute(
 
     words = SourceWords(session, {a.source for a in wanted.values()}, resources)
     labels: dict = {}
+    why = cause.as_dict()  # one document, shared by this recomputation's events
     writes = _Writes()
     diffs: list[AccessDiff] = []
-    pending_events: list[tuple[str, dict]] = []
+    pending: list[tuple] = []  # each event, until its user is named
     for key in sorted(current.keys() | wanted.keys()):
         user_id, resource_id = key
         row, access = current.get(key), wanted.get(key)
@@ -124,31 +125,18 @@ def recompute(
             writes.update(key, new, source)
             kind = "access.changed"
         resource = resources.get(resource_id)
-        pending_events.append(
-            (
-                kind,
-                {
-                    "user_id": user_id,
-                    "resource_id": resource_id,
-                    "resource": resource_path(resource, resources) if resource else None,
-                    "old_role": old[0],
-                    "new_role": new[0],
-                    "old_additive": old[1],
-                    "new_additive": new[1],
-                    "source": source,
-                    "cause": cause.as_dict(),
-                },
-            )
-        )
+        address = resource_path(resource, resources) if resource else None
+        pending.append((kind, user_id, resource_id, address, old, new, source))
         diffs.append(AccessDiff(user_id, resource_id, old[0], new[0], tuple(old[1]), tuple(new[1])))
 
     writes.apply(session, user_ids)
     named = _people({d.user_id for d in diffs}, ctx, people or {})
     access_events = [
-        (kind, {"user": named[data["user_id"]], **data}) for kind, data in pending_events
+        (kind, AccessChange(named[u], u, r, address, old[0], new[0], old[1], new[1], source, why))
+        for kind, u, r, address, old, new, source in pending
     ]
     if events is None:
-        record_events(session, org.id, access_events)
+        record_events(session, org.id, access_events, cause.actor)
     else:
         events += access_events
     return diffs

@@ -24,6 +24,7 @@ from rbac.db import utcnow
 from rbac.errors import Conflict, InvalidValue, NotFound
 from rbac.event_log import record_action
 from rbac.models import ApiKey, ApiKeyRole, Directory, DirectoryToken, Organization, Provider
+from rbac.payloads import ApiKeyAction, DirectoryAction, TokenAction, TokenRotation
 from rbac.resources import org_resource
 
 TOKEN_PREFIX = "rcs_"
@@ -104,7 +105,7 @@ def create_directory(ctx: Context, name: str, provider: Provider) -> Directory:
     directory = Directory(organization=org, name=name, provider=provider)
     session.add(directory)
     session.flush()
-    record_action(ctx, "directory.created", directory=_directory_named(directory))
+    record_action(ctx, "directory.created", DirectoryAction(_directory_named(directory)))
     return directory
 
 
@@ -140,12 +141,7 @@ def issue_token(
     """Create a bearer token; return its row and the plaintext, which is never stored."""
     _authorize_directories(ctx, directory)
     token, plaintext = _new_token(ctx, directory, expires_at)
-    record_action(
-        ctx,
-        "directory.token.created",
-        directory=_directory_named(directory),
-        token=_token_named(token),
-    )
+    record_action(ctx, "directory.token.created", _token_action(directory, token))
     return token, plaintext
 
 
@@ -200,14 +196,11 @@ def rotate_tokens(
         if token.expires_at is None or token.expires_at > deadline:
             token.expires_at = deadline
     new, plaintext = _new_token(ctx, directory, None)
-    record_action(
-        ctx,
-        "directory.token.rotated",
-        directory=_directory_named(directory),
-        token=_token_named(new),
-        expiring=[_token_named(token) for token in old],
-        grace_hours=grace / timedelta(hours=1),
+    expiring = [_token_named(token) for token in old]
+    rotation = TokenRotation(
+        _directory_named(directory), _token_named(new), expiring, grace / timedelta(hours=1)
     )
+    record_action(ctx, "directory.token.rotated", rotation)
     return new, plaintext, old
 
 
@@ -217,12 +210,7 @@ def revoke_token(ctx: Context, directory: Directory, token_id: int) -> Directory
     owned = DirectoryToken.directory_id == directory.id
     token, revoked = _revoke(ctx, DirectoryToken, token_id, owned, f"directory {directory.name!r}")
     if revoked:
-        record_action(
-            ctx,
-            "directory.token.revoked",
-            directory=_directory_named(directory),
-            token=_token_named(token),
-        )
+        record_action(ctx, "directory.token.revoked", _token_action(directory, token))
     return token
 
 
@@ -240,7 +228,7 @@ def issue_api_key(ctx: Context, name: str, role: str = ApiKeyRole.ADMIN) -> tupl
         choices = ", ".join(r.value for r in ApiKeyRole)
         raise InvalidValue(f"an API key's role is one of {choices}, not {role!r}") from None
     key, plaintext = _new_credential(ctx, ApiKey, organization_id=ctx.org.id, name=name, role=role)
-    record_action(ctx, "api_key.created", api_key=_key_named(key))
+    record_action(ctx, "api_key.created", ApiKeyAction(_key_named(key)))
     return key, plaintext
 
 
@@ -256,7 +244,7 @@ def revoke_api_key(ctx: Context, key_id: int) -> ApiKey:
     owned = ApiKey.organization_id == ctx.org.id
     key, revoked = _revoke(ctx, ApiKey, key_id, owned, f"organization {ctx.org.slug!r}")
     if revoked:
-        record_action(ctx, "api_key.revoked", api_key=_key_named(key))
+        record_action(ctx, "api_key.revoked", ApiKeyAction(_key_named(key)))
     return key
 
 
@@ -337,7 +325,7 @@ def set_directory_enabled(ctx: Context, directory: Directory, enabled: bool) -> 
         directory.disabled_at, directory.disabled_by = utcnow(), ctx.actor.label
     ctx.session.flush()
     kind = "directory.resumed" if enabled else "directory.paused"
-    record_action(ctx, kind, directory=_directory_named(directory))
+    record_action(ctx, kind, DirectoryAction(_directory_named(directory)))
 
 
 def _authorize_directories(ctx: Context, directory: Directory | None = None) -> None:
@@ -353,6 +341,10 @@ def _authorize_api_keys(ctx: Context) -> None:
 
 def _directory_named(directory: Directory) -> dict:
     return {"id": directory.id, "name": directory.name, "provider": directory.provider.value}
+
+
+def _token_action(directory: Directory, token: DirectoryToken) -> TokenAction:
+    return TokenAction(_directory_named(directory), _token_named(token))
 
 
 def _token_named(token: DirectoryToken) -> dict:

@@ -31,6 +31,7 @@ from rbac.db import utcnow
 from rbac.errors import InvalidValue, NotFound
 from rbac.event_log import EVENT_TYPES, read_events, record_action
 from rbac.models import DeadLetter, Event, WebhookEndpoint
+from rbac.payloads import WebhookAction, WebhookReplay
 from rbac.resources import org_resource
 
 SECRET_PREFIX = "whsec_"
@@ -77,7 +78,7 @@ def create_endpoint(
     )
     ctx.session.add(endpoint)
     ctx.session.flush()
-    record_action(ctx, "webhook.created", webhook=_endpoint_named(endpoint))
+    record_action(ctx, "webhook.created", WebhookAction(_endpoint_named(endpoint)))
     endpoint.cursor = _last_event(ctx.session, ctx.org.id)  # its own creation is behind it
     ctx.session.flush()
     return endpoint, endpoint.secret
@@ -116,7 +117,7 @@ def update_endpoint(
         if enabled:  # a resumed endpoint retries its head event at once
             endpoint.next_attempt_at = None
     ctx.session.flush()
-    record_action(ctx, "webhook.updated", webhook=_endpoint_named(endpoint))
+    record_action(ctx, "webhook.updated", WebhookAction(_endpoint_named(endpoint)))
     return endpoint
 
 
@@ -126,7 +127,7 @@ def delete_endpoint(ctx: Context, endpoint: WebhookEndpoint) -> None:
     named = _endpoint_named(endpoint)
     ctx.session.delete(endpoint)
     ctx.session.flush()
-    record_action(ctx, "webhook.deleted", webhook=named)
+    record_action(ctx, "webhook.deleted", WebhookAction(named))
 
 
 def replay(ctx: Context, endpoint: WebhookEndpoint, from_event_id: int) -> int:
@@ -149,9 +150,8 @@ def replay(ctx: Context, endpoint: WebhookEndpoint, from_event_id: int) -> int:
         .values(replayed_at=utcnow())
     ).rowcount
     ctx.session.flush()
-    record_action(
-        ctx, "webhook.replayed", webhook=_endpoint_named(endpoint), from_event_id=from_event_id
-    )
+    replayed = WebhookReplay(_endpoint_named(endpoint), from_event_id)
+    record_action(ctx, "webhook.replayed", replayed)
     return revived
 
 

@@ -29,6 +29,7 @@ from rbac.payloads import (
     ApiKeyAction,
     DefaultRoleChange,
     DirectoryAction,
+    DirectoryDeletion,
     DirectoryGroup,
     DirectoryUser,
     GroupRole,
@@ -125,6 +126,9 @@ TYPES = (
     _action("directory.created", DirectoryAction, "a directory was connected"),
     _action("directory.paused", DirectoryAction, "a directory's provisioning was paused"),
     _action("directory.resumed", DirectoryAction, "a directory's provisioning was resumed"),
+    _action(
+        "directory.deleted", DirectoryDeletion, "a directory, its users and groups were deleted"
+    ),
     _action("directory.token.created", TokenAction, "a SCIM token was created"),
     _action("directory.token.rotated", TokenRotation, "a SCIM token replaced the others"),
     _action("directory.token.revoked", TokenAction, "a SCIM token was revoked"),

@@ -240,6 +240,15 @@ class DirectoryAction:
 
 
 @dataclass(slots=True, frozen=True)
+class DirectoryDeletion:
+    """A directory deleted: its id, name and provider, and how many users and groups went."""
+
+    directory: dict
+    users: int
+    groups: int
+
+
+@dataclass(slots=True, frozen=True)
 class TokenAction:
     """A SCIM token created or revoked: its directory, and its id, prefix and expiry."""
 

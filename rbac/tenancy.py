@@ -1,7 +1,7 @@
 """Organizations, directories and their bearer tokens, and the organization's API keys.
 
 Whoever holds a directory's token acts as the IdP, which no safety rail blocks; so creating,
-rotating and revoking tokens and pausing or resuming a directory need the catalog's
+rotating and revoking tokens and pausing, resuming or deleting a directory need the catalog's
 `manage_directories` permission (an Owner's, or the additive `directory_manager`'s), and each
 is an event naming its actor. API keys need `manage_api_keys`. The operator (the command
 line) is trusted; every other actor is checked by the engine (`rbac.authorization`).
@@ -14,17 +14,35 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from rbac import provisioning
 from rbac.authorization import authorize
 from rbac.catalog import Catalog
+from rbac.changes import apply_changes
 from rbac.context import Context
 from rbac.db import utcnow
-from rbac.errors import Conflict, InvalidValue, NotFound
+from rbac.errors import Conflict, InvalidValue, NotFound, Refused
 from rbac.event_log import record_action
-from rbac.models import ApiKey, ApiKeyRole, Directory, DirectoryToken, Organization, Provider
-from rbac.payloads import ApiKeyAction, DirectoryAction, TokenAction, TokenRotation
+from rbac.models import (
+    ApiKey,
+    ApiKeyRole,
+    Directory,
+    DirectoryToken,
+    Group,
+    Organization,
+    Provider,
+    User,
+)
+from rbac.payloads import (
+    ApiKeyAction,
+    DirectoryAction,
+    DirectoryDeletion,
+    TokenAction,
+    TokenRotation,
+)
+from rbac.recompute import AccessDiff
 from rbac.resources import org_resource
 
 TOKEN_PREFIX = "rcs_"
@@ -326,6 +344,43 @@ def set_directory_enabled(ctx: Context, directory: Directory, enabled: bool) -> 
     ctx.session.flush()
     kind = "directory.resumed" if enabled else "directory.paused"
     record_action(ctx, kind, DirectoryAction(_directory_named(directory)))
+
+
+def directory_population(session: Session, directory: Directory) -> tuple[int, int]:
+    """How many users and groups a directory has provisioned."""
+    return tuple(
+        session.scalar(select(func.count()).where(model.directory_id == directory.id))
+        for model in (User, Group)
+    )
+
+
+def delete_directory(
+    ctx: Context, directory: Directory, *, confirmed: bool = False
+) -> list[AccessDiff]:
+    """Delete a directory with its users, groups, tokens and journal; return what access changed.
+
+    Its users and groups go as if its IdP had deleted them. The change is an admin's, judged
+    as any other: no one may lose a role the actor could not take, and the organization keeps
+    an active Owner. An admin cannot delete the directory their own account comes from (they
+    would delete themselves mid-request). Local users and groups, and direct grants to
+    anyone else, stay.
+    """
+    _authorize_directories(ctx, directory)
+    users = ctx.session.scalars(select(User).where(User.directory_id == directory.id)).all()
+    if ctx.actor.user_id is not None and any(user.id == ctx.actor.user_id for user in users):
+        raise Refused(f"your own account comes from directory {directory.name!r}")
+    groups = ctx.session.scalars(select(Group).where(Group.directory_id == directory.id)).all()
+    changes = [
+        change for group in groups for change in provisioning.delete_group(ctx.session, group)
+    ]
+    changes += [change for user in users for change in provisioning.delete_user(ctx.session, user)]
+    diffs = apply_changes(ctx, changes, confirmed=confirmed)
+    deletion = DirectoryDeletion(_directory_named(directory), len(users), len(groups))
+    record_action(ctx, "directory.deleted", deletion)
+    # Its tokens, journal and read counts go with it, by the foreign keys' ON DELETE CASCADE.
+    ctx.session.execute(delete(Directory).where(Directory.id == directory.id))
+    ctx.session.expunge(directory)
+    return diffs
 
 
 def _authorize_directories(ctx: Context, directory: Directory | None = None) -> None:

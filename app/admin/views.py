@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.admin import ID, acting, admin_page, bp, may_act, permission_of, require_any
 from app.admin.boundary import Done, committed, shown_once, writes
+from app.admin.confirm import confirm_then_change
 from app.admin.forms import (
     ActionForm,
     DirectoryForm,
@@ -242,6 +243,7 @@ def _directory_page(found: Directory):
         filters=filters,
         base_url=scim_base_url(),
         new_token=shown_once(),
+        population=tenancy.directory_population(get_session(), found),
         may_manage=may_act("manage_directories"),
         manage_permission=permission_of("manage_directories"),
         action=ActionForm(),
@@ -318,6 +320,20 @@ def revoke_token(directory, token_id):
     token = tenancy.revoke_token(acting(), _find_directory(directory), token_id)
     page = url_for("admin.directory", directory=directory)
     return Done(f"Token {token.prefix}… is revoked.", page)
+
+
+@bp.route("/directories/<directory>/delete", methods=["GET", "POST"])
+def delete_directory(directory):
+    """Delete a directory, its users, groups and tokens, after a page listing the access lost."""
+    found = _find_directory(directory)
+    return confirm_then_change(
+        lambda ctx: tenancy.delete_directory(ctx, found, confirmed=True),
+        done=f"Directory {found.name} is deleted, with its users, groups and tokens.",
+        after=url_for("admin.directories"),
+        back=url_for("admin.directory", directory=found.name),
+        what=f"directory {found.name}, its users, groups and tokens",
+        verb="Delete",
+    )
 
 
 @bp.post("/directories/<directory>/enable", defaults={"enabled": True})

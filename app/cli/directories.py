@@ -5,7 +5,17 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
-from app.cli.base import cli, commit_change, domain, format_duration, format_time, org_context, say
+from app.cli.base import (
+    cli,
+    commit_change,
+    delete_confirmed,
+    domain,
+    format_duration,
+    format_time,
+    org_context,
+    say,
+    yes_option,
+)
 from rbac import tenancy
 from rbac.context import Context
 from rbac.db import utcnow
@@ -41,6 +51,21 @@ _directory_switch(
     "disable", False, "Pause provisioning: the directory's tokens get 403 until it is enabled."
 )
 _directory_switch("enable", True, "Resume provisioning of a disabled directory.")
+
+
+@directory_group.command("delete")
+@click.option("--org", "org_slug", required=True)
+@click.option("--directory", "directory_name", required=True)
+@yes_option
+@with_appcontext
+def directory_delete(org_slug, directory_name, yes):
+    """Delete a directory with its users, groups, tokens and journal (local ones stay)."""
+    ctx, directory = _directory(org_slug, directory_name)
+    users, groups = tenancy.directory_population(ctx.session, directory)
+    say(
+        f"deletes the {users} user(s) and {groups} group(s) of {directory_name!r}, and their access"
+    )
+    delete_confirmed(ctx, f"directory {directory_name!r}", yes, tenancy.delete_directory, directory)
 
 
 @cli.group("token")

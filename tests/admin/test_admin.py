@@ -398,6 +398,26 @@ def test_pausing_a_directory_refuses_its_idp(world, browser):
     assert world.scim.get("/Users").status_code == 200
 
 
+def test_an_owner_deletes_a_directory_after_seeing_whose_access_goes(world, browser):
+    """The directory page offers deletion; its GET previews the access lost and changes nothing."""
+    world.user("alice")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "editor", "project:web")
+    page = browser.get("/admin/directories/okta").get_data(as_text=True)
+    assert "Delete directory…" in page and "Deletes its 1 user(s) and 0 group(s)" in page
+    preview = browser.get("/admin/directories/okta/delete")
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "alice" in text and "project:web" in text
+    assert world.scim.get("/Users").status_code == 200  # the preview changed nothing
+    done = browser.post("/admin/directories/okta/delete")
+    assert done.status_code == 303 and done.headers["Location"].endswith("/admin/directories")
+    assert world.scim.get("/Users").status_code == 401  # its token went with it
+    listed = browser.get("/admin/directories").get_data(as_text=True)
+    assert "Directory okta is deleted" in listed and "/admin/directories/okta" not in listed
+    assert browser.get("/admin/directories/okta").status_code == 404
+    (_, deleted), *_ = world.events("directory.deleted")
+    assert deleted["actor"] == "admin:ada@example.com" and deleted["users"] == 1
+
+
 def test_another_org_directories_are_404_like_made_up_ones(world, app, browser):
     """Acme's admin asking for globex's directory gets what a made-up name gets."""
     make_directory(app, org_slug="globex", name="entra")

@@ -185,6 +185,7 @@ def test_an_admin_cannot_mint_a_token_to_act_as_the_idp(world, app):
             (tenancy.rotate_tokens, okta, timedelta(0)),
             (tenancy.revoke_token, okta, 1),
             (tenancy.set_directory_enabled, okta, False),
+            (tenancy.delete_directory, okta),
             (tenancy.create_directory, "entra", Provider.ENTRA),
         ):
             with pytest.raises(Forbidden, match=r"may not org\.manage_directories"):
@@ -204,10 +205,12 @@ def test_an_admin_gets_no_token_in_admin_either(world, app, client):
     assert browser.log_in("alice@example.com").status_code == 303
     page = browser.get("/admin/directories/okta").get_data(as_text=True)
     assert "Rotate" not in page and "Pause provisioning" not in page
+    assert "Delete directory" not in page
     assert "whoever holds a token acts as the IdP" in page
-    refused = browser.post("/admin/directories/okta/tokens")
-    assert refused.status_code == 403
-    assert "may not org.manage_directories" in refused.get_data(as_text=True)
+    for path in ("/admin/directories/okta/tokens", "/admin/directories/okta/delete"):
+        refused = browser.post(path)
+        assert refused.status_code == 403, path
+        assert "may not org.manage_directories" in refused.get_data(as_text=True)
     with app.app_context():
         assert len(get_session().scalars(select(DirectoryToken)).all()) == 1
 

@@ -108,6 +108,7 @@ def _admin_actions(ctx: Context) -> None:
     tenancy.revoke_token(ctx, directory, token.id)
     tenancy.set_directory_enabled(ctx, directory, False)
     tenancy.set_directory_enabled(ctx, directory, True)
+    tenancy.delete_directory(ctx, directory)
     key, _ = tenancy.issue_api_key(ctx, "ci")
     tenancy.revoke_api_key(ctx, key.id)
     endpoint, _ = webhooks.create_endpoint(ctx, "https://hooks.example.com/rolecall")

@@ -49,7 +49,7 @@ class Page(Generic[T]):
     has_more: bool
 
 
-def _page(rows: Sequence[T], limit: int, cursor: Callable[[T], int | str]) -> Page[T]:
+def page_of(rows: Sequence[T], limit: int, cursor: Callable[[T], int | str]) -> Page[T]:
     """Return the page of `limit + 1` rows read: the first `limit`; more if the extra one came."""
     items = list(rows[:limit])
     return Page(items, cursor(items[-1]) if items else None, len(rows) > limit)
@@ -86,7 +86,7 @@ def children_page(
             EffectiveAccess,
             (EffectiveAccess.resource_id == Resource.id) & (EffectiveAccess.user_id == held_by.id),
         )
-    return _page(session.scalars(query).all(), limit, lambda resource: resource.id)
+    return page_of(session.scalars(query).all(), limit, lambda resource: resource.id)
 
 
 _PROJECT = aliased(Resource, name="project")  # built once: aliases made per call defeat caching
@@ -155,7 +155,7 @@ def held_page(
     if resource is not None:
         query = query.where(model.resource_id == resource.id)
     rows = session.execute(query.where(model.id > after).limit(limit + 1)).all()
-    return _page(rows, limit, lambda row: row[0].id)
+    return page_of(rows, limit, lambda row: row[0].id)
 
 
 def held_by_id(session: Session, org: Organization, holding: Holding, held_id: int) -> HeldRow:
@@ -255,7 +255,7 @@ def principals_page(
     if after is not None:
         query = query.where(model.id > after)
     rows = session.scalars(query.order_by(model.id).limit(limit + 1)).all()
-    return _page(rows, limit, lambda row: row.id)
+    return page_of(rows, limit, lambda row: row.id)
 
 
 def users_page(session: Session, org: Organization, **page) -> Page[User]:
@@ -365,7 +365,7 @@ def holders_of(
     if after is not None:
         query = query.where(User.id > after)
     rows = session.execute(query.order_by(User.id).limit(limit + 1)).all()
-    return _page(rows, limit, lambda row: row[1].id)
+    return page_of(rows, limit, lambda row: row[1].id)
 
 
 def people_with_access(session: Session, org: Organization, resource: Resource) -> int:

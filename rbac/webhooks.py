@@ -25,11 +25,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from rbac.authorization import authorize
+from rbac.authorization import authorize, permissions_on
 from rbac.context import Context
 from rbac.db import utcnow
-from rbac.errors import InvalidValue, NotFound
+from rbac.errors import Conflict, InvalidValue, NotFound
 from rbac.event_log import EVENT_TYPES, read_events, record_action
+from rbac.listing import Page, page_of
 from rbac.models import DeadLetter, Event, WebhookEndpoint
 from rbac.payloads import WebhookAction, WebhookReplay
 from rbac.resources import org_resource
@@ -38,6 +39,9 @@ SECRET_PREFIX = "whsec_"
 # `*`, a family of events (`access.*`, `dsync.user.*`) or one type (`access.revoked`).
 EVENT_PATTERN = re.compile(r"\*|[a-z_]+(\.[a-z_]+)*(\.\*)?")
 MAX_PATTERNS = 50
+# Endpoints per organization, and how far a backlog is counted (beyond, it reads as the cap).
+MAX_ENDPOINTS = 50
+BACKLOG_CAP = 10_000
 ERROR_LENGTH = 500
 
 
@@ -64,9 +68,13 @@ def create_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """Add a webhook endpoint; return it and its signing secret (`whsec_…`, shown once).
 
-    It receives the events written from now on (`replay` reaches back).
+    It receives the events written from now on (`replay` reaches back). An organization has
+    at most MAX_ENDPOINTS: each is a worker's lease and a backlog to count.
     """
     _authorize(ctx)
+    held = select(func.count()).where(WebhookEndpoint.organization_id == ctx.org.id)
+    if ctx.session.scalar(held) >= MAX_ENDPOINTS:
+        raise Conflict(f"an organization has at most {MAX_ENDPOINTS} webhook endpoints")
     endpoint = WebhookEndpoint(
         organization_id=ctx.org.id,
         url=check_url(url),
@@ -88,6 +96,25 @@ def list_endpoints(session: Session, org_id: int) -> list[WebhookEndpoint]:
     """Return an organization's webhook endpoints, oldest first."""
     query = select(WebhookEndpoint).where(WebhookEndpoint.organization_id == org_id)
     return list(session.scalars(query.order_by(WebhookEndpoint.id)))
+
+
+def endpoints_page(
+    session: Session, org_id: int, *, after: int = 0, limit: int
+) -> Page[WebhookEndpoint]:
+    """Return a page of the organization's endpoints, by id."""
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.organization_id == org_id, WebhookEndpoint.id > after
+    )
+    rows = session.scalars(query.order_by(WebhookEndpoint.id).limit(limit + 1)).all()
+    return page_of(rows, limit, lambda endpoint: endpoint.id)
+
+
+def shown_url(ctx: Context, endpoint: WebhookEndpoint) -> str:
+    """An endpoint's URL as the reader may see it (a viewer: no query, where tokens live)."""
+    held = permissions_on(ctx, org_resource(ctx.session, ctx.org))
+    if ctx.catalog.administration.manage_webhooks in held:
+        return endpoint.url
+    return redacted_url(endpoint.url)
 
 
 def get_endpoint(session: Session, org_id: int, endpoint_id: int) -> WebhookEndpoint:
@@ -167,11 +194,19 @@ def backlog(session: Session, endpoint: WebhookEndpoint) -> int:
 
 
 def waiting(session: Session, endpoint: WebhookEndpoint) -> tuple[int, datetime | None]:
-    """The backlog, and when the oldest event past the cursor was recorded (None if none)."""
-    query = select(func.count(Event.id), func.min(Event.created_at)).where(
-        Event.organization_id == endpoint.organization_id, Event.id > endpoint.cursor
+    """The backlog (up to BACKLOG_CAP), and when its oldest event was recorded (None if none).
+
+    Bounded, so that listing endpoints far behind a busy stream stays cheap: 340 endpoints
+    over 400 000 events once took 2.4 s to list.
+    """
+    past = (
+        select(Event.created_at)
+        .where(Event.organization_id == endpoint.organization_id, Event.id > endpoint.cursor)
+        .order_by(Event.id)
+        .limit(BACKLOG_CAP)
+        .subquery()
     )
-    count, oldest = session.execute(query).one()
+    count, oldest = session.execute(select(func.count(), func.min(past.c.created_at))).one()
     return count, oldest
 
 

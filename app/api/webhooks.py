@@ -1,14 +1,16 @@
 """/api/v1/webhooks: an organization's webhook endpoints (rbac.webhooks), as the CLI has them.
 
 An admin key manages them; any key reads them (never their secrets: a new endpoint's secret
-is in the answer that creates it, once). Another organization's endpoint is a 404.
+is in the answer that creates it, once), a viewer key without the URL's query, where
+receivers keep capability tokens. Another organization's endpoint is a 404.
 """
 
 from app.api.boundary import (
     DELETE_ERRORS,
-    KEY_ERRORS,
+    LIST_ERRORS,
     acting_context,
-    read_context,
+    page_body,
+    read_page,
     read_route,
     takes_body,
     write_route,
@@ -20,7 +22,8 @@ from app.api.schemas.webhooks import (
     WebhookIn,
     WebhookOut,
     WebhookPatchIn,
-    WebhooksOut,
+    WebhooksPage,
+    WebhooksQuery,
 )
 from rbac import webhooks
 
@@ -28,12 +31,12 @@ _MAX_ID = 2**31 - 1
 _ID = f"<int(max={_MAX_ID}):webhook_id>"
 
 
-@read_route("/webhooks", WebhooksOut, errors=KEY_ERRORS)
-def list_webhooks():
-    """The organization's endpoints, oldest first, with where delivery to each stands."""
-    ctx = read_context()
-    endpoints = webhooks.list_endpoints(ctx.session, ctx.org.id)
-    return {"data": [_webhook(ctx, endpoint) for endpoint in endpoints]}
+@read_route("/webhooks", WebhooksPage, query=WebhooksQuery, errors=LIST_ERRORS)
+def list_webhooks(query):
+    """The organization's endpoints, oldest first, a page at a time, with their delivery."""
+    ctx = acting_context()
+    page = read_page(query, webhooks.endpoints_page, ctx.session, ctx.org.id)
+    return page_body(page, lambda endpoint: _webhook(ctx, endpoint), query)
 
 
 @write_route("/webhooks", "POST", 201, WebhookCreatedOut)
@@ -48,7 +51,7 @@ def post_webhook(body):
 @read_route(f"/webhooks/{_ID}", WebhookOut)
 def get_webhook(webhook_id):
     """One endpoint and where delivery to it stands."""
-    ctx = read_context()
+    ctx = acting_context()
     return _webhook(ctx, _endpoint(ctx, webhook_id))
 
 
@@ -82,7 +85,7 @@ def replay_webhook(body, webhook_id):
 @read_route(f"/webhooks/{_ID}/dead-letters", DeadLettersOut)
 def list_dead_letters(webhook_id):
     """The events the endpoint never accepted within the retry window, newest first."""
-    ctx = read_context()
+    ctx = acting_context()
     return {"data": webhooks.dead_letters(ctx.session, _endpoint(ctx, webhook_id))}
 
 
@@ -100,14 +103,17 @@ def _changed(webhook_id: int, operation, *args, **kwargs) -> dict:
 
 
 def _webhook(ctx, endpoint) -> dict:
-    """An endpoint as WebhookOut dumps it: its columns and its backlog."""
+    """An endpoint as WebhookOut dumps it: its columns, its backlog, its URL as the key sees it."""
     return {
         **{column: getattr(endpoint, column) for column in _COLUMNS},
+        "url": webhooks.shown_url(ctx, endpoint),
         "backlog": webhooks.backlog(ctx.session, endpoint),
     }
 
 
-# Every WebhookOut field but the backlog is a column of the endpoint (by its attribute name).
+# Every WebhookOut field but the URL and backlog is a column of the endpoint (by its attribute).
 _COLUMNS = tuple(
-    field.attribute or name for name, field in WebhookOut().fields.items() if name != "backlog"
+    field.attribute or name
+    for name, field in WebhookOut().fields.items()
+    if name not in ("url", "backlog")
 )

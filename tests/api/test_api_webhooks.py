@@ -82,3 +82,47 @@ def test_dead_letters_are_listed_and_replayed(world, app, acme):
         assert delivered_ids(receiver)[1] == dead[0]["event_id"]
         assert all(verify(secret, request) for request in receiver.accepted())
         assert api_error(acme.post(f"{webhook}/replay", {"from": 0}), 422)
+
+
+def test_a_viewer_key_reads_webhook_urls_without_their_query(world, acme, viewer):
+    """Capability tokens live in webhook URLs' queries: a viewer key never reads them."""
+    url = "https://hooks.example/in?token=capability-secret"
+    made = acme.post("/webhooks", {"url": url}).get_json()
+    assert made["url"] == url and acme.get(f"/webhooks/{made['id']}").get_json()["url"] == url
+    for answer in (viewer.get(f"/webhooks/{made['id']}"), viewer.get("/webhooks")):
+        assert answer.status_code == 200
+        assert "capability-secret" not in answer.get_data(as_text=True)
+    assert viewer.get("/webhooks").get_json()["data"][0]["url"] == (
+        "https://hooks.example/in?redacted"
+    )
+
+
+def test_endpoints_come_in_pages_and_an_organization_has_at_most_fifty(world, acme):
+    """GET /webhooks pages by id; the 51st endpoint is a 409 and changes nothing."""
+    ids = [
+        acme.post("/webhooks", {"url": f"https://hooks.example/{n}"}).get_json()["id"]
+        for n in range(webhooks.MAX_ENDPOINTS)
+    ]
+    refused = acme.post("/webhooks", {"url": "https://hooks.example/one-more"})
+    assert api_error(refused, 409)["message"] == "an organization has at most 50 webhook endpoints"
+    seen, cursor = [], 0
+    while True:
+        page = acme.get("/webhooks", after=cursor, limit=20).get_json()
+        seen += [endpoint["id"] for endpoint in page["data"]]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            break
+    assert seen == ids
+    assert acme.get("/webhooks", limit=0).status_code == 400
+
+
+def test_a_backlog_is_counted_up_to_its_cap(world, acme, app, monkeypatch):
+    """A far-behind endpoint's backlog reads as the cap, and its oldest event is the first one."""
+    made = acme.post("/webhooks", {"url": "https://hooks.example/in"}).get_json()
+    monkeypatch.setattr(webhooks, "BACKLOG_CAP", 3)
+    for name in ("ann", "ben", "cid"):
+        world.user(name)
+    backlog = acme.get(f"/webhooks/{made['id']}").get_json()["backlog"]
+    assert backlog == 3  # 3 users made 6 events (created, then granted the default role)
+    monkeypatch.setattr(webhooks, "BACKLOG_CAP", 1000)
+    assert acme.get(f"/webhooks/{made['id']}").get_json()["backlog"] == 6

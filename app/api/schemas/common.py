@@ -82,3 +82,17 @@ class ErrorOut(Schema):
     """Every /api/v1 error."""
 
     error = fields.Nested(ErrorDetail, required=True)
+
+
+def page_schema(item, name: str) -> type[Schema]:
+    """A page schema of these items, with the cursor to resume from."""
+    return Schema.from_dict(
+        {
+            "data": fields.List(fields.Nested(item), required=True),
+            "next_cursor": fields.Integer(
+                required=True, metadata={"description": "pass as `after` for the next page"}
+            ),
+            "has_more": fields.Boolean(required=True),
+        },
+        name=name,
+    )

@@ -7,6 +7,7 @@ from app.api.schemas.common import (
     StrictSchema,
     page_after,
     page_limit,
+    page_schema,
     reference,
     storable,
 )
@@ -163,21 +164,7 @@ class AssignmentOut(Schema):
     created_at = fields.DateTime(format="iso", required=True)
 
 
-def _page_of(item, name: str) -> type[Schema]:
-    """A page schema of these items, with the cursor to resume from."""
-    return Schema.from_dict(
-        {
-            "data": fields.List(fields.Nested(item), required=True),
-            "next_cursor": fields.Integer(
-                required=True, metadata={"description": "pass as `after` for the next page"}
-            ),
-            "has_more": fields.Boolean(required=True),
-        },
-        name=name,
-    )
-
-
-ProjectsPage = _page_of(ProjectOut, "ProjectsPage")
-AssetsPage = _page_of(AssetOut, "AssetsPage")
-GrantsPage = _page_of(GrantOut, "GrantsPage")
-AssignmentsPage = _page_of(AssignmentOut, "AssignmentsPage")
+ProjectsPage = page_schema(ProjectOut, "ProjectsPage")
+AssetsPage = page_schema(AssetOut, "AssetsPage")
+GrantsPage = page_schema(GrantOut, "GrantsPage")
+AssignmentsPage = page_schema(AssignmentOut, "AssignmentsPage")

@@ -2,7 +2,14 @@
 
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas.common import StrictSchema, at_least_one, storable
+from app.api.schemas.common import (
+    StrictSchema,
+    at_least_one,
+    page_after,
+    page_limit,
+    page_schema,
+    storable,
+)
 
 _EVENTS = fields.List(
     fields.String(validate=[validate.Length(min=1, max=100), storable]),
@@ -46,13 +53,17 @@ class WebhookOut(Schema):
     """An endpoint and where delivery to it stands (never its secret)."""
 
     id = fields.Integer()
-    url = fields.String()
+    url = fields.String(
+        metadata={"description": "where it POSTs (a viewer key: the query `redacted`)"}
+    )
     events = fields.List(fields.String(), attribute="event_types")
     enabled = fields.Boolean()
     created_at = fields.DateTime(format="iso")
     created_by = fields.String()
     cursor = fields.Integer(metadata={"description": "the last event id done with"})
-    backlog = fields.Integer(metadata={"description": "events after the cursor"})
+    backlog = fields.Integer(
+        metadata={"description": "events after the cursor, counted up to 10 000"}
+    )
     delivered = fields.Integer()
     failed_attempts = fields.Integer()
     dead = fields.Integer(metadata={"description": "events given up on (dead letters)"})
@@ -68,10 +79,14 @@ class WebhookCreatedOut(WebhookOut):
     secret = fields.String(metadata={"description": "whsec_…: verify signatures with it"})
 
 
-class WebhooksOut(Schema):
-    """The organization's webhook endpoints."""
+class WebhooksQuery(StrictSchema):
+    """A page of endpoints: those whose id is above `after`, at most `limit` of them."""
 
-    data = fields.List(fields.Nested(WebhookOut))
+    after = page_after(2**31 - 1, "return endpoints after this id (the previous next_cursor)")
+    limit = page_limit(50, "at most this many endpoints")
+
+
+WebhooksPage = page_schema(WebhookOut, "WebhooksPage")
 
 
 class DeadLetterOut(Schema):

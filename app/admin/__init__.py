@@ -30,10 +30,12 @@ from web.db import get_catalog, get_session
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf = CSRFProtect()
 
-# Ids in paths are bounded to what an INTEGER column holds: a larger one is a 404 like any
-# made-up id, never a driver's overflow (a 500). Paging cursors are bounded to a BIGINT's.
-ID = "int(max=2147483647)"
-MAX_CURSOR = 2**63 - 1
+# Integers from requests are bounded to their columns: an id in a path to an INTEGER's (a
+# larger one is a 404 like any made-up id), a cursor to its column's (PostgreSQL refuses a
+# larger operand with an error, never a 500 of ours). Event ids are BIGINTs.
+MAX_ID = 2**31 - 1
+MAX_EVENT_ID = 2**63 - 1
+ID = f"int(max={MAX_ID})"
 # A page of /admin: printable ASCII after the prefix (no space, no control character).
 ADMIN_PAGE = re.compile(r"/admin/[!-~]*")
 PUBLIC_ENDPOINTS = {
@@ -131,12 +133,12 @@ def admin_page(target: str) -> str:
     return url_for("admin.overview")
 
 
-def page_cursor(name: str) -> int | None:
-    """A paging cursor from the query string: None when absent or not a number, at most a BIGINT."""
+def page_cursor(name: str, maximum: int = MAX_ID) -> int | None:
+    """A paging cursor from the query string, at most `maximum`; None if absent or no number."""
     value = request.args.get(name, "")
     if not (value.isascii() and value.isdigit()):
         return None
-    return min(int(value), MAX_CURSOR)
+    return min(int(value), maximum)
 
 
 def acting() -> Context:

@@ -9,7 +9,7 @@ stream, newest first, filtered by type, user, resource or actor.
 from flask import flash, g, render_template, request, url_for
 from sqlalchemy import select
 
-from app.admin import ID, acting, bp, may, page_cursor, require
+from app.admin import ID, MAX_EVENT_ID, acting, bp, may, page_cursor, require
 from app.admin.boundary import Done, shown_once, writes
 from app.admin.confirm import confirm_then_change
 from app.admin.forms import ActionForm, ApiKeyForm, checked
@@ -137,7 +137,7 @@ def _audit_filter(ctx) -> tuple[audit.AuditFilter, bool]:
         if value is not None and value not in known:
             flash(f"no event {name} {value!r}", "error")
             understood = False
-    before = page_cursor("before")
+    before = page_cursor("before", MAX_EVENT_ID)
     wanted = audit.AuditFilter(
         family=family,
         user_id=user_id,

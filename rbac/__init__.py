@@ -9,7 +9,8 @@ each question to its module):
 - the read side: `queries` (check, explain, verify), `listing`, `lookups`, `audit`,
   `evaluation` (pure), `user_access`, `wording`;
 - the platform around the model: `tenancy` (organizations, directories, tokens, API keys),
-  `accounts` (admin accounts and sessions), `webhooks`, `journal`, `idempotency`, `wire`;
+  `accounts` (admin accounts and sessions), `hash_slots` (a bound on password hashing per
+  host), `webhooks`, `journal`, `idempotency`, `wire`;
 - shared: `models`, `db`, `catalog`, `context`, `errors`, `resources`, `group_graph`, `bulk`.
 
 The platform stands on the model and never the other way round (an import-linter contract).

@@ -8,16 +8,16 @@ so logging out, expiring and deactivating the user end them at once.
 """
 
 import base64
-import functools
 import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from rbac import provisioning
@@ -25,20 +25,28 @@ from rbac.admin import grants, principals
 from rbac.authorization import authorize_role
 from rbac.catalog import Scope
 from rbac.context import SYSTEM, Context
-from rbac.db import casefold_key, utcnow
-from rbac.errors import Forbidden, InvalidValue, NotFound
+from rbac.db import casefold_key, conflict_insert, utcnow
+from rbac.errors import DomainError, Forbidden, InvalidValue, NotFound
 from rbac.event_log import record_action, record_event
+from rbac.hash_slots import UNBOUNDED
 from rbac.models import (
     AdminCredential,
     AdminLoginChoice,
     AdminPasswordLink,
     AdminSession,
     EffectiveAccess,
+    LoginAttempts,
     Organization,
     Resource,
     User,
 )
-from rbac.payloads import Login, PasswordLinkCreated, PasswordSetByLink, PasswordSetByOperator
+from rbac.payloads import (
+    AccountUnlocked,
+    Login,
+    PasswordLinkCreated,
+    PasswordSetByLink,
+    PasswordSetByOperator,
+)
 from rbac.resources import org_resource
 from rbac.tenancy import hash_token
 
@@ -48,12 +56,16 @@ MIN_PASSWORD_LENGTH = 12
 # Five wrong passwords in a row lock the account for a quarter of an hour.
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+# Sign-in attempts, whatever their outcome, per client address and per email in a window:
+# past them an attempt is refused before any hash (an office behind one address has room).
+ADDRESS_LIMIT = (30, timedelta(minutes=5))
+EMAIL_LIMIT = (10, timedelta(minutes=15))
 SESSION_LIFETIME = timedelta(hours=8)
 
 
-def hash_password(password: str) -> str:
-    """Return a password's scrypt hash with its parameters and a fresh salt."""
-    salt = secrets.token_bytes(16)
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """Return a password's scrypt hash with its parameters and its salt (fresh unless given)."""
+    salt = salt or secrets.token_bytes(16)
     digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encoded[0]}${encoded[1]}"
@@ -61,14 +73,44 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored: str, password: str) -> bool:
     """Whether a password matches a stored hash (compared in constant time)."""
+    return _verify_all([stored], password)[0]
+
+
+def _verify_all(stored: Sequence[str], password: str) -> list[bool]:
+    """Whether a password matches each stored hash, with one scrypt per distinct salt.
+
+    The accounts of one email share a salt (`_salt_for`): a sign-in costs one hash, however
+    many organizations the email administers, so its time does not tell how many it has.
+    """
+    computed: dict[tuple, bytes | None] = {}
+    matches = []
+    for hashed in stored:
+        try:
+            scheme, n, r, p, salt, digest = hashed.split("$")
+            params = (int(n), int(r), int(p), base64.b64decode(salt))
+            if scheme != "scrypt":
+                raise ValueError(scheme)
+            if params not in computed:
+                computed[params] = _scrypt(password, params[3], *params[:3])
+            matches.append(hmac.compare_digest(computed[params], base64.b64decode(digest)))
+        except ValueError:
+            matches.append(False)
+    return matches
+
+
+def _salt_for(session: Session, user: User) -> bytes:
+    """The salt of the email's other accounts (so one hash checks them all), or a fresh one."""
+    other = session.scalar(
+        select(AdminCredential.password_hash)
+        .join(User, User.id == AdminCredential.user_id)
+        .where(User.user_name_key == user.user_name_key, User.id != user.id)
+        .order_by(AdminCredential.created_at)
+        .limit(1)
+    )
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        computed = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
-    except ValueError:
-        return False
-    return hmac.compare_digest(computed, base64.b64decode(digest))
+        return base64.b64decode(other.split("$")[4]) if other else secrets.token_bytes(16)
+    except (IndexError, ValueError):
+        return secrets.token_bytes(16)
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
@@ -96,7 +138,7 @@ def create_admin(ctx: Context, email: str, password: str, role: str = "owner") -
     role_name = ctx.catalog.role(Scope.ORGANIZATION, role).name
     grants.give_role(ctx, user, role_name, org_resource(ctx.session, ctx.org))
     credential = ctx.session.get(AdminCredential, user.id) or AdminCredential(user_id=user.id)
-    credential.password_hash = hash_password(password)
+    credential.password_hash = hash_password(password, _salt_for(ctx.session, user))
     credential.failed_logins, credential.locked_until = 0, None
     ctx.session.add(credential)
     # A new password ends every session the old one opened.
@@ -125,18 +167,33 @@ class LoginResult:
     locked: bool = False
 
 
-def log_in(session: Session, email: str, password: str, now: datetime | None = None) -> LoginResult:
+def log_in(
+    session: Session,
+    email: str,
+    password: str,
+    now: datetime | None = None,
+    *,
+    address: str | None = None,
+    hashing: Callable[[], AbstractContextManager] = UNBOUNDED,
+) -> LoginResult:
     """Check an email and password against every admin account with that email.
+
+    First the attempt is counted against its client address and its email (`count_attempt`):
+    past a limit it is refused (TooManyAttempts) before any hash. Then one scrypt, within a
+    slot of `hashing` (rbac.hash_slots: a bound per host; Busy if none is free), checks every
+    account of the email: they share a salt, so the time taken does not tell how many there
+    are, nor which exist (an unknown email costs a hash too).
 
     A wrong password counts against the accounts with that email, unless it opened one of
     them (an admin of two orgs with two passwords does not lock one by using the other); the
     fifth failure in a row locks an account for LOCKOUT. Failures are counted in the database
-    (`failed_logins + 1`), so parallel guesses each count. Every account's hash is checked,
-    locked or not: the time taken does not tell locked accounts apart. A deactivated user
-    cannot log in. Someone who administers several organizations with one email and password
-    opens all of them, in the order of their slugs, and picks one.
+    (`failed_logins + 1`), so parallel guesses each count. A locked account's hash is checked
+    too: the time taken does not tell locked accounts apart. A deactivated user cannot log
+    in. Someone who administers several organizations with one email and password opens all
+    of them, in the order of their slugs, and picks one.
     """
     now = now or utcnow()
+    count_attempt(session, email, address, now)
     candidates = session.execute(
         select(User, AdminCredential, Organization.slug)
         .join(AdminCredential, AdminCredential.user_id == User.id)
@@ -144,12 +201,13 @@ def log_in(session: Session, email: str, password: str, now: datetime | None = N
         .where(User.user_name_key == casefold_key(email))
         .order_by(Organization.slug)
     ).all()
+    with hashing():
+        stored = [credential.password_hash for _, credential, _ in candidates]
+        rights = _verify_all(stored or [_NO_ACCOUNT], password)
     if not candidates:
-        verify_password(_dummy_hash(), password)
         return LoginResult()
     matched, missed, locked = [], [], False
-    for user, credential, _ in candidates:
-        right = verify_password(credential.password_hash, password)
+    for (user, credential, _), right in zip(candidates, rights, strict=True):
         if credential.locked_until is not None and credential.locked_until > now:
             locked = True
         elif right and user.active:
@@ -163,6 +221,86 @@ def log_in(session: Session, email: str, password: str, now: datetime | None = N
             locked |= _count_failure(session, user, credential, now)
     session.flush()
     return LoginResult(tuple(matched), locked and not matched)
+
+
+class TooManyAttempts(DomainError):
+    """Sign-in attempts from this address, or for this email, passed their limit for now."""
+
+    def __init__(self, message: str, retry_after: timedelta):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def count_attempt(session: Session, email: str, address: str | None, now: datetime) -> None:
+    """Count a sign-in attempt against its address and its email; refuse one past a limit.
+
+    The counters are rows of the database (`login_attempts`), incremented in one statement
+    each, so that the limits hold across workers and hosts. A window opens at an attempt and
+    lasts its length; the rows of windows long over are pruned as attempts come.
+    """
+    limits = [(f"email:{casefold_key(email)[:250]}", *EMAIL_LIMIT)]
+    if address:
+        limits.insert(0, (f"address:{address[:100]}", *ADDRESS_LIMIT))
+    longest = max(window for _, _, window in (*limits, (None, None, ADDRESS_LIMIT[1])))
+    session.execute(delete(LoginAttempts).where(LoginAttempts.window_started_at < now - longest))
+    for key, most, window in limits:
+        attempts, started = _counted(session, key, window, now)
+        if attempts > most:
+            what = "this address" if key.startswith("address:") else "this email"
+            raise TooManyAttempts(
+                f"too many sign-in attempts from {what}: try again later", started + window - now
+            )
+
+
+def _counted(session: Session, key: str, window: timedelta, now: datetime) -> tuple[int, datetime]:
+    """Add an attempt to a key's window (a new one if it is over); return the count and start."""
+    insert = conflict_insert(session.get_bind().dialect.name)
+    over = LoginAttempts.window_started_at <= now - window
+    statement = (
+        insert(LoginAttempts)
+        .values(key=key, window_started_at=now, attempts=1)
+        .on_conflict_do_update(
+            index_elements=[LoginAttempts.key],
+            set_={
+                "attempts": case((over, 1), else_=LoginAttempts.attempts + 1),
+                "window_started_at": case((over, now), else_=LoginAttempts.window_started_at),
+            },
+        )
+        .returning(LoginAttempts.attempts, LoginAttempts.window_started_at)
+    )
+    return tuple(session.execute(statement).one())
+
+
+def locked_until(session: Session, user: User, now: datetime | None = None) -> datetime | None:
+    """Until when sign-ins to an admin account are refused (failures, or its email's limit)."""
+    now = now or utcnow()
+    credential = session.get(AdminCredential, user.id)
+    ends = []
+    if credential is not None and credential.locked_until and credential.locked_until > now:
+        ends.append(credential.locked_until)
+    counted = session.get(LoginAttempts, f"email:{user.user_name_key[:250]}")
+    most, window = EMAIL_LIMIT
+    if counted and counted.attempts >= most and counted.window_started_at + window > now:
+        ends.append(counted.window_started_at + window)
+    return max(ends, default=None)
+
+
+def unlock(ctx: Context, user: User) -> None:
+    """Unlock an admin account locked by failed logins, and forget its email's attempts.
+
+    Allowed to an admin who could give every role the account holds (as a set-password link
+    is): the per-email limit must not become a free lockout of a named admin.
+    """
+    credential = ctx.session.get(AdminCredential, user.id)
+    if credential is None or user.organization_id != ctx.org.id:
+        raise NotFound(f"{user.user_name} has no admin account here")
+    _authorize_account(ctx, user)
+    credential.failed_logins, credential.locked_until = 0, None
+    ctx.session.execute(
+        delete(LoginAttempts).where(LoginAttempts.key == f"email:{user.user_name_key[:250]}")
+    )
+    ctx.session.flush()
+    record_action(ctx, "admin.login.unlocked", AccountUnlocked(_account(user)))
 
 
 def _count_failure(session: Session, user: User, credential: AdminCredential, now) -> bool:
@@ -211,10 +349,12 @@ def admin_label(user: User) -> str:
     return f"admin:{user.user_name}"
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash to verify when no account has the email: a miss costs what a wrong password does."""
-    return hash_password(secrets.token_urlsafe(16))
+# What a sign-in for an email with no account checks, so that a miss costs what a wrong
+# password does: the hash of a random password nobody knows (kept as text, so that the first
+# miss costs no second hash).
+_NO_ACCOUNT = (
+    "scrypt$32768$8$1$9xiUGrpXHsvb1/uvp/0evg==$MJWG1xF/z7xOs8Y5mqjNcMOFYDt9VXwR7oL/F6Qzmok="
+)
 
 
 def open_session(session: Session, user: User, lifetime: timedelta = SESSION_LIFETIME) -> str:
@@ -348,6 +488,18 @@ def _credential_mark(session: Session, user_id: str) -> str | None:
 PASSWORD_LINK_LIFETIME = timedelta(hours=24)
 
 
+def _authorize_account(ctx: Context, user: User) -> None:
+    """Let the actor act on an admin account only if they could give its every role."""
+    held = ctx.session.execute(
+        select(EffectiveAccess.role, EffectiveAccess.additive, Resource)
+        .join(Resource, Resource.id == EffectiveAccess.resource_id)
+        .where(EffectiveAccess.user_id == user.id)
+    )
+    for role, additive, resource in held:
+        for name in {role, *additive} - {None}:
+            authorize_role(ctx, name, resource)
+
+
 def issue_password_link(ctx: Context, user: User) -> str:
     """Give an admin account's holder a one-time way to set its password; return its secret.
 
@@ -359,14 +511,7 @@ def issue_password_link(ctx: Context, user: User) -> str:
         raise NotFound(f"no user {user.id!r} in organization {ctx.org.slug!r}")
     if ctx.session.get(AdminCredential, user.id) is None:
         raise InvalidValue(f"{user.user_name} has no admin account (rolecall admin create)")
-    held = ctx.session.execute(
-        select(EffectiveAccess.role, EffectiveAccess.additive, Resource)
-        .join(Resource, Resource.id == EffectiveAccess.resource_id)
-        .where(EffectiveAccess.user_id == user.id)
-    )
-    for role, additive, resource in held:
-        for name in {role, *additive} - {None}:
-            authorize_role(ctx, name, resource)
+    _authorize_account(ctx, user)
     now = utcnow()
     ctx.session.execute(
         update(AdminPasswordLink)
@@ -402,7 +547,7 @@ def set_password_with_link(session: Session, token: str, password: str) -> User:
         raise InvalidValue(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
     user = session.get(User, link.user_id)
     credential = session.get(AdminCredential, user.id)
-    credential.password_hash = hash_password(password)
+    credential.password_hash = hash_password(password, _salt_for(session, user))
     credential.failed_logins, credential.locked_until = 0, None
     link.used_at = utcnow()
     provisioning.end_admin_sessions(session, user)

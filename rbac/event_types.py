@@ -26,6 +26,7 @@ from typing import get_args
 
 from rbac.payloads import (
     AccessChange,
+    AccountUnlocked,
     ApiKeyAction,
     DefaultRoleChange,
     DirectoryAction,
@@ -143,6 +144,7 @@ TYPES = (
     _action("admin.login.succeeded", Login, "an admin logged in"),
     _action("admin.login.failed", Login, "the first failed login of a series"),
     _action("admin.login.locked", Login, "failed logins locked an account"),
+    _action("admin.login.unlocked", AccountUnlocked, "an admin unlocked a locked account"),
 )
 
 BY_NAME = {event_type.name: event_type for event_type in TYPES}

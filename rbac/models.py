@@ -166,6 +166,19 @@ class AdminCredential(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class LoginAttempts(Base):
+    """Sign-in attempts counted in a window, by client address or by email (rbac.accounts).
+
+    In the database, so that the limits hold across worker processes and hosts.
+    """
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "address:…" or "email:…"
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
 class AdminSession(Base):
     """A logged-in browser: its cookie's digest, its user, and when it ends."""
 

@@ -314,6 +314,13 @@ class PasswordLinkCreated:
 
 
 @dataclass(slots=True, frozen=True)
+class AccountUnlocked:
+    """An admin unlocked an account that failed logins had locked."""
+
+    user: dict
+
+
+@dataclass(slots=True, frozen=True)
 class Login:
     """A login succeeded, failed first or locked an account: the account, failures so far."""
 

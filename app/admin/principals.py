@@ -136,6 +136,7 @@ def user(user_id):
         explained=explained,
         grant_form=_grant_form(),
         admin_account=get_session().get(AdminCredential, found.id) is not None,
+        locked_until=accounts.locked_until(get_session(), found),
         password_link=shown_once(),
         action=ActionForm(),
     )
@@ -152,6 +153,15 @@ def password_link(user_id):
         url_for("admin.user", user_id=found.id),
         secret=external_url("admin.set_password", token=token),
     )
+
+
+@bp.post("/users/<user_id>/unlock")
+@writes("admin.user")
+def unlock_account(user_id):
+    """Unlock an admin account that failed sign-ins locked (its email's attempts forgotten)."""
+    found = lookups.find_user(get_session(), g.org, user_id)
+    accounts.unlock(acting(), found)
+    return Done(f"{found.user_name} may sign in again.", url_for("admin.user", user_id=found.id))
 
 
 def _grant_form(**defaults) -> GrantForm:

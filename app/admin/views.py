@@ -7,7 +7,17 @@ Every POST under /admin is refused without its CSRF token before it reaches a vi
 
 from datetime import timedelta
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import func, select
 
 from app.admin import ID, acting, admin_page, bp, may_act, permission_of, require_any
@@ -26,6 +36,7 @@ from app.observability import path_holds_secret
 from rbac import accounts, journal, tenancy
 from rbac.db import utcnow
 from rbac.errors import InvalidValue
+from rbac.hash_slots import Busy
 from rbac.models import (
     Directory,
     DirectoryToken,
@@ -58,7 +69,24 @@ def log_in():
     form = LoginForm()
     if not form.validate():
         return render_template("admin/login.html", form=form), 400
-    result = accounts.log_in(get_session(), form.email.data, form.password.data)
+    try:
+        result = accounts.log_in(
+            get_session(),
+            form.email.data,
+            form.password.data,
+            address=request.remote_addr,
+            hashing=current_app.extensions["rolecall.hash_slots"].take,
+        )
+    except accounts.TooManyAttempts as error:
+        committed()  # the attempt counts, refused or not
+        minutes = max(1, round(error.retry_after.total_seconds() / 60))
+        flash(f"Too many sign-in attempts: try again in {minutes} minute(s).", "error")
+        retry = {"Retry-After": str(max(1, int(error.retry_after.total_seconds())))}
+        return render_template("admin/login.html", form=form), 429, retry
+    except Busy:
+        committed()
+        flash("Too many sign-ins at once: try again in a moment.", "error")
+        return render_template("admin/login.html", form=form), 429, {"Retry-After": "1"}
     if not result.users:
         committed()  # failed attempts count towards the lockout, and are events
         # One message for every failure: it never tells which emails have an account.

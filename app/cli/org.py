@@ -5,7 +5,16 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from app.cli.base import cli, commit_change, format_time, org_command, org_context, org_option, say
+from app.cli.base import (
+    cli,
+    commit_change,
+    format_time,
+    lookup_user,
+    org_command,
+    org_context,
+    org_option,
+    say,
+)
 from rbac import accounts, tenancy
 from rbac.admin import settings
 
@@ -95,3 +104,12 @@ def admin_create(org_slug, email, password_stdin, role):
     password = sys.stdin.readline().rstrip("\r\n")
     user = commit_change(accounts.create_admin, org_context(org_slug), email, password, role)
     say(f"admin {user.user_name} of {org_slug} ({role}): log in at /admin/login")
+
+
+@org_command(admin_group, "unlock")
+@click.option("--email", required=True, help="the account's login")
+def admin_unlock(ctx, email):
+    """Unlock an admin account that failed sign-ins locked, and forget its email's attempts."""
+    user = lookup_user(ctx, email)
+    commit_change(accounts.unlock, ctx, user)
+    say(f"admin {user.user_name} of {ctx.org.slug} may sign in again")

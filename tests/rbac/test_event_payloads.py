@@ -121,3 +121,4 @@ def _admin_actions(ctx: Context) -> None:
     assert accounts.log_in(ctx.session, "erin@example.com", PASSWORD + "!").users
     for _ in range(accounts.MAX_FAILED_LOGINS):
         accounts.log_in(ctx.session, "erin@example.com", "wrong")
+    accounts.unlock(ctx, erin)

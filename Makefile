@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test lint bench bench-api bench-webhooks bench-sync bench-verify bench-scim fuzz stateful image-check \
+.PHONY: run test lint bench bench-api bench-webhooks bench-sync bench-verify bench-scim bench-login fuzz \
+	stateful image-check \
 	image-check-stand-in clean
 
 $(BIN)/python:
@@ -82,6 +83,11 @@ bench-sync: $(VENV)/.test-deps
 bench-verify: $(VENV)/.test-deps
 	$(BIN)/python bench/verify.py
 	scripts/with-postgres $(BIN)/python bench/verify.py
+
+## SCIM's latency under a flood of sign-in attempts, bounded and not, both backends.
+bench-login: $(VENV)/.test-deps
+	$(BIN)/python bench/login_flood.py
+	scripts/with-postgres $(BIN)/python bench/login_flood.py
 
 ## SCIM side by side: the stack's floor, scim2-server 0.8.3 (own virtualenv) and Rolecall.
 bench-scim: $(VENV)/.test-deps

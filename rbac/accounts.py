@@ -178,8 +178,8 @@ def log_in(
 ) -> LoginResult:
     """Check an email and password against every admin account with that email.
 
-    First the attempt is counted against its client address and its email (`count_attempt`):
-    past a limit it is refused (TooManyAttempts) before any hash. Then one scrypt, within a
+    An attempt from an address, or for an email, past its limit is refused (TooManyAttempts)
+    before any hash; the others are counted (`count_attempt`). One scrypt, within a
     slot of `hashing` (rbac.hash_slots: a bound per host; Busy if none is free), checks every
     account of the email: they share a salt, so the time taken does not tell how many there
     are, nor which exist (an unknown email costs a hash too).
@@ -193,17 +193,21 @@ def log_in(
     of them, in the order of their slugs, and picks one.
     """
     now = now or utcnow()
-    count_attempt(session, email, address, now)
-    candidates = session.execute(
-        select(User, AdminCredential, Organization.slug)
-        .join(AdminCredential, AdminCredential.user_id == User.id)
-        .join(Organization, Organization.id == User.organization_id)
-        .where(User.user_name_key == casefold_key(email))
-        .order_by(Organization.slug)
-    ).all()
+    # The slot first: when the host is busy hashing, an attempt costs not even a read.
     with hashing():
+        refuse_past_limits(session, email, address, now)
+        candidates = session.execute(
+            select(User, AdminCredential, Organization.slug)
+            .join(AdminCredential, AdminCredential.user_id == User.id)
+            .join(Organization, Organization.id == User.organization_id)
+            .where(User.user_name_key == casefold_key(email))
+            .order_by(Organization.slug)
+        ).all()
         stored = [credential.password_hash for _, credential, _ in candidates]
         rights = _verify_all(stored or [_NO_ACCOUNT], password)
+    # Written after the hash: on SQLite a write holds the database's one write lock until
+    # commit, and a hash held under it made every sign-in, and every SCIM write, wait.
+    count_attempt(session, email, address, now)
     if not candidates:
         return LoginResult()
     matched, missed, locked = [], [], False
@@ -231,25 +235,40 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+def _limits(email: str, address: str | None) -> list[tuple[str, int, timedelta]]:
+    """The counters an attempt counts against: (key, most attempts, window)."""
+    limits = [(f"email:{casefold_key(email)[:250]}", *EMAIL_LIMIT)]
+    if address:
+        limits.insert(0, (f"address:{address[:100]}", *ADDRESS_LIMIT))
+    return limits
+
+
+def refuse_past_limits(session: Session, email: str, address: str | None, now: datetime) -> None:
+    """Refuse (TooManyAttempts) an attempt whose address or email used up its window.
+
+    A read: refusing writes nothing, so a flood of refused attempts costs no write lock.
+    """
+    for key, most, window in _limits(email, address):
+        counted = session.get(LoginAttempts, key)
+        if counted and counted.attempts >= most and counted.window_started_at + window > now:
+            what = "this address" if key.startswith("address:") else "this email"
+            raise TooManyAttempts(
+                f"too many sign-in attempts from {what}: try again later",
+                counted.window_started_at + window - now,
+            )
+
+
 def count_attempt(session: Session, email: str, address: str | None, now: datetime) -> None:
-    """Count a sign-in attempt against its address and its email; refuse one past a limit.
+    """Count a sign-in attempt against its address and its email.
 
     The counters are rows of the database (`login_attempts`), incremented in one statement
     each, so that the limits hold across workers and hosts. A window opens at an attempt and
     lasts its length; the rows of windows long over are pruned as attempts come.
     """
-    limits = [(f"email:{casefold_key(email)[:250]}", *EMAIL_LIMIT)]
-    if address:
-        limits.insert(0, (f"address:{address[:100]}", *ADDRESS_LIMIT))
-    longest = max(window for _, _, window in (*limits, (None, None, ADDRESS_LIMIT[1])))
+    longest = max(ADDRESS_LIMIT[1], EMAIL_LIMIT[1])
     session.execute(delete(LoginAttempts).where(LoginAttempts.window_started_at < now - longest))
-    for key, most, window in limits:
-        attempts, started = _counted(session, key, window, now)
-        if attempts > most:
-            what = "this address" if key.startswith("address:") else "this email"
-            raise TooManyAttempts(
-                f"too many sign-in attempts from {what}: try again later", started + window - now
-            )
+    for key, _, window in _limits(email, address):
+        _counted(session, key, window, now)
 
 
 def _counted(session: Session, key: str, window: timedelta, now: datetime) -> tuple[int, datetime]:

@@ -43,11 +43,12 @@ def test_bench_steps_run_on_a_small_group(app):
         "bench/sync.py --users 40 --groups 4 --members 20 --clients 2",
         "bench/verify.py --users 40 --groups 4 --members 20",
         "bench/scim_cpu.py --requests 20 --users 20",
+        "bench/login_flood.py --clients 2 --seconds 0.5 --users 3",
         # Without the peer's virtualenv its rows are skipped; the floor and Rolecall still run.
         "bench/scim_side_by_side.py --quick --users 30 --groups 2 --members 20 --warmup 0.2"
         " --duration 0.5 --user-deletes 5 --group-deletes 1 --clients 2 --peer-venv /nonexistent",
     ],
-    ids=["sync", "verify", "scim-cpu", "side-by-side"],
+    ids=["sync", "verify", "scim-cpu", "login-flood", "side-by-side"],
 )
 def test_benchmarks_run_end_to_end(app, database_url, command):
     """Each benchmark runs through at a tiny size and exits 0 (no error, no drift).

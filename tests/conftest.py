@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 
 import pytest
@@ -18,6 +19,10 @@ from rbac.db import Base, make_engine
 from rbac.event_log import read_events
 from rbac.models import EffectiveAccess, Provider
 from web.db import get_engine, get_session
+
+# This run's hashing slots (rbac.hash_slots), in and out of process: another run on the machine
+# holds its own, so that two suites at once never find each other's sign-ins busy.
+os.environ.setdefault("ROLECALL_LOGIN_HASH_SLOTS_DIR", tempfile.mkdtemp(prefix="rolecall-slots-"))
 
 SCIM_JSON = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

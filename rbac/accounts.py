@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from rbac import provisioning
@@ -61,6 +61,9 @@ LOCKOUT = timedelta(minutes=15)
 ADDRESS_LIMIT = (30, timedelta(minutes=5))
 EMAIL_LIMIT = (10, timedelta(minutes=15))
 SESSION_LIFETIME = timedelta(hours=8)
+# Live sessions a user may hold (browsers, devices); sessions over are kept this long, then go.
+MAX_SESSIONS = 10
+SESSION_RETENTION = timedelta(days=1)
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -377,9 +380,27 @@ _NO_ACCOUNT = (
 
 
 def open_session(session: Session, user: User, lifetime: timedelta = SESSION_LIFETIME) -> str:
-    """Start a session for a user; return the secret its cookie carries."""
+    """Start a session for a user; return the secret its cookie carries.
+
+    A user keeps at most MAX_SESSIONS live (a new one ends the oldest), and sessions over for
+    SESSION_RETENTION are deleted, so that logins cannot grow the table without end.
+    """
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    over = func.coalesce(AdminSession.ended_at, AdminSession.expires_at)
+    session.execute(delete(AdminSession).where(over < now - SESSION_RETENTION))
+    live = session.scalars(
+        select(AdminSession.id)
+        .where(
+            AdminSession.user_id == user.id,
+            AdminSession.ended_at.is_(None),
+            AdminSession.expires_at > now,
+        )
+        .order_by(AdminSession.created_at.desc(), AdminSession.id.desc())
+        .offset(MAX_SESSIONS - 1)
+    ).all()
+    if live:
+        session.execute(update(AdminSession).where(AdminSession.id.in_(live)).values(ended_at=now))
     session.add(
         AdminSession(
             token_hash=hash_token(token), user_id=user.id, created_at=now, expires_at=now + lifetime

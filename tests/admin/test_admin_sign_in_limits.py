@@ -9,11 +9,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app import create_app
-from rbac import accounts, tenancy
+from rbac import accounts, lookups, tenancy
 from rbac.db import utcnow
-from rbac.models import LoginAttempts
+from rbac.models import AdminSession, LoginAttempts
 from tests.conftest import PASSWORD, Browser, create_admin, make_directory
 from web.db import get_session
 
@@ -168,9 +169,27 @@ def test_behind_a_proxy_the_forwarded_address_counts(world, app, database_url):
 
 
 def _user_id(app, user_name: str) -> str:
-    from rbac import lookups
-
     with app.app_context():
         session = get_session()
         org = tenancy.get_organization(session, "acme")
         return lookups.find_user(session, org, user_name).id
+
+
+def test_sessions_are_capped_per_user_and_old_ones_pruned(world, app):
+    """The eleventh login ends the oldest live session; sessions over a day ago are deleted."""
+    create_admin(app)
+    with app.app_context():
+        session = get_session()
+        ada = lookups.find_user(
+            session, tenancy.get_organization(session, "acme"), "ada@example.com"
+        )
+        tokens = [accounts.open_session(session, ada) for _ in range(accounts.MAX_SESSIONS + 1)]
+        assert accounts.session_user(session, tokens[0]) is None  # the oldest, ended
+        assert all(accounts.session_user(session, t) is not None for t in tokens[1:])
+        long_ago = utcnow() - accounts.SESSION_RETENTION - timedelta(minutes=1)
+        for row in session.scalars(select(AdminSession)):
+            row.expires_at, row.ended_at = long_ago, row.ended_at and long_ago
+        session.flush()
+        accounts.open_session(session, ada)
+        assert len(session.scalars(select(AdminSession)).all()) == 1
+        session.rollback()

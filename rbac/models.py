@@ -102,10 +102,11 @@ class DirectoryToken(Base):
 
 
 class ApiKeyRole(StrEnum):
-    """What an /api/v1 key may do: a viewer reads and checks, an admin also writes."""
+    """What an /api/v1 key may do: check and explain (checker), also read (viewer), write."""
 
     ADMIN = "admin"
     VIEWER = "viewer"
+    CHECKER = "checker"
 
 
 class ApiKey(Base):
@@ -127,6 +128,7 @@ class ApiKey(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(300))
     revoked_by: Mapped[str | None] = mapped_column(String(300))

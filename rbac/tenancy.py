@@ -237,15 +237,21 @@ def authenticate_token(session: Session, plaintext: str) -> DirectoryToken | Non
     return _find_live(session, _TOKEN_BY_DIGEST, DirectoryToken.token_hash, plaintext)
 
 
-def issue_api_key(ctx: Context, name: str, role: str = ApiKeyRole.ADMIN) -> tuple[ApiKey, str]:
-    """Create an /api/v1 key acting with a role (admin or viewer); return its row and plaintext."""
+def issue_api_key(
+    ctx: Context, name: str, role: str = ApiKeyRole.ADMIN, expires_at: datetime | None = None
+) -> tuple[ApiKey, str]:
+    """Create an /api/v1 key acting with a role, expiring or not; return its row and plaintext."""
     _authorize_api_keys(ctx)
     try:
         role = ApiKeyRole(role.lower())
     except ValueError:
         choices = ", ".join(r.value for r in ApiKeyRole)
         raise InvalidValue(f"an API key's role is one of {choices}, not {role!r}") from None
-    key, plaintext = _new_credential(ctx, ApiKey, organization_id=ctx.org.id, name=name, role=role)
+    if expires_at is not None and expires_at <= utcnow():
+        raise InvalidValue("an API key's expiry is in the future")
+    key, plaintext = _new_credential(
+        ctx, ApiKey, organization_id=ctx.org.id, name=name, role=role, expires_at=expires_at
+    )
     record_action(ctx, "api_key.created", ApiKeyAction(_key_named(key)))
     return key, plaintext
 
@@ -408,4 +414,6 @@ def _token_named(token: DirectoryToken) -> dict:
 
 
 def _key_named(key: ApiKey) -> dict:
-    return {"id": key.id, "name": key.name, "prefix": key.prefix, "role": key.role.value}
+    expires = key.expires_at.isoformat() if key.expires_at else None
+    named = {"id": key.id, "name": key.name, "prefix": key.prefix, "role": key.role.value}
+    return named | {"expires_at": expires}

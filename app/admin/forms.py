@@ -133,10 +133,14 @@ class MemberForm(FlaskForm):
 
 
 class ApiKeyForm(FlaskForm):
-    """A new API key: a name to tell it apart, and its role."""
+    """A new API key: a name to tell it apart, its role, and in how many days it expires."""
 
     name = StringField("Name", validators=[InputRequired(), Length(max=200)])
-    role = SelectField("Role", choices=["viewer", "admin"])
+    # The least power first: most applications only ask check and explain.
+    role = SelectField("Role", choices=["checker", "viewer", "admin"])
+    expires_in_days = IntegerField(
+        "Expires in (days)", validators=[Optional(), NumberRange(1, 3650)]
+    )
 
 
 class GrantForm(FlaskForm):

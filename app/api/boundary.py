@@ -201,6 +201,9 @@ QUERY = {"location": "query", "error_status_code": 400, "unknown": None}
 
 # POST routes that only read: questions, not changes.
 _READ_ONLY = {"api.check"}
+# All a checker key may ask: an application that gates its own requests needs no more, and
+# should not hold a key that reads every user and the whole log.
+_QUESTIONS = {"api.check", "api.explain"}
 
 
 @bp.before_request
@@ -218,6 +221,10 @@ def authenticate():
     if session.dirty:  # last_used_at, written at most once a minute
         session.commit()
     g.api_key, g.org = key, key.organization
+    if key.role == ApiKeyRole.CHECKER and request.endpoint not in _QUESTIONS:
+        raise ApiError(
+            403, "forbidden", "this is a checker API key: it asks check and explain only"
+        )
 
 
 def writes(view):
@@ -230,9 +237,8 @@ def writes(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if g.api_key.role != ApiKeyRole.ADMIN:
-            raise ApiError(
-                403, "forbidden", "this is a viewer API key: it reads and checks, never writes"
-            )
+            role = g.api_key.role.value
+            raise ApiError(403, "forbidden", f"this is a {role} API key: it never writes")
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return _write(view, args, kwargs)

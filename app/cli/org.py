@@ -1,6 +1,7 @@
 """`rolecall apikey`, `org` and `admin`: an organization's API keys, settings and admin accounts."""
 
 import sys
+from datetime import timedelta
 
 import click
 from flask.cli import with_appcontext
@@ -17,6 +18,7 @@ from app.cli.base import (
 )
 from rbac import accounts, tenancy
 from rbac.admin import settings
+from rbac.db import utcnow
 
 
 @cli.group("apikey")
@@ -28,14 +30,16 @@ def apikey_group():
 @click.option("--name", default="api", show_default=True)
 @click.option(
     "--role",
-    type=click.Choice(["admin", "viewer"], case_sensitive=False),
+    type=click.Choice(["admin", "viewer", "checker"], case_sensitive=False),
     default="admin",
     show_default=True,
-    help="a viewer key reads and checks; an admin key also writes",
+    help="a checker key asks check and explain only; a viewer also reads; an admin also writes",
 )
-def apikey_create(ctx, name, role):
+@click.option("--expires-in-days", type=click.IntRange(min=1), help="default: never expires")
+def apikey_create(ctx, name, role, expires_in_days):
     """Create an API key acting with a role; it is printed once, on the last line."""
-    key, plaintext = commit_change(tenancy.issue_api_key, ctx, name, role)
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    key, plaintext = commit_change(tenancy.issue_api_key, ctx, name, role, expires_at)
     say(
         f"API key {key.id} ({name!r}, {key.role.value}) created for {ctx.org.slug!r}; "
         "it is shown only once:"
@@ -47,12 +51,14 @@ def apikey_create(ctx, name, role):
 def apikey_list(ctx):
     """List an organization's API keys (never their secrets)."""
     keys = tenancy.list_api_keys(ctx.session, ctx.org)
-    say("id", "name", "prefix", "role", "created", "last_used", "status")
+    say("id", "name", "prefix", "role", "created", "last_used", "expires", "status")
+    now = utcnow()
     for key in keys:
-        status = "revoked" if key.revoked_at else "active"
+        expired = key.expires_at is not None and key.expires_at <= now
+        status = "revoked" if key.revoked_at else "expired" if expired else "active"
         when = [format_time(key.created_at), format_time(key.last_used_at)]
-        fields = [str(key.id), key.name, key.prefix + "…", key.role, *when, status]
-        say(*fields)
+        fields = [str(key.id), key.name, key.prefix + "…", key.role, *when]
+        say(*fields, format_time(key.expires_at), status)
 
 
 @org_command(apikey_group, "revoke")

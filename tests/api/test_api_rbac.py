@@ -1,14 +1,17 @@
 """POST /api/v1/check, GET /api/v1/explain and /groups/{id}/grants over org API keys."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from app.api.boundary import domain_error_response
 from app.cli import cli
 from rbac import tenancy
 from rbac.admin.resources import create_project
 from rbac.context import Context
+from rbac.db import utcnow
 from rbac.errors import (
     Conflict,
     Forbidden,
@@ -18,7 +21,7 @@ from rbac.errors import (
     Refused,
     UnknownRole,
 )
-from rbac.models import ApiKeyRole
+from rbac.models import ApiKey, ApiKeyRole
 from tests.conftest import Api, ScimClient, api_error, api_key, make_directory
 from web.db import get_catalog, get_session
 
@@ -300,3 +303,56 @@ def test_a_body_over_the_limit_is_a_json_413(world, acme, app):
     """A body over MAX_CONTENT_LENGTH is a JSON 413, not a 500 nor a reset connection."""
     data = "[" + ",".join(["1"] * (app.config["MAX_CONTENT_LENGTH"] // 2)) + "]"
     assert api_error(acme.post("/check", data=data), 413)["code"] == "request_entity_too_large"
+
+
+def test_a_checker_key_asks_check_and_explain_and_nothing_else(world, app, client):
+    """The least-privilege key: check and explain answer; every other route is a 403."""
+    world.user("alice")
+    world.ok("grant", "--org", "acme", "--user", "alice", "--role", "editor", "project:web")
+    checker = {"Authorization": f"Bearer {api_key(app, role='checker')}"}
+    question = {"user": "alice", "permission": "project.view", "resource": "project:web"}
+    answer = client.post("/api/v1/check", json=question, headers=checker)
+    assert answer.status_code == 200 and answer.get_json()["allowed"] is True
+    explained = client.get(
+        "/api/v1/explain",
+        query_string={"user": "alice", "resource": "project:web"},
+        headers=checker,
+    )
+    assert explained.status_code == 200
+    others = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+        and rule.endpoint not in ("api.check", "api.explain")
+        and "GET" in rule.methods
+        and not rule.rule.startswith(("/api/v1/openapi", "/api/v1/docs"))
+    ]
+    assert len(others) >= 10
+    for rule in others:
+        path = rule.build({name: "1" for name in rule.arguments}, append_unknown=False)[1]
+        refused = client.get(path, headers=checker)
+        assert api_error(refused, 403)["message"].startswith("this is a checker API key"), path
+    written = client.post("/api/v1/projects", json={"slug": "x"}, headers=checker)
+    assert api_error(written, 403)["code"] == "forbidden"
+
+
+def test_an_api_key_expires_when_told(world, app, client):
+    """A key made to expire answers until then and 401s after; `apikey list` says expired."""
+    result = app.test_cli_runner().invoke(
+        cli, ["apikey", "create", "--org", "acme", "--role", "viewer", "--expires-in-days", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/users", headers=headers).status_code == 200
+    with app.app_context():
+        session = get_session()
+        session.execute(update(ApiKey).values(expires_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    assert client.get("/api/v1/users", headers=headers).status_code == 401
+    listed = app.test_cli_runner().invoke(cli, ["apikey", "list", "--org", "acme"]).output
+    assert listed.strip().splitlines()[1].endswith("\texpired")
+    bad = app.test_cli_runner().invoke(
+        cli, ["apikey", "create", "--org", "acme", "--expires-in-days", "0"]
+    )
+    assert bad.exit_code == 2

@@ -49,6 +49,7 @@ from rbac.payloads import (
     UserRole,
     WebhookAction,
     WebhookReplay,
+    WebhookSecretRotation,
     WorkforceAgents,
 )
 
@@ -139,6 +140,7 @@ TYPES = (
     _action("webhook.updated", WebhookAction, "a webhook endpoint was changed, paused or resumed"),
     _action("webhook.deleted", WebhookAction, "a webhook endpoint was deleted"),
     _action("webhook.replayed", WebhookReplay, "a webhook endpoint was replayed from an event"),
+    _action("webhook.secret_rotated", WebhookSecretRotation, "a webhook's secret was rotated"),
     _action("admin.password.set", _PASSWORD, "an admin's password was set (operator, or a link)"),
     _action("admin.password_link.created", PasswordLinkCreated, "a set-password link was given"),
     _action("admin.login.succeeded", Login, "an admin logged in"),

@@ -460,6 +460,9 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2048))
     # The signing secret, `whsec_` + base64: kept as is, since every delivery signs with it.
     secret: Mapped[str] = mapped_column(String(100))
+    # The secret a rotation replaced, still signing beside the new one until it expires.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     event_types: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -281,6 +281,14 @@ class WebhookAction:
 
 
 @dataclass(slots=True, frozen=True)
+class WebhookSecretRotation:
+    """A webhook endpoint got a new signing secret; the old one signs too for `overlap_hours`."""
+
+    webhook: dict
+    overlap_hours: float
+
+
+@dataclass(slots=True, frozen=True)
 class WebhookReplay:
     """A webhook endpoint sent back to an earlier event."""
 

@@ -32,7 +32,7 @@ from rbac.errors import Conflict, InvalidValue, NotFound
 from rbac.event_log import EVENT_TYPES, read_events, record_action
 from rbac.listing import Page, page_of
 from rbac.models import DeadLetter, Event, WebhookEndpoint
-from rbac.payloads import WebhookAction, WebhookReplay
+from rbac.payloads import WebhookAction, WebhookReplay, WebhookSecretRotation
 from rbac.resources import org_resource
 
 SECRET_PREFIX = "whsec_"
@@ -41,6 +41,8 @@ EVENT_PATTERN = re.compile(r"\*|[a-z_]+(\.[a-z_]+)*(\.\*)?")
 MAX_PATTERNS = 50
 # Endpoints per organization, and how far a backlog is counted (beyond, it reads as the cap).
 MAX_ENDPOINTS = 50
+# The longest a rotated secret keeps signing beside its successor.
+MAX_SECRET_OVERLAP = timedelta(days=30)
 BACKLOG_CAP = 10_000
 ERROR_LENGTH = 500
 
@@ -78,7 +80,7 @@ def create_endpoint(
     endpoint = WebhookEndpoint(
         organization_id=ctx.org.id,
         url=check_url(url),
-        secret=SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode(),
+        secret=_new_secret(),
         event_types=check_patterns(event_types),
         enabled=True,
         created_by=ctx.actor.label,
@@ -146,6 +148,35 @@ def update_endpoint(
     ctx.session.flush()
     record_action(ctx, "webhook.updated", WebhookAction(_endpoint_named(endpoint)))
     return endpoint
+
+
+def rotate_secret(ctx: Context, endpoint: WebhookEndpoint, overlap: timedelta) -> str:
+    """Give an endpoint a new signing secret; return it (shown once).
+
+    Until `overlap` has passed, each delivery is signed with both secrets (Standard Webhooks
+    allows one `v1,` signature per secret), so the receiver switches to the new one whenever
+    it likes; then the old one stops signing. A rotation during another's overlap ends it.
+    """
+    _authorize(ctx)
+    if not timedelta(0) <= overlap <= MAX_SECRET_OVERLAP:
+        raise InvalidValue(f"a secret's overlap is 0 to {MAX_SECRET_OVERLAP.days} days")
+    endpoint.previous_secret = endpoint.secret if overlap else None
+    endpoint.previous_secret_expires_at = utcnow() + overlap if overlap else None
+    endpoint.secret = _new_secret()
+    ctx.session.flush()
+    rotation = WebhookSecretRotation(_endpoint_named(endpoint), overlap.total_seconds() / 3600)
+    record_action(ctx, "webhook.secret_rotated", rotation)
+    return endpoint.secret
+
+
+def _new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The secrets a delivery is signed with now: the current one, and a rotated one in overlap."""
+    live = endpoint.previous_secret and endpoint.previous_secret_expires_at > now
+    return [endpoint.secret, endpoint.previous_secret] if live else [endpoint.secret]
 
 
 def delete_endpoint(ctx: Context, endpoint: WebhookEndpoint) -> None:

@@ -168,6 +168,14 @@ class WebhookForm(FlaskForm):
     events = StringField("Events", validators=[Length(max=2000)])
 
 
+class SecretRotationForm(FlaskForm):
+    """A webhook secret's rotation: how many hours the old secret keeps signing beside it."""
+
+    overlap_hours = IntegerField(
+        "Old secret signs for (hours)", default=24, validators=[Optional(), NumberRange(0, 720)]
+    )
+
+
 class ReplayForm(FlaskForm):
     """Where a replay starts: an event id."""
 

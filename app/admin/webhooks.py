@@ -4,12 +4,15 @@ Endpoints are created here (the signing secret is shown once), paused and resume
 from an event id (a dead letter's, typically) and deleted; `rolecall worker` delivers.
 """
 
+from datetime import timedelta
+
 from flask import g, render_template, url_for
 
 from app.admin import ID, acting, bp, require
 from app.admin.boundary import Done, shown_once, writes
-from app.admin.forms import ActionForm, ReplayForm, WebhookForm, checked
+from app.admin.forms import ActionForm, ReplayForm, SecretRotationForm, WebhookForm, checked
 from rbac import webhooks
+from rbac.db import utcnow
 from web.db import get_session
 
 
@@ -50,6 +53,8 @@ def webhook(webhook_id):
         secret=shown_once(),
         action=ActionForm(),
         replay_form=ReplayForm(),
+        rotation_form=SecretRotationForm(),
+        signing=len(webhooks.signing_secrets(endpoint, utcnow())),
     )
 
 
@@ -88,6 +93,21 @@ def replay_webhook(webhook_id):
         f"Webhook {webhook_id} replays from event {form.from_event.data} "
         f"({revived} dead letter(s) among them).",
         url_for("admin.webhook", webhook_id=webhook_id),
+    )
+
+
+@bp.post(f"/webhooks/<{ID}:webhook_id>/rotate-secret")
+@writes("admin.webhook")
+def rotate_webhook_secret(webhook_id):
+    """Give the endpoint a new secret (shown once); the old one signs too for the overlap."""
+    form = checked(SecretRotationForm(), "the overlap is 0 to 720 hours")
+    hours = form.overlap_hours.data if form.overlap_hours.data is not None else 24
+    secret = webhooks.rotate_secret(acting(), _endpoint(webhook_id), timedelta(hours=hours))
+    return Done(
+        f"Webhook {webhook_id} has a new secret: give it to the receiver. "
+        f"The old one also signs for {hours} hour(s).",
+        url_for("admin.webhook", webhook_id=webhook_id),
+        secret=secret,
     )
 
 

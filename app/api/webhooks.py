@@ -5,6 +5,8 @@ is in the answer that creates it, once), a viewer key without the URL's query, w
 receivers keep capability tokens. Another organization's endpoint is a 404.
 """
 
+from datetime import timedelta
+
 from app.api.boundary import (
     DELETE_ERRORS,
     LIST_ERRORS,
@@ -18,6 +20,7 @@ from app.api.boundary import (
 from app.api.schemas.webhooks import (
     DeadLettersOut,
     ReplayIn,
+    SecretRotationIn,
     WebhookCreatedOut,
     WebhookIn,
     WebhookOut,
@@ -80,6 +83,21 @@ def delete_webhook(webhook_id):
 def replay_webhook(body, webhook_id):
     """Deliver again, in order, every event from an id on (its dead letters too)."""
     return _changed(webhook_id, webhooks.replay, body["from_event"])
+
+
+@write_route(f"/webhooks/{_ID}/rotate-secret", "POST", 200, WebhookCreatedOut)
+@takes_body(SecretRotationIn, "how long the old secret keeps signing")
+def rotate_webhook_secret(body, webhook_id):
+    """Give the endpoint a new signing secret, answered this once.
+
+    The old one signs beside it until the overlap ends (Standard Webhooks: one `v1,`
+    signature per secret), so the receiver switches when it likes.
+    """
+    ctx = acting_context()
+    endpoint = _endpoint(ctx, webhook_id)
+    overlap = timedelta(hours=body["overlap_hours"])
+    secret = webhooks.rotate_secret(ctx, endpoint, overlap)
+    return {**_webhook(ctx, endpoint), "secret": secret}
 
 
 @read_route(f"/webhooks/{_ID}/dead-letters", DeadLettersOut)

@@ -14,7 +14,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app import worker
-from app.cli.base import cli, commit_change, format_time, org_command, say
+from app.cli.base import cli, commit_change, domain, format_time, org_command, say
 from app.worker.outbound import OutboundPolicy
 from rbac import webhooks
 
@@ -35,6 +35,24 @@ def webhook_create(ctx, url, events):
     """Add an endpoint; print WEBHOOK_ID= and, on the last line, its secret (shown once)."""
     endpoint, secret = commit_change(webhooks.create_endpoint, ctx, url, events.split(","))
     say(f"WEBHOOK_ID={endpoint.id}")
+    say(f"WEBHOOK_SECRET={secret}")
+
+
+@org_command(webhook_group, "rotate-secret")
+@click.option(
+    "--overlap-hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(0, 720),
+    help="hours the old secret keeps signing beside the new one",
+)
+@click.argument("endpoint_id", type=int)
+def webhook_rotate_secret(ctx, overlap_hours, endpoint_id):
+    """Give an endpoint a new secret, printed on the last line; the old one signs for a while."""
+    endpoint = domain(webhooks.get_endpoint, ctx.session, ctx.org.id, endpoint_id)
+    overlap = timedelta(hours=overlap_hours)
+    secret = commit_change(webhooks.rotate_secret, ctx, endpoint, overlap)
+    say(f"webhook {endpoint_id}: the old secret also signs for {overlap_hours:g} hour(s)")
     say(f"WEBHOOK_SECRET={secret}")
 
 

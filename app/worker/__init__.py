@@ -128,7 +128,11 @@ def _signed(endpoint: WebhookEndpoint, event: Event) -> tuple[bytes, dict[str, s
     body = payload(event)
     now = datetime.now(UTC)
     message_id = str(event.id)
-    signature = Webhook(endpoint.secret).sign(message_id, now, body.decode())
+    # One `v1,` signature per live secret: the new and, during a rotation's overlap, the old.
+    signature = " ".join(
+        Webhook(secret).sign(message_id, now, body.decode())
+        for secret in webhooks.signing_secrets(endpoint, utcnow())
+    )
     headers = {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(now.timestamp())),

@@ -63,3 +63,20 @@ def test_bad_webhooks_are_said_and_other_orgs_are_404(world, app, admin):
     assert admin.get("/admin/webhooks/999999").status_code == 404
     assert admin.post(f"/admin/webhooks/{foreign}/delete").status_code == 404
     assert "hooks.example" in world.ok("webhook", "list", "--org", "globex")
+
+
+def test_an_admin_rotates_a_webhook_secret_with_an_overlap(world, app, admin):
+    """The new secret is shown once; the page says both sign until the overlap ends."""
+    admin.get("/admin/webhooks")
+    page = admin.post("/admin/webhooks", {"url": "https://hooks.example/in"}).headers["Location"]
+    first = re.search(r'id="webhook-secret">([^<]+)<', admin.get(page).text).group(1)
+    rotated = admin.post(f"{page}/rotate-secret", {"overlap_hours": "6"})
+    assert rotated.status_code == 303
+    shown = admin.get(page).text
+    second = re.search(r'id="webhook-secret">([^<]+)<', shown).group(1)
+    assert second.startswith("whsec_") and second != first
+    assert "The old one also signs for 6 hour(s)." in shown
+    assert "its secret and the one a rotation replaced, until" in shown
+    assert second not in admin.get(page).text  # shown once
+    refused = admin.post(f"{page}/rotate-secret", {"overlap_hours": "9999"})
+    assert refused.status_code == 400

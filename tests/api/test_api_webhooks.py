@@ -126,3 +126,16 @@ def test_a_backlog_is_counted_up_to_its_cap(world, acme, app, monkeypatch):
     assert backlog == 3  # 3 users made 6 events (created, then granted the default role)
     monkeypatch.setattr(webhooks, "BACKLOG_CAP", 1000)
     assert acme.get(f"/webhooks/{made['id']}").get_json()["backlog"] == 6
+
+
+def test_a_secret_is_rotated_over_http_with_an_overlap(world, acme, viewer):
+    """POST …/rotate-secret answers the new secret once; a bad overlap is a 422; viewers 403."""
+    made = acme.post("/webhooks", {"url": "https://hooks.example/in"}).get_json()
+    path = f"/webhooks/{made['id']}/rotate-secret"
+    rotated = acme.post(path, {"overlap_hours": 1})
+    assert rotated.status_code == 200
+    secret = rotated.get_json()["secret"]
+    assert secret.startswith("whsec_") and secret != made["secret"]
+    assert "secret" not in acme.get(f"/webhooks/{made['id']}").get_json()
+    assert acme.post(path, {"overlap_hours": 721}).status_code == 422
+    assert api_error(viewer.post(path, {}), 403)["code"] == "forbidden"

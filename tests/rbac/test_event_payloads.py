@@ -114,6 +114,7 @@ def _admin_actions(ctx: Context) -> None:
     endpoint, _ = webhooks.create_endpoint(ctx, "https://hooks.example.com/rolecall")
     webhooks.update_endpoint(ctx, endpoint, enabled=False)
     webhooks.replay(ctx, endpoint, 1)
+    webhooks.rotate_secret(ctx, endpoint, timedelta(hours=1))
     webhooks.delete_endpoint(ctx, endpoint)
     erin = accounts.create_admin(ctx, "erin@example.com", PASSWORD)
     link = accounts.issue_password_link(ctx, erin)

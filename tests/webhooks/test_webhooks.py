@@ -14,10 +14,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from app import worker
 from app.worker import outbound
 from rbac import tenancy, webhooks
+from rbac.db import utcnow
 from rbac.event_log import read_events
 from rbac.models import DeadLetter, Event, WebhookEndpoint
 from tests.webhook_receiver import Behaviour, receiving, verify
@@ -396,3 +398,34 @@ def test_pausing_an_endpoint_stops_a_worker_in_the_middle_of_its_backlog(world, 
         assert 1 <= len(receiver.accepted()) <= 2
         assert worker.deliver_some(sessions, "test-worker", FAST, random.Random(1)) == 0
         assert _endpoint(world).lease_owner is None
+
+
+def test_a_rotated_secret_signs_beside_the_new_one_until_its_overlap_ends(world, app):
+    """Two `v1,` signatures in the overlap, each verifying alone; after it, the new one only."""
+    with receiving() as receiver:
+        endpoint, old = create_webhook(world, receiver.url)
+        rotated = world.ok(
+            "webhook", "rotate-secret", "--org", "acme", "--overlap-hours", "2", str(endpoint)
+        )
+        new = rotated.strip().splitlines()[-1].removeprefix("WEBHOOK_SECRET=")
+        assert new.startswith("whsec_") and new != old
+        world.user("alice")
+        # The rotation's own event, then alice's two.
+        deliver(app, receiver, lambda r: len(r.accepted()) >= 3)
+        during = receiver.accepted()[-1]
+        assert len(during.headers["webhook-signature"].split(" ")) == 2
+        assert verify(old, during)["id"] == verify(new, during)["id"] == during.event_id
+        with app.app_context():
+            session = get_session()
+            row = session.get(WebhookEndpoint, endpoint)
+            row.previous_secret_expires_at = utcnow() - timedelta(seconds=1)
+            session.commit()
+        world.user("bob")
+        deliver(app, receiver, lambda r: len(r.accepted()) >= 5)
+        after = receiver.accepted()[-1]
+        assert len(after.headers["webhook-signature"].split(" ")) == 1
+        assert verify(new, after)["id"] == after.event_id
+        with pytest.raises(WebhookVerificationError):
+            verify(old, after)
+    (_, rotation), *_ = world.events("webhook.secret_rotated")
+    assert rotation["overlap_hours"] == 2 and old not in str(rotation) and new not in str(rotation)

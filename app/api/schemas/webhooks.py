@@ -38,6 +38,16 @@ class WebhookPatchIn(StrictSchema):
     _not_empty = at_least_one("name url, events, enabled or several")
 
 
+class SecretRotationIn(StrictSchema):
+    """A secret's rotation: how long the old secret keeps signing beside the new one."""
+
+    overlap_hours = fields.Float(
+        load_default=24.0,
+        validate=validate.Range(min=0, max=720),
+        metadata={"description": "hours both secrets sign each delivery (0: the old stops now)"},
+    )
+
+
 class ReplayIn(StrictSchema):
     """Where a replay starts."""
 

@@ -19,6 +19,16 @@ def _run(engine, *steps):
             step(config, revision)
 
 
+def _organization(connection) -> None:
+    """Insert organization 1, as the migrations' schema of the time holds it."""
+    connection.execute(
+        text(
+            "INSERT INTO organizations (id, slug, name, created_at, default_role, "
+            "group_roles_enabled) VALUES (1, 'a', 'a', '2026-01-01', 'viewer', 1)"
+        )
+    )
+
+
 def test_upgrade_matches_models_and_round_trips(tmp_path):
     """Head has every table of the models with no difference; downgrade to base empties it."""
     engine = make_engine(f"sqlite:///{tmp_path / 'migrations.sqlite3'}")
@@ -41,12 +51,7 @@ def test_events_written_before_0013_get_their_subjects(tmp_path):
     try:
         _run(engine, (command.upgrade, "0012"))
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO organizations (id, slug, name, created_at, default_role, "
-                    "group_roles_enabled) VALUES (1, 'a', 'a', '2026-01-01', 'viewer', 1)"
-                )
-            )
+            _organization(connection)
             connection.execute(
                 text(
                     "INSERT INTO resources (id, organization_id, kind, parent_id, slug, "
@@ -107,12 +112,7 @@ def test_webhook_errors_stored_before_0015_lose_the_remote_bytes(tmp_path):
     try:
         _run(engine, (command.upgrade, "0014"))
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO organizations (id, slug, name, created_at, default_role, "
-                    "group_roles_enabled) VALUES (1, 'a', 'a', '2026-01-01', 'viewer', 1)"
-                )
-            )
+            _organization(connection)
             for endpoint_id, error in stored.items():
                 connection.execute(
                     text(

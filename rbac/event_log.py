@@ -22,6 +22,9 @@ first event to their commit (docs/rbac.md). SQLite has one writer at a time anyw
 event also keeps its transaction's id, for support.
 """
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlalchemy import BigInteger, Text, cast, func, select
 from sqlalchemy.orm import Session
 
@@ -43,11 +46,32 @@ _ACTOR_IN_CAUSE = frozenset(t.name for t in TYPES if t.payload is AccessChange)
 _USER_EVENTS = frozenset(t.name for t in TYPES if t.payload is DirectoryUser)
 _GROUP_EVENTS = frozenset(t.name for t in TYPES if t.payload is DirectoryGroup)
 _AUDIENCES = {t.name: t.audience.value for t in TYPES}
+# The session's key of a dry run's collected events (`dry_run`).
+_DRY_RUN = "rolecall.dry_run"
+
+
+@contextlib.contextmanager
+def dry_run(session: Session) -> Iterator[list[tuple[str, dict]]]:
+    """Collect the events written in the block instead of writing them: a preview's.
+
+    Nothing reaches the stream, and the organization's event lock is never taken, so that
+    showing what a change would do holds up no one's writes. The caller undoes the base
+    tables' changes itself (a savepoint rolled back).
+    """
+    collected: list[tuple[str, dict]] = []
+    session.info[_DRY_RUN] = collected
+    try:
+        yield collected
+    finally:
+        session.info.pop(_DRY_RUN, None)
 
 
 def record_event(session: Session, org_id: int, kind: str, payload: object, actor: str) -> Event:
     """Append an event of a type, its payload and its actor, in the caller's transaction."""
     data = event_data(kind, payload, actor)
+    if _DRY_RUN in session.info:
+        session.info[_DRY_RUN].append((kind, data))
+        return Event(organization_id=org_id, type=kind, data=data)
     txid = _writing(session, org_id)
     subjects = _subjects(kind, data, _projects(session, [data]))
     event = Event(organization_id=org_id, type=kind, data=data, txid=txid, **subjects)
@@ -67,6 +91,9 @@ def record_events(
     if not events:
         return
     documents = [(kind, event_data(kind, payload, actor)) for kind, payload in events]
+    if _DRY_RUN in session.info:
+        session.info[_DRY_RUN].extend(documents)
+        return
     txid = _writing(session, org_id)
     session.flush()  # events the session holds were written first, and keep lower ids
     now = utcnow()

@@ -1,19 +1,37 @@
 """Changes that take access away are shown before they are made.
 
-GET runs the change in a savepoint, reads the access events it writes, and undoes it: the
-confirmation page lists exactly whose access would change (the engine computed it, nothing
-is guessed). POST makes the change for real, through the write boundary.
+GET runs the change as a dry run (`rbac.event_log.dry_run`) in a savepoint and undoes it: the
+confirmation page says whose access would change (the engine computed it, nothing is
+guessed), without writing an event or taking the organization's event lock. What it shows is
+bounded: how many people, the changes counted by role, then the first PREVIEW_ROWS rows. A
+page opened from another site (`Sec-Fetch-Site: cross-site`, a link on someone else's page:
+the session cookie is SameSite=Lax) computes nothing. POST makes the change for real,
+through the write boundary.
 """
 
-from flask import flash, g, redirect, render_template, request
-from sqlalchemy import func, select
+from collections import Counter
+from dataclasses import dataclass, field
+
+from flask import flash, redirect, render_template, request
 
 from app.admin import acting
 from app.admin.boundary import Done, run_write
 from app.admin.forms import ActionForm
 from rbac.errors import DomainError, Forbidden
-from rbac.models import Event
+from rbac.event_log import dry_run
 from web.db import get_session
+
+PREVIEW_ROWS = 100
+
+
+@dataclass
+class Preview:
+    """What a change would do to access: people, changes counted by role, the first rows."""
+
+    people: int = 0
+    rows: int = 0
+    by_change: list[tuple[tuple[str | None, str | None], int]] = field(default_factory=list)
+    first: list[dict] = field(default_factory=list)
 
 
 def confirm_then_change(change, *, done: str, after: str, back: str, **page):
@@ -30,8 +48,12 @@ def confirm_then_change(change, *, done: str, after: str, back: str, **page):
             return Done(done, after)
 
         return run_write(make_change, back)
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return render_template(
+            "admin/confirm.html", preview=None, back=back, action=ActionForm(), **page
+        )
     try:
-        changes = preview(change)
+        shown = preview(change)
     except Forbidden as error:
         flash(f"Not allowed: {error}", "error")
         return redirect(back, code=303)
@@ -39,23 +61,24 @@ def confirm_then_change(change, *, done: str, after: str, back: str, **page):
         flash(str(error), "error")
         return redirect(back, code=303)
     return render_template(
-        "admin/confirm.html", changes=changes, back=back, action=ActionForm(), **page
+        "admin/confirm.html", preview=shown, back=back, action=ActionForm(), **page
     )
 
 
-def preview(change) -> list[dict]:
-    """What a change would do to access: run it in a savepoint, read its events, undo it."""
+def preview(change) -> Preview:
+    """What a change would do to access: a dry run in a savepoint, undone; no event written."""
     db = get_session()
-    last = db.scalar(select(func.max(Event.id)).where(Event.organization_id == g.org.id)) or 0
     savepoint = db.begin_nested()
     try:
-        change(acting())
-        written = db.scalars(
-            select(Event)
-            .where(Event.organization_id == g.org.id, Event.id > last)
-            .where(Event.type.like("access.%"))
-            .order_by(Event.id)
-        ).all()
-        return [dict(event.data, type=event.type) for event in written]
+        with dry_run(db) as collected:
+            change(acting())
     finally:
         savepoint.rollback()
+    changes = [data for kind, data in collected if kind.startswith("access.")]
+    counted = Counter((c.get("old_role"), c.get("new_role")) for c in changes)
+    return Preview(
+        people=len({c["user"]["id"] for c in changes}),
+        rows=len(changes),
+        by_change=counted.most_common(),
+        first=changes[:PREVIEW_ROWS],
+    )

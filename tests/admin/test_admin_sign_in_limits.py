@@ -16,7 +16,7 @@ from rbac import accounts, lookups, tenancy
 from rbac.db import utcnow
 from rbac.models import AdminSession, LoginAttempts
 from tests.conftest import PASSWORD, Browser, create_admin, make_directory
-from web.db import get_session
+from web.db import get_engine, get_session
 
 
 @pytest.fixture
@@ -155,14 +155,18 @@ def test_a_window_reopens_and_old_counts_are_pruned(world, app):
 def test_behind_a_proxy_the_forwarded_address_counts(world, app, database_url):
     """With ROLECALL_TRUSTED_PROXIES=1, the limit counts the address the proxy forwarded."""
     behind = create_app({"DATABASE_URL": database_url, "TESTING": True, "TRUSTED_PROXIES": 1})
-    proxied = behind.test_client()
-    browser = Browser(proxied)
-    browser.get("/admin/login")
-    proxied.post(
-        "/admin/login",
-        data={"email": "z@example.com", "password": "nope", "csrf_token": browser.token},
-        headers={"X-Forwarded-For": "203.0.113.50"},
-    )
+    try:
+        proxied = behind.test_client()
+        browser = Browser(proxied)
+        browser.get("/admin/login")
+        proxied.post(
+            "/admin/login",
+            data={"email": "z@example.com", "password": "nope", "csrf_token": browser.token},
+            headers={"X-Forwarded-For": "203.0.113.50"},
+        )
+    finally:
+        with behind.app_context():
+            get_engine().dispose()  # its own pool, closed now rather than when collected
     with app.app_context():
         keys = {row.key for row in get_session().query(LoginAttempts)}
     assert "address:203.0.113.50" in keys and "address:127.0.0.1" not in keys

@@ -25,6 +25,19 @@ from web.db import get_engine, get_session
 os.environ.setdefault("ROLECALL_LOGIN_HASH_SLOTS_DIR", tempfile.mkdtemp(prefix="rolecall-slots-"))
 
 SCIM_JSON = "application/scim+json"
+
+
+def examples(variable: str, sqlite: int, postgresql: int) -> int:
+    """How many examples a property test draws: its variable's, else the backend's default.
+
+    The PostgreSQL pass draws fewer of the suites that cost most there (every step a round
+    trip to a real server), to keep a fresh clone's `.ci/run` within its 15 minutes
+    (docs/testing.md); `make stateful` and `make fuzz` run hundreds on both.
+    """
+    on_postgresql = bool(os.environ.get("ROLECALL_TEST_DATABASE_URL"))
+    return int(os.environ.get(variable) or (postgresql if on_postgresql else sqlite))
+
+
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -33,6 +33,7 @@ from rbac.models import Group, User
 from rbac.resources import find_resource
 from tests.conftest import (
     ScimClient,
+    examples,
     fold_access_events,
     make_directory,
     materialised_access,
@@ -40,8 +41,8 @@ from tests.conftest import (
 from web.db import get_catalog, get_session
 
 STEPS = int(os.environ.get("ROLECALL_STATEFUL_STEPS", "30"))
-# 30 examples in the suite (docs/testing.md: the rbac tier's budget); `make stateful` runs more.
-EXAMPLES = int(os.environ.get("ROLECALL_STATEFUL_EXAMPLES", "30"))
+# 30 examples in the suite, 15 on PostgreSQL (docs/testing.md); `make stateful` runs more.
+EXAMPLES = examples("ROLECALL_STATEFUL_EXAMPLES", sqlite=30, postgresql=15)
 RESOURCES = ["org", "project:p1", "project:p2", "asset:p1/a1", "asset:p1/a2", "asset:p2/w"]
 ROLES = {
     "organization": ["owner", "admin", "member", "viewer", "agent_creator"],

@@ -77,14 +77,12 @@ def log_in():
             address=request.remote_addr,
             hashing=current_app.extensions["rolecall.hash_slots"].take,
         )
-    except accounts.TooManyAttempts as error:
-        committed()  # the attempt counts, refused or not
+    except accounts.TooManyAttempts as error:  # refused before any hash, and nothing written
         minutes = max(1, round(error.retry_after.total_seconds() / 60))
         flash(f"Too many sign-in attempts: try again in {minutes} minute(s).", "error")
         retry = {"Retry-After": str(max(1, int(error.retry_after.total_seconds())))}
         return render_template("admin/login.html", form=form), 429, retry
-    except Busy:
-        committed()
+    except Busy:  # every hashing slot of this host is taken: refused at once
         flash("Too many sign-ins at once: try again in a moment.", "error")
         return render_template("admin/login.html", form=form), 429, {"Retry-After": "1"}
     if not result.users:

@@ -240,10 +240,24 @@ class TooManyAttempts(DomainError):
 
 def _limits(email: str, address: str | None) -> list[tuple[str, int, timedelta]]:
     """The counters an attempt counts against: (key, most attempts, window)."""
-    limits = [(f"email:{casefold_key(email)[:250]}", *EMAIL_LIMIT)]
+    limits = [(_email_key(casefold_key(email)), *EMAIL_LIMIT)]
     if address:
         limits.insert(0, (f"address:{address[:100]}", *ADDRESS_LIMIT))
     return limits
+
+
+def _email_key(email_key: str) -> str:
+    """The counter of an email's attempts (its case-folded form, as `user_name_key` holds it)."""
+    return f"email:{email_key[:250]}"
+
+
+def _used_up(
+    counted: LoginAttempts | None, most: int, window: timedelta, now: datetime
+) -> datetime | None:
+    """When a counter's window ends, if its attempts used it up; else None."""
+    if counted and counted.attempts >= most and counted.window_started_at + window > now:
+        return counted.window_started_at + window
+    return None
 
 
 def refuse_past_limits(session: Session, email: str, address: str | None, now: datetime) -> None:
@@ -252,12 +266,10 @@ def refuse_past_limits(session: Session, email: str, address: str | None, now: d
     A read: refusing writes nothing, so a flood of refused attempts costs no write lock.
     """
     for key, most, window in _limits(email, address):
-        counted = session.get(LoginAttempts, key)
-        if counted and counted.attempts >= most and counted.window_started_at + window > now:
+        if ends := _used_up(session.get(LoginAttempts, key), most, window, now):
             what = "this address" if key.startswith("address:") else "this email"
             raise TooManyAttempts(
-                f"too many sign-in attempts from {what}: try again later",
-                counted.window_started_at + window - now,
+                f"too many sign-in attempts from {what}: try again later", ends - now
             )
 
 
@@ -274,8 +286,8 @@ def count_attempt(session: Session, email: str, address: str | None, now: dateti
         _counted(session, key, window, now)
 
 
-def _counted(session: Session, key: str, window: timedelta, now: datetime) -> tuple[int, datetime]:
-    """Add an attempt to a key's window (a new one if it is over); return the count and start."""
+def _counted(session: Session, key: str, window: timedelta, now: datetime) -> None:
+    """Add an attempt to a key's window (a new one if it is over)."""
     insert = conflict_insert(session.get_bind().dialect.name)
     over = LoginAttempts.window_started_at <= now - window
     statement = (
@@ -288,9 +300,8 @@ def _counted(session: Session, key: str, window: timedelta, now: datetime) -> tu
                 "window_started_at": case((over, now), else_=LoginAttempts.window_started_at),
             },
         )
-        .returning(LoginAttempts.attempts, LoginAttempts.window_started_at)
     )
-    return tuple(session.execute(statement).one())
+    session.execute(statement)
 
 
 def locked_until(session: Session, user: User, now: datetime | None = None) -> datetime | None:
@@ -300,10 +311,9 @@ def locked_until(session: Session, user: User, now: datetime | None = None) -> d
     ends = []
     if credential is not None and credential.locked_until and credential.locked_until > now:
         ends.append(credential.locked_until)
-    counted = session.get(LoginAttempts, f"email:{user.user_name_key[:250]}")
-    most, window = EMAIL_LIMIT
-    if counted and counted.attempts >= most and counted.window_started_at + window > now:
-        ends.append(counted.window_started_at + window)
+    counted = session.get(LoginAttempts, _email_key(user.user_name_key))
+    if email_ends := _used_up(counted, *EMAIL_LIMIT, now):
+        ends.append(email_ends)
     return max(ends, default=None)
 
 
@@ -319,7 +329,7 @@ def unlock(ctx: Context, user: User) -> None:
     _authorize_account(ctx, user)
     credential.failed_logins, credential.locked_until = 0, None
     ctx.session.execute(
-        delete(LoginAttempts).where(LoginAttempts.key == f"email:{user.user_name_key[:250]}")
+        delete(LoginAttempts).where(LoginAttempts.key == _email_key(user.user_name_key))
     )
     ctx.session.flush()
     record_action(ctx, "admin.login.unlocked", AccountUnlocked(_account(user)))

@@ -64,6 +64,11 @@ class TokenState(StrEnum):
     REVOKED = "revoked"
 
 
+def expiry_in(days: int | None) -> datetime | None:
+    """The moment a token or key made now expires, `days` from now; None (never) if none."""
+    return utcnow() + timedelta(days=days) if days else None
+
+
 def hash_token(token: str) -> str:
     """Return the stored digest of a bearer token."""
     return hashlib.sha256(token.encode()).hexdigest()

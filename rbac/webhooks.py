@@ -18,7 +18,7 @@ import re
 import secrets
 import socket
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -111,12 +111,12 @@ def endpoints_page(
     return page_of(rows, limit, lambda endpoint: endpoint.id)
 
 
-def shown_url(ctx: Context, endpoint: WebhookEndpoint) -> str:
-    """An endpoint's URL as the reader may see it (a viewer: no query, where tokens live)."""
+def url_reader(ctx: Context) -> Callable[[WebhookEndpoint], str]:
+    """How the reader sees endpoints' URLs (a viewer: no query, where tokens live); asked once."""
     held = permissions_on(ctx, org_resource(ctx.session, ctx.org))
     if ctx.catalog.administration.manage_webhooks in held:
-        return endpoint.url
-    return redacted_url(endpoint.url)
+        return lambda endpoint: endpoint.url
+    return lambda endpoint: redacted_url(endpoint.url)
 
 
 def get_endpoint(session: Session, org_id: int, endpoint_id: int) -> WebhookEndpoint:

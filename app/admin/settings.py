@@ -6,8 +6,6 @@ applied. API keys are created (shown once) and revoked here. The audit log is th
 stream, newest first, filtered by type, user, resource or actor.
 """
 
-from datetime import timedelta
-
 from flask import flash, g, render_template, request, url_for
 from sqlalchemy import select
 
@@ -18,7 +16,6 @@ from app.admin.forms import ActionForm, ApiKeyForm, checked
 from rbac import audit, lookups, tenancy
 from rbac.admin import settings
 from rbac.catalog import Scope
-from rbac.db import utcnow
 from rbac.errors import InvalidValue, NotFound
 from rbac.event_types import CAUSES, FAMILIES
 from rbac.models import AdminCredential, User
@@ -93,8 +90,7 @@ def create_api_key():
     form = checked(
         ApiKeyForm(), "an API key has a name (200 characters at most), a role, and 1 to 3650 days"
     )
-    days = form.expires_in_days.data
-    expires_at = utcnow() + timedelta(days=days) if days else None
+    expires_at = tenancy.expiry_in(form.expires_in_days.data)
     key, plaintext = tenancy.issue_api_key(
         acting(), form.name.data.strip(), form.role.data, expires_at
     )

@@ -317,8 +317,7 @@ def create_token(directory):
     """Create a token: shown once, on the page the admin is sent to."""
     found = _find_directory(directory)
     form = checked(TokenForm(), "A token expires in 1 to 3650 days, or never (left empty).")
-    days = form.expires_in_days.data
-    expires_at = utcnow() + timedelta(days=days) if days else None
+    expires_at = tenancy.expiry_in(form.expires_in_days.data)
     token, plaintext = tenancy.issue_token(acting(), found, expires_at)
     page = url_for("admin.directory", directory=directory)
     return Done(f"Token {token.prefix}… is created.", page, secret=plaintext)

@@ -39,7 +39,8 @@ def list_webhooks(query):
     """The organization's endpoints, oldest first, a page at a time, with their delivery."""
     ctx = acting_context()
     page = read_page(query, webhooks.endpoints_page, ctx.session, ctx.org.id)
-    return page_body(page, lambda endpoint: _webhook(ctx, endpoint), query)
+    shown = webhooks.url_reader(ctx)
+    return page_body(page, lambda endpoint: _webhook(ctx, endpoint, shown), query)
 
 
 @write_route("/webhooks", "POST", 201, WebhookCreatedOut)
@@ -120,11 +121,12 @@ def _changed(webhook_id: int, operation, *args, **kwargs) -> dict:
     return _webhook(ctx, endpoint)
 
 
-def _webhook(ctx, endpoint) -> dict:
+def _webhook(ctx, endpoint, shown=None) -> dict:
     """An endpoint as WebhookOut dumps it: its columns, its backlog, its URL as the key sees it."""
+    shown = shown or webhooks.url_reader(ctx)
     return {
         **{column: getattr(endpoint, column) for column in _COLUMNS},
-        "url": webhooks.shown_url(ctx, endpoint),
+        "url": shown(endpoint),
         "backlog": webhooks.backlog(ctx.session, endpoint),
     }
 

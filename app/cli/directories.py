@@ -81,7 +81,7 @@ def token_group():
 def token_create(org_slug, directory_name, expires_in_days):
     """Create a bearer token; it is printed once, on the last line."""
     ctx, directory = _directory(org_slug, directory_name)
-    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    expires_at = tenancy.expiry_in(expires_in_days)
     token, plaintext = commit_change(tenancy.issue_token, ctx, directory, expires_at)
     say(f"token {token.id} created for directory {directory.name!r}; it is shown only once:")
     say(plaintext)

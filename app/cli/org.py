@@ -1,7 +1,6 @@
 """`rolecall apikey`, `org` and `admin`: an organization's API keys, settings and admin accounts."""
 
 import sys
-from datetime import timedelta
 
 import click
 from flask.cli import with_appcontext
@@ -38,7 +37,7 @@ def apikey_group():
 @click.option("--expires-in-days", type=click.IntRange(min=1), help="default: never expires")
 def apikey_create(ctx, name, role, expires_in_days):
     """Create an API key acting with a role; it is printed once, on the last line."""
-    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    expires_at = tenancy.expiry_in(expires_in_days)
     key, plaintext = commit_change(tenancy.issue_api_key, ctx, name, role, expires_at)
     say(
         f"API key {key.id} ({name!r}, {key.role.value}) created for {ctx.org.slug!r}; "

@@ -19,7 +19,6 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
@@ -126,12 +125,12 @@ def payload(event: Event) -> bytes:
 
 def _signed(endpoint: WebhookEndpoint, event: Event) -> tuple[bytes, dict[str, str]]:
     body = payload(event)
-    now = datetime.now(UTC)
+    now = utcnow()
     message_id = str(event.id)
     # One `v1,` signature per live secret: the new and, during a rotation's overlap, the old.
     signature = " ".join(
         Webhook(secret).sign(message_id, now, body.decode())
-        for secret in webhooks.signing_secrets(endpoint, utcnow())
+        for secret in webhooks.signing_secrets(endpoint, now)
     )
     headers = {
         "webhook-id": message_id,
